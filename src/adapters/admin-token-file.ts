@@ -1,0 +1,32 @@
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AdminTokenStore } from "../core/admin/admin-token.ts";
+
+/** Keeps the admin token hash in `<dataDir>/admin-token.sha256` (mode 0600), cached by mtime. */
+export class AdminTokenFile implements AdminTokenStore {
+  private readonly file: string;
+  private cached: { mtimeMs: number; hash: string | null } | null = null;
+
+  constructor(dataDir: string) {
+    this.file = join(dataDir, "admin-token.sha256");
+  }
+
+  readHash(): string | null {
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(this.file).mtimeMs;
+    } catch {
+      return null;
+    }
+    if (this.cached && this.cached.mtimeMs === mtimeMs) return this.cached.hash;
+    const hash = readFileSync(this.file, "utf8").trim();
+    this.cached = { mtimeMs, hash: /^[0-9a-f]{64}$/.test(hash) ? hash : null };
+    return this.cached.hash;
+  }
+
+  writeHash(hash: string): void {
+    mkdirSync(join(this.file, ".."), { recursive: true });
+    writeFileSync(this.file, `${hash}\n`, { mode: 0o600 });
+    this.cached = null;
+  }
+}

@@ -1,0 +1,135 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import pg from "pg";
+import { conflict } from "../../core/errors.ts";
+import type { GatewaySystem, GatewaySystemRepo, SettingsRepo, Storage, StorageKind } from "../../ports/storage.ts";
+import { mapErrors } from "./errors.ts";
+import { migrations } from "./migrations.ts";
+import type { Database } from "./schema.ts";
+
+export interface SqlStorageOptions {
+  /** postgres://… or empty for SQLite. */
+  databaseUrl: string;
+  /** SQLite file path (ignored for PostgreSQL). */
+  sqliteFile: string;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+}
+
+const INT8_OID = 20;
+
+/** Builds the Kysely instance for the configured engine. */
+function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: StorageKind } {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? 10,
+      // bigint columns hold ms timestamps and ids < 2^53: read them as numbers.
+      types: {
+        getTypeParser: ((oid: number, format?: "text" | "binary") =>
+          oid === INT8_OID
+            ? (v: string) => Number(v)
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client that errors (server restart) must not crash the process.
+    pool.on("error", () => {});
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: "postgres" };
+  }
+  if (opts.sqliteFile !== ":memory:") mkdirSync(dirname(opts.sqliteFile), { recursive: true });
+  const sqlite = new SQLite(opts.sqliteFile);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = NORMAL");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("foreign_keys = ON");
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), kind: "sqlite" };
+}
+
+class SqlSettings implements SettingsRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+  async get(key: string): Promise<string | null> {
+    const row = await this.db.selectFrom("settings").select("value").where("key", "=", key).executeTakeFirst();
+    return row?.value ?? null;
+  }
+  async getOrInit(key: string, value: string): Promise<string> {
+    await this.db
+      .insertInto("settings")
+      .values({ key, value })
+      .onConflict((oc) => oc.column("key").doNothing())
+      .execute();
+    const stored = await this.get(key);
+    if (stored === null) throw new Error(`settings.getOrInit: ${key} vanished`);
+    return stored;
+  }
+  async set(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto("settings")
+      .values({ key, value })
+      .onConflict((oc) => oc.column("key").doUpdateSet({ value }))
+      .execute();
+  }
+}
+
+class SqlGatewaySystems implements GatewaySystemRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+  async create(s: GatewaySystem): Promise<void> {
+    await mapErrors(
+      () =>
+        this.db
+          .insertInto("gateway_systems")
+          .values({ system_id: s.systemId, secret_hash: s.secretHash, created_at: s.createdAt })
+          .execute(),
+      () => conflict("system_exists"),
+    );
+  }
+  async find(systemId: string): Promise<GatewaySystem | null> {
+    const row = await this.db
+      .selectFrom("gateway_systems")
+      .selectAll()
+      .where("system_id", "=", systemId)
+      .executeTakeFirst();
+    return row ? { systemId: row.system_id, secretHash: row.secret_hash, createdAt: Number(row.created_at) } : null;
+  }
+}
+
+export class SqlStorage implements Storage {
+  readonly kind: StorageKind;
+  readonly db: Kysely<Database>;
+  readonly settings: SettingsRepo;
+  readonly gatewaySystems: GatewaySystemRepo;
+
+  constructor(opts: SqlStorageOptions) {
+    const { db, kind } = createDb(opts);
+    this.db = db;
+    this.kind = kind;
+    this.settings = new SqlSettings(db);
+    this.gatewaySystems = new SqlGatewaySystems(db);
+  }
+
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({
+      db: this.db,
+      provider: { getMigrations: async () => migrations },
+      migrationTableName: "parley_migrations",
+      migrationLockTableName: "parley_migrations_lock",
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The one typed configuration schema. Every key has a default and a one-line doc; the table in
+ * README.md and `parley --help` are generated from this list. Values are loaded from an optional
+ * JSON file, then `PARLEY_*` environment variables, then command-line flags (later wins), validated
+ * and frozen.
+ */
+
+export type KeyKind = "int" | "string" | "bool" | "list" | "enum";
+
+export interface KeyDef {
+  /** Dotted path in the config object, e.g. `ws.maxFrameBytes`. */
+  path: string;
+  kind: KeyKind;
+  default: number | string | boolean | string[];
+  doc: string;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Never printed in logs or `--help` defaults. */
+  secret?: boolean;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  tcpPort: number;
+  dataDir: string;
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  adminToken: string;
+  nodeId: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  requestLog: boolean;
+  http: { bodyLimitBytes: number; trustProxy: boolean };
+  ws: {
+    maxFrameBytes: number;
+    maxBufferedBytes: number;
+    pingIntervalMs: number;
+    idleTimeoutMs: number;
+    allowedOrigins: string[];
+  };
+  gateway: { enabled: boolean; prefix: string; registerRequiresAdmin: boolean; maxClientIds: number };
+  shutdown: { drainDelayMs: number; graceMs: number };
+}
+
+export const KEYS: readonly KeyDef[] = [
+  { path: "port", kind: "int", default: 8080, min: 0, max: 65535, doc: "HTTP/WebSocket port (0 = any free port)" },
+  { path: "host", kind: "string", default: "0.0.0.0", doc: "address to listen on" },
+  {
+    path: "tcpPort",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 65535,
+    doc: "TCP access-protocol port of the cluster-admin surface (0 = disabled)",
+  },
+  {
+    path: "dataDir",
+    kind: "string",
+    default: "./data",
+    doc: "data directory (SQLite file, uploads, admin token hash)",
+  },
+  {
+    path: "databaseUrl",
+    kind: "string",
+    default: "",
+    secret: true,
+    doc: "postgres://… to use PostgreSQL; empty = SQLite file in the data dir",
+  },
+  {
+    path: "redisUrl",
+    kind: "string",
+    default: "",
+    secret: true,
+    doc: "redis://… to use the Redis hub (cluster mode); empty = in-process hub",
+  },
+  { path: "redisPrefix", kind: "string", default: "parley:", doc: "prefix of every Redis key and channel" },
+  {
+    path: "adminToken",
+    kind: "string",
+    default: "",
+    secret: true,
+    doc: "admin token; empty = generated on first start, printed once, stored hashed in the data dir",
+  },
+  { path: "nodeId", kind: "string", default: "", doc: "this node's id in a cluster (16 hex chars); empty = random" },
+  {
+    path: "logLevel",
+    kind: "enum",
+    default: "info",
+    values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+    doc: "pino log level",
+  },
+  { path: "requestLog", kind: "bool", default: false, doc: "log every HTTP request (noisy; off by default)" },
+  {
+    path: "http.bodyLimitBytes",
+    kind: "int",
+    default: 1048576,
+    min: 1024,
+    doc: "maximum HTTP request body size in bytes",
+  },
+  { path: "http.trustProxy", kind: "bool", default: false, doc: "trust X-Forwarded-* headers from a reverse proxy" },
+  {
+    path: "ws.maxFrameBytes",
+    kind: "int",
+    default: 65536,
+    min: 128,
+    doc: "largest WebSocket frame a client may send; larger ones close the socket with 1009",
+  },
+  {
+    path: "ws.maxBufferedBytes",
+    kind: "int",
+    default: 1048576,
+    min: 1024,
+    doc: "per-connection send buffer; a client that falls further behind is closed with 1013",
+  },
+  { path: "ws.pingIntervalMs", kind: "int", default: 25000, min: 100, doc: "server ping interval" },
+  {
+    path: "ws.idleTimeoutMs",
+    kind: "int",
+    default: 60000,
+    min: 200,
+    doc: "close a socket (4002) that sent nothing, not even a pong, for this long",
+  },
+  {
+    path: "ws.allowedOrigins",
+    kind: "list",
+    default: [],
+    doc: "comma-separated Origin allow-list for WebSocket upgrades; empty = any origin",
+  },
+  { path: "gateway.enabled", kind: "bool", default: true, doc: "serve the push-gateway surface (seed 000)" },
+  { path: "gateway.prefix", kind: "string", default: "", doc: "path prefix of the gateway surface, e.g. /gw" },
+  {
+    path: "gateway.registerRequiresAdmin",
+    kind: "bool",
+    default: false,
+    doc: "require the admin token for POST /api/register (default: open, as in the original)",
+  },
+  {
+    path: "gateway.maxClientIds",
+    kind: "int",
+    default: 10000,
+    min: 1,
+    doc: "largest clientIds array accepted by send_to_clients",
+  },
+  {
+    path: "shutdown.drainDelayMs",
+    kind: "int",
+    default: 0,
+    min: 0,
+    doc: "on SIGTERM, report not-ready this long before closing sockets (for load balancers)",
+  },
+  {
+    path: "shutdown.graceMs",
+    kind: "int",
+    default: 10000,
+    min: 0,
+    doc: "on SIGTERM, wait at most this long for in-flight work",
+  },
+];
+
+/** `ws.maxFrameBytes` → `PARLEY_WS_MAX_FRAME_BYTES`. */
+export function envName(path: string): string {
+  return `PARLEY_${path
+    .replace(/\./g, "_")
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toUpperCase()}`;
+}
+
+/** `ws.maxFrameBytes` → `--ws-max-frame-bytes`. */
+export function flagName(path: string): string {
+  return `--${path
+    .replace(/\./g, "-")
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .toLowerCase()}`;
+}

@@ -1,0 +1,58 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** Where the admin token's hash is kept (the data dir in production; see adapters/admin-token-file). */
+export interface AdminTokenStore {
+  /** sha256 hex of the current token, or null when none was stored yet. */
+  readHash(): string | null;
+  writeHash(hash: string): void;
+}
+
+export function sha256Hex(s: string): string {
+  return createHash("sha256").update(s, "utf8").digest("hex");
+}
+
+export function newAdminToken(): string {
+  return `pa_${randomBytes(32).toString("base64url")}`;
+}
+
+/**
+ * Verifies the admin token. A configured token (PARLEY_ADMIN_TOKEN) wins; otherwise the stored
+ * hash is used, and on first start a token is generated, its hash stored, and the token returned
+ * once so the caller can print it. The store is re-read on every check, so `parley admin-token
+ * rotate` takes effect on a running server without a restart.
+ */
+export class AdminAuth {
+  private readonly configuredHash: string | null;
+
+  constructor(
+    configured: string,
+    private readonly store: AdminTokenStore,
+  ) {
+    this.configuredHash = configured ? sha256Hex(configured) : null;
+  }
+
+  /** Ensures a token exists; returns a newly generated token (to print once) or null. */
+  ensure(): string | null {
+    if (this.configuredHash || this.store.readHash()) return null;
+    const token = newAdminToken();
+    this.store.writeHash(sha256Hex(token));
+    return token;
+  }
+
+  rotate(): string {
+    const token = newAdminToken();
+    this.store.writeHash(sha256Hex(token));
+    return token;
+  }
+
+  get source(): "configured" | "stored" {
+    return this.configuredHash ? "configured" : "stored";
+  }
+
+  verify(token: string | undefined | null): boolean {
+    if (!token) return false;
+    const expected = this.configuredHash ?? this.store.readHash();
+    if (!expected) return false;
+    return timingSafeEqual(Buffer.from(sha256Hex(token), "hex"), Buffer.from(expected, "hex"));
+  }
+}

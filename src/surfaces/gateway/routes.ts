@@ -1,0 +1,249 @@
+import type { Static } from "@sinclair/typebox";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { AdminAuth } from "../../core/admin/admin-token.ts";
+import { AppError } from "../../core/errors.ts";
+import {
+  GATEWAY_PROTOCOL,
+  type GatewayService,
+  type Push,
+  type PushEvent,
+} from "../../core/gateway/gateway-service.ts";
+import { bearerToken } from "../../http/auth.ts";
+import { describeValidation, strictValidatorCompiler } from "../../http/validation.ts";
+import { CloseCodes } from "../../realtime/close-codes.ts";
+import type { Realtime } from "../../realtime/realtime.ts";
+import { type Envelope, fail, fromAppError, ok, wsError } from "./envelope.ts";
+import {
+  BindBody,
+  CloseBody,
+  OnlineListBody,
+  RegisterBody,
+  Responses,
+  SendToClientBody,
+  SendToGroupBody,
+  SystemHeaders,
+  sendToClientsBody,
+} from "./schemas.ts";
+
+export interface GatewaySurfaceOptions {
+  prefix: string;
+  registerRequiresAdmin: boolean;
+  maxClientIds: number;
+  gateway: GatewayService;
+  realtime: Realtime;
+  admin: AdminAuth;
+}
+
+const header = (req: FastifyRequest, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/**
+ * The push-gateway surface (seed 000): HTTP API under `<prefix>/api/*` and the client socket at
+ * `<prefix>/ws?systemId=`. An encapsulated Fastify plugin with its own validator, body parser and
+ * error handler, so its envelope never leaks into other surfaces.
+ */
+export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceOptions): Promise<void> {
+  const { gateway, realtime, admin } = opts;
+
+  realtime.registerProtocol(GATEWAY_PROTOCOL, {
+    render(event) {
+      if (event.type !== "gw.push") return null;
+      const e = event as PushEvent;
+      return JSON.stringify({
+        messageId: e.messageId,
+        sendUserId: e.sendUserId,
+        code: e.code,
+        msg: e.msg,
+        data: e.data,
+      });
+    },
+    onClose(conn) {
+      gateway.detach(conn);
+    },
+  });
+
+  realtime.route(`${opts.prefix}/ws`, async (_req, url) => {
+    const systemId = url.searchParams.get("systemId") ?? "";
+    const system = systemId ? await gateway.findSystem(systemId) : null;
+    return {
+      accept: true,
+      protocol: GATEWAY_PROTOCOL,
+      onOpen(conn) {
+        if (!system) {
+          realtime.sendText(conn, wsError(systemId ? "系统ID无效" : "系统ID不能为空"));
+          realtime.close(conn, CloseCodes.POLICY, systemId ? "invalid systemId" : "systemId required");
+          return;
+        }
+        const clientId = gateway.attach(conn, system.systemId);
+        realtime.sendText(conn, JSON.stringify({ code: 0, msg: "success", data: { clientId } }));
+      },
+    };
+  });
+
+  await app.register(
+    async (api) => {
+      api.setValidatorCompiler(strictValidatorCompiler());
+      // Responses are plain JSON; schemas document them (OpenAPI) but do not reshape them.
+      api.setSerializerCompiler(() => (data) => JSON.stringify(data));
+      // The original server decodes the body as JSON whatever the Content-Type says.
+      api.removeAllContentTypeParsers();
+      api.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
+        const text = String(body);
+        if (text.trim() === "") return done(null, undefined);
+        try {
+          done(null, JSON.parse(text));
+        } catch {
+          const err = new Error("invalid JSON") as Error & { statusCode: number; code: string };
+          err.statusCode = 400;
+          err.code = "PARLEY_INVALID_JSON";
+          done(err, undefined);
+        }
+      });
+
+      api.setErrorHandler((error, req, reply) => {
+        let status = 200;
+        let body: Envelope;
+        const e = error as Error & { code?: string; statusCode?: number; validation?: unknown[] };
+        if (error instanceof AppError) ({ status, body } = fromAppError(error));
+        else if (e.validation) body = fail(`参数错误: ${describeValidation(e.validation as [], "body")}`);
+        else if (e.code === "PARLEY_INVALID_JSON" || e.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
+          status = 400;
+          body = fail("请求体不是合法的JSON");
+        } else if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+          status = 413;
+          body = fail("请求体过大");
+        } else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+          status = e.statusCode;
+          body = fail(e.message);
+        } else {
+          req.log.error({ err: error }, "gateway request failed");
+          status = 500;
+          body = fail("服务器内部错误");
+        }
+        reply.status(status).send(body);
+      });
+
+      const system = (req: FastifyRequest) => gateway.authorize(header(req, "systemid"), header(req, "systemsecret"));
+      const tags = ["gateway (000)"];
+
+      const post = <B>(
+        path: string,
+        summary: string,
+        body: object,
+        response: object,
+        handler: (req: FastifyRequest<{ Body: B }>) => Promise<Envelope>,
+        withSystem = true,
+      ) => {
+        api.route<{ Body: B }>({
+          method: "POST",
+          url: path,
+          schema: {
+            summary,
+            tags,
+            body,
+            ...(withSystem ? { headers: SystemHeaders } : {}),
+            response: { 200: response },
+          },
+          handler,
+        });
+        api.route({
+          method: ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"],
+          url: path,
+          schema: { hide: true },
+          handler: async (_req, reply) => reply.status(405).header("allow", "POST").send(fail("Method Not Allowed")),
+        });
+      };
+
+      post<Static<typeof RegisterBody>>(
+        "/register",
+        "注册系统 — register a system",
+        RegisterBody,
+        Responses.empty,
+        async (req) => {
+          if (opts.registerRequiresAdmin && !admin.verify(bearerToken(req)))
+            throw new AppError("unauthenticated", "admin_required");
+          await gateway.register(req.body.systemId, req.body.secret);
+          return ok([]);
+        },
+        false,
+      );
+
+      post<Static<typeof SendToClientBody>>(
+        "/send_to_client",
+        "发送信息给指定客户端 — push to one client",
+        SendToClientBody,
+        Responses.messageId,
+        async (req) => {
+          const sys = await system(req);
+          const { clientId, ...push } = req.body;
+          return ok({ messageId: await gateway.sendToClient(sys, clientId, push as Push) });
+        },
+      );
+
+      const ClientsBody = sendToClientsBody(opts.maxClientIds);
+      post<Static<typeof ClientsBody>>(
+        "/send_to_clients",
+        "批量发送信息给指定客户端 — push to several clients",
+        ClientsBody,
+        Responses.messageId,
+        async (req) => {
+          const sys = await system(req);
+          const { clientIds, ...push } = req.body;
+          return ok({ messageId: await gateway.sendToClients(sys, clientIds, push as Push) });
+        },
+      );
+
+      post<Static<typeof BindBody>>(
+        "/bind_to_group",
+        "绑定客户端到分组 — bind a client to a group",
+        BindBody,
+        Responses.empty,
+        async (req) => {
+          const sys = await system(req);
+          const b = req.body;
+          await gateway.bindToGroup(sys, b.clientId, b.groupName, b.userId ?? b.sendUserId ?? "", b.extend ?? "");
+          return ok([]);
+        },
+      );
+
+      post<Static<typeof SendToGroupBody>>(
+        "/send_to_group",
+        "发送信息给指定分组 — push to a group",
+        SendToGroupBody,
+        Responses.messageId,
+        async (req) => {
+          const sys = await system(req);
+          const { groupName, ...push } = req.body;
+          return ok({ messageId: await gateway.sendToGroup(sys, groupName, push as Push) });
+        },
+      );
+
+      post<Static<typeof OnlineListBody>>(
+        "/get_online_list",
+        "获取在线的客户端列表 — online clients of a group (or of the system)",
+        OnlineListBody,
+        Responses.onlineList,
+        async (req) => {
+          const sys = await system(req);
+          const list = await gateway.onlineList(sys, req.body?.groupName ?? "");
+          return ok({ count: list.length, list });
+        },
+      );
+
+      post<Static<typeof CloseBody>>(
+        "/close_client",
+        "关闭指定连接 — close a client",
+        CloseBody,
+        Responses.closed,
+        async (req) => {
+          const sys = await system(req);
+          await gateway.closeClient(sys, req.body.clientId);
+          return ok({});
+        },
+      );
+    },
+    { prefix: `${opts.prefix}/api` },
+  );
+}
