@@ -110,7 +110,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
 
   if (config.gateway.enabled) {
     await http.register(gatewaySurface, {
-      prefix: config.gateway.prefix,
+      mount: config.gateway.prefix,
       registerRequiresAdmin: config.gateway.registerRequiresAdmin,
       maxClientIds: config.gateway.maxClientIds,
       gateway,

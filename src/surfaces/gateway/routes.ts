@@ -26,7 +26,8 @@ import {
 } from "./schemas.ts";
 
 export interface GatewaySurfaceOptions {
-  prefix: string;
+  /** Path prefix of the surface (not `prefix`: Fastify would apply that one itself). */
+  mount: string;
   registerRequiresAdmin: boolean;
   maxClientIds: number;
   gateway: GatewayService;
@@ -64,7 +65,7 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
     },
   });
 
-  realtime.route(`${opts.prefix}/ws`, async (_req, url) => {
+  realtime.route(`${opts.mount}/ws`, async (_req, url) => {
     const systemId = url.searchParams.get("systemId") ?? "";
     const system = systemId ? await gateway.findSystem(systemId) : null;
     return {
@@ -244,6 +245,6 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         },
       );
     },
-    { prefix: `${opts.prefix}/api` },
+    { prefix: `${opts.mount}/api` },
   );
 }
