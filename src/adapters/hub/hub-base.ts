@@ -70,7 +70,7 @@ export abstract class HubBase {
         clearTimeout(entry.timer);
         this.pending.delete(id);
       }
-      throw e;
+      throw e instanceof AppError ? e : new AppError("unavailable", "node_unreachable", (e as Error).message);
     }
     return p;
   }
