@@ -147,6 +147,8 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
         realtime.startDraining();
         if (config.shutdown.drainDelayMs) await new Promise((r) => setTimeout(r, config.shutdown.drainDelayMs));
         await realtime.closeAll();
+        // let close handshakes finish so surfaces can still tell others (e.g. gateway 1002 notices)
+        await realtime.drained(Math.min(2500, config.shutdown.graceMs));
         const grace = new Promise<void>((r) => setTimeout(r, config.shutdown.graceMs).unref());
         await Promise.race([http.close(), grace]);
         await realtime.stop();

@@ -428,6 +428,12 @@ export class Realtime {
     }
   }
 
+  /** Resolves when every connection is gone or `timeoutMs` passed. */
+  async drained(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.connections.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  }
+
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const conn of this.connections.values()) conn.ws.terminate();
