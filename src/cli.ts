@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "serve": {
-      const { serve } = await import("./main.ts");
+      const { serve } = await import("./serve.ts");
       await serve(config, warnings);
       return -1; // keep running
     }

@@ -94,6 +94,8 @@ describe("gateway surface (seed 000)", () => {
         msg: "参数错误: missing field: msg",
         data: [],
       });
+      const five = await api("send_to_group", { ...base, data: 5 });
+      assert.equal(five.body.msg, "参数错误: data must be one of: string, array, object");
     });
   });
 
@@ -155,6 +157,16 @@ describe("gateway surface (seed 000)", () => {
       const { messageId } = r.body.data as { messageId: string };
       for (const x of [a, b]) assert.equal((await x.c.next()).messageId, messageId);
       assert.ok(await other.c.silent());
+      // a repeated id is delivered once
+      await api("send_to_clients", {
+        clientIds: [a.clientId, a.clientId],
+        sendUserId: "u",
+        code: 2,
+        msg: "m",
+        data: "d",
+      });
+      assert.equal((await a.c.next()).code, 2);
+      assert.ok(await a.c.silent());
       for (const x of [a, b, other]) x.c.close();
     });
 
@@ -242,6 +254,8 @@ describe("gateway surface (seed 000)", () => {
       const r = await api("get_online_list", { groupName: "", code: 0, msg: "", data: "" }, sysId);
       assert.deepEqual(new Set((r.body.data as { list: string[] }).list), new Set([a.clientId, b.clientId]));
       assert.equal((r.body.data as { count: number }).count, 2);
+      const noBody = await fetch(`${s.base}/api/get_online_list`, { method: "POST", headers: { SystemId: sysId } });
+      assert.equal(((await noBody.json()) as { data: { count: number } }).data.count, 2, "empty body = no filter");
       const empty = await api("get_online_list", { groupName: "nobody-here" }, sysId);
       assert.deepEqual(empty.body, { code: 0, msg: "success", data: { count: 0, list: [] } });
       a.c.close();

@@ -19,6 +19,8 @@ export interface Loaded {
 
 const byPath = new Map(KEYS.map((k) => [k.path, k]));
 const byFlag = new Map(KEYS.map((k) => [flagName(k.path), k]));
+/** Boolean flags never take the next word as their value (`--request-log serve`). */
+const boolFlags = new Set(KEYS.filter((k) => k.kind === "bool").map((k) => flagName(k.path)));
 
 function coerce(def: KeyDef, raw: unknown, where: string): unknown {
   const fail = (why: string): never => {
@@ -104,7 +106,7 @@ export function parseFlags(argv: readonly string[]): { flags: Map<string, string
     }
     const eq = a.indexOf("=");
     if (eq > 0) flags.set(a.slice(0, eq), a.slice(eq + 1));
-    else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) flags.set(a, argv[++i]);
+    else if (!boolFlags.has(a) && i + 1 < argv.length && !argv[i + 1].startsWith("--")) flags.set(a, argv[++i]);
     else flags.set(a, "true");
   }
   return { flags, positional };
@@ -166,6 +168,8 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
   if (c.databaseUrl && !/^postgres(ql)?:\/\//.test(c.databaseUrl))
     throw new ConfigError("databaseUrl must start with postgres:// (empty = SQLite)");
   if (c.redisUrl && !/^rediss?:\/\//.test(c.redisUrl)) throw new ConfigError("redisUrl must start with redis://");
+  if (c.ws.idleTimeoutMs <= c.ws.pingIntervalMs)
+    throw new ConfigError("ws.idleTimeoutMs must be greater than ws.pingIntervalMs (a live client answers pings)");
   if (c.gateway.prefix && !/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/.test(c.gateway.prefix))
     throw new ConfigError("gateway.prefix must look like /name");
   return { config: deepFreeze(c), warnings };

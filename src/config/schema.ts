@@ -59,7 +59,7 @@ export const KEYS: readonly KeyDef[] = [
     path: "dataDir",
     kind: "string",
     default: "./data",
-    doc: "data directory (SQLite file, uploads, admin token hash)",
+    doc: "data directory (SQLite file, admin token hash)",
   },
   {
     path: "databaseUrl",

@@ -6,15 +6,35 @@ import type { FastifySchemaCompiler } from "fastify";
  * properties (schemas decide with `additionalProperties`), every error reported.
  */
 export function strictValidatorCompiler(options: Options = {}): FastifySchemaCompiler<unknown> {
-  const ajv = new Ajv({ coerceTypes: false, removeAdditional: false, allErrors: false, strict: false, ...options });
+  const ajv = new Ajv({
+    coerceTypes: false,
+    removeAdditional: false,
+    allErrors: false,
+    strict: false,
+    verbose: true,
+    ...options,
+  });
   return ({ schema }) => ajv.compile(schema as object);
 }
 
 /** Turns Fastify/ajv validation errors into one readable sentence. */
 export function describeValidation(
-  errors: ReadonlyArray<{ instancePath?: string; message?: string; params?: Record<string, unknown> }>,
+  errors: ReadonlyArray<{
+    instancePath?: string;
+    message?: string;
+    keyword?: string;
+    params?: Record<string, unknown>;
+    schema?: unknown;
+  }>,
   context: string,
 ): string {
+  // For a union (anyOf) ajv reports each branch first; the anyOf error itself lists the choices.
+  const union = errors.find((x) => x.keyword === "anyOf" && Array.isArray(x.schema));
+  if (union) {
+    const kinds = (union.schema as Array<{ type?: string }>).map((b) => b.type ?? "value");
+    const where = (union.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".") || context;
+    return `${where} must be one of: ${kinds.join(", ")}`;
+  }
   const e = errors[0];
   if (!e) return "invalid request";
   const path = (e.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".");

@@ -28,6 +28,8 @@ export interface Hub {
   readonly kind: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** True while the hub can deliver (for /readyz). */
+  healthy(): boolean;
   publish(topic: string, payload: Json): Promise<void>;
   /** Starts receiving `topic` on this node. Resolves once publishes made afterwards will arrive. */
   subscribe(topic: string): Promise<void>;

@@ -11,7 +11,7 @@ export const CloseCodes = {
   NORMAL: 1000,
   /** Server shutting down; reconnect (another node, or this one after restart). */
   GOING_AWAY: 1001,
-  /** Handshake or protocol rule broken (bad systemId, bad origin). */
+  /** Handshake or protocol rule broken (e.g. gateway: missing or unknown systemId). */
   POLICY: 1008,
   /** A client frame larger than `ws.maxFrameBytes`. */
   MESSAGE_TOO_BIG: 1009,

@@ -61,7 +61,11 @@ export class Realtime {
   private readonly routes = new Map<string, UpgradeRoute[]>();
   private readonly ops = new Map<string, OpHandler>();
   private readonly wss: WebSocketServer;
-  private nextId = 1;
+  /**
+   * Connection ids start at a random point of a 2^47 space, so a restarted node (same nodeId)
+   * does not hand out the ids of its previous life: an old gateway clientId finds nobody.
+   */
+  private nextId = 1 + Math.floor(Math.random() * 2 ** 47);
   private sweepTimer: NodeJS.Timeout | null = null;
   private touched: Connection[] = [];
   private flushScheduled = false;

@@ -13,9 +13,43 @@ import type { Config } from "../../src/config/schema.ts";
  * Redis key prefix, created here and dropped afterwards. With PARLEY_REQUIRE_SERVICES=1 an
  * unreachable configured service fails the test instead of being skipped.
  */
-export const DATABASE_URL = process.env.PARLEY_DATABASE_URL ?? "";
-export const REDIS_URL = process.env.PARLEY_REDIS_URL ?? "";
 export const REQUIRE_SERVICES = process.env.PARLEY_REQUIRE_SERVICES === "1";
+
+async function reachable(kind: string, url: string, probe: () => Promise<void>): Promise<string> {
+  if (!url) return "";
+  try {
+    await probe();
+    return url;
+  } catch (e) {
+    const why = `${kind} at ${url.replace(/\/\/[^@]*@/, "//")} is unreachable: ${(e as Error).message}`;
+    if (REQUIRE_SERVICES) throw new Error(`PARLEY_REQUIRE_SERVICES=1 and ${why}`);
+    process.stderr.write(`# WARNING: ${why}; falling back to the embedded default for this run\n`);
+    return "";
+  }
+}
+
+/** PostgreSQL URL for this run, or "" (not configured, or unreachable without REQUIRE_SERVICES). */
+export const DATABASE_URL = await reachable("PostgreSQL", process.env.PARLEY_DATABASE_URL ?? "", async () => {
+  const c = new pg.Client({ connectionString: process.env.PARLEY_DATABASE_URL, connectionTimeoutMillis: 3000 });
+  await c.connect();
+  await c.end();
+});
+
+/** Redis URL for this run, or "" (as above). */
+export const REDIS_URL = await reachable("Redis", process.env.PARLEY_REDIS_URL ?? "", async () => {
+  const r = new Redis(process.env.PARLEY_REDIS_URL ?? "", {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 3000,
+  });
+  r.on("error", () => {});
+  try {
+    await r.connect();
+    await r.ping();
+  } finally {
+    r.disconnect();
+  }
+});
 
 export interface TestBackend {
   dataDir: string;

@@ -1,4 +1,4 @@
-import { type App, type BuildOptions, buildApp } from "../../src/app.ts";
+import { type App, type BuildOptions, buildApp } from "../../src/main.ts";
 import { createBackend, type TestBackend, testConfig } from "./backend.ts";
 
 export interface TestServer {

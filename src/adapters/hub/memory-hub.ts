@@ -23,6 +23,10 @@ export class MemoryHub extends HubBase implements Hub {
     super(nodeId);
   }
 
+  healthy(): boolean {
+    return this.started;
+  }
+
   async start(): Promise<void> {
     this.bus.hubs.set(this.nodeId, this);
     this.started = true;

@@ -43,6 +43,10 @@ export class RedisHub extends HubBase implements Hub {
     this.sub.on("error", () => {});
   }
 
+  healthy(): boolean {
+    return this.pub.status === "ready" && this.sub.status === "ready";
+  }
+
   async start(): Promise<void> {
     await Promise.all([this.pub.connect(), this.sub.connect()]);
     const topicPrefix = `${this.prefix}t:`;

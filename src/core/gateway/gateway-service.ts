@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import type { Json, Presence } from "../../ports/hub.ts";
 import type { GatewaySystem, Storage } from "../../ports/storage.ts";
+import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { Realtime, RealtimeEvent } from "../../realtime/realtime.ts";
 import { AppError, conflict, invalid, unauthenticated } from "../errors.ts";
@@ -181,7 +182,8 @@ export class GatewayService {
 
   /** All ids are checked before anything is sent: one bad id rejects the whole batch. */
   async sendToClients(system: GatewaySystem, clientIds: string[], push: Push): Promise<string> {
-    const addrs = clientIds.map((id) => this.resolve(system, id));
+    // duplicates are delivered once
+    const addrs = [...new Set(clientIds)].map((id) => this.resolve(system, id));
     const event = this.pushEvent(push);
     const byNode = new Map<string, number[]>();
     for (const a of addrs) {
@@ -256,6 +258,11 @@ export class GatewayService {
     const topic = groupTopic(state.systemId, group);
     await this.realtime.subscribe(conn, topic);
     await this.presence.add(topic, state.clientId);
+    if (conn.closing) {
+      // the client left while we were subscribing: its detach may have run already, so undo here
+      await this.presence.remove(topic, state.clientId);
+      return false;
+    }
     return true;
   }
 
@@ -283,7 +290,7 @@ export class GatewayService {
   private closeLocal(p: { [key: string]: Json }): Json {
     const found = this.localClient(p);
     if (!found) return false;
-    this.realtime.close(found.conn, 1000, "closed by system");
+    this.realtime.close(found.conn, CloseCodes.NORMAL, "closed by system");
     return true;
   }
 }

@@ -109,7 +109,7 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         const e = error as Error & { code?: string; statusCode?: number; validation?: unknown[] };
         if (error instanceof AppError) ({ status, body } = fromAppError(error));
         else if (e.validation) body = fail(`参数错误: ${describeValidation(e.validation as [], "body")}`);
-        else if (e.code === "PARLEY_INVALID_JSON" || e.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
+        else if (e.code === "PARLEY_INVALID_JSON") {
           status = 400;
           body = fail("请求体不是合法的JSON");
         } else if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
@@ -136,10 +136,19 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         response: object,
         handler: (req: FastifyRequest<{ Body: B }>) => Promise<Envelope>,
         withSystem = true,
+        emptyBodyIsObject = false,
       ) => {
         api.route<{ Body: B }>({
           method: "POST",
           url: path,
+          // get_online_list has no required field: an empty body means "no filter"
+          ...(emptyBodyIsObject
+            ? {
+                preValidation: async (req: FastifyRequest) => {
+                  req.body ??= {};
+                },
+              }
+            : {}),
           schema: {
             summary,
             tags,
@@ -228,9 +237,11 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         Responses.onlineList,
         async (req) => {
           const sys = await system(req);
-          const list = await gateway.onlineList(sys, req.body?.groupName ?? "");
+          const list = await gateway.onlineList(sys, req.body.groupName ?? "");
           return ok({ count: list.length, list });
         },
+        true,
+        true,
       );
 
       post<Static<typeof CloseBody>>(

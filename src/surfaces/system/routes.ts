@@ -1,10 +1,12 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { Metrics } from "../../http/metrics.ts";
+import type { Hub } from "../../ports/hub.ts";
 import type { Storage } from "../../ports/storage.ts";
 
 export interface SystemRoutesOptions {
   storage: Storage;
+  hub: Hub;
   metrics: Metrics;
   isReady: () => boolean;
   nodeId: string;
@@ -29,7 +31,7 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
     "/readyz",
     {
       schema: {
-        summary: "readiness: storage reachable and not draining (503 otherwise)",
+        summary: "readiness: storage and hub reachable and not draining (503 otherwise)",
         tags,
         response: {
           200: Type.Object({ ready: Type.Boolean() }),
@@ -40,6 +42,7 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
     async (_req, reply) => {
       if (!opts.isReady()) return reply.status(503).send({ ready: false, reason: "draining" });
       if (!(await opts.storage.ping())) return reply.status(503).send({ ready: false, reason: "storage unreachable" });
+      if (!opts.hub.healthy()) return reply.status(503).send({ ready: false, reason: "hub unreachable" });
       return { ready: true };
     },
   );
