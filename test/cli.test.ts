@@ -30,7 +30,10 @@ describe("parley CLI", () => {
   test("migrate, admin-token rotate, and a bad option", async () => {
     const dir = mkdtempSync(join(tmpdir(), "parley-cli-"));
     const env = { ...cleanEnv(), PARLEY_DATA_DIR: dir };
-    assert.match((await run(process.execPath, [BIN, "migrate"], { env })).stdout, /applied: 0001_foundation/);
+    assert.match(
+      (await run(process.execPath, [BIN, "migrate"], { env })).stdout,
+      /applied: 0001_foundation, 0002_accounts/,
+    );
     assert.match((await run(process.execPath, [BIN, "migrate"], { env })).stdout, /up to date/);
     const { stdout } = await run(process.execPath, [BIN, "admin-token", "rotate"], { env });
     assert.match(stdout.trim(), /^pa_[A-Za-z0-9_-]{43}$/);

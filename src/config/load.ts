@@ -170,8 +170,16 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
   if (c.redisUrl && !/^rediss?:\/\//.test(c.redisUrl)) throw new ConfigError("redisUrl must start with redis://");
   if (c.ws.idleTimeoutMs <= c.ws.pingIntervalMs)
     throw new ConfigError("ws.idleTimeoutMs must be greater than ws.pingIntervalMs (a live client answers pings)");
-  if (c.gateway.prefix && !/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/.test(c.gateway.prefix))
-    throw new ConfigError("gateway.prefix must look like /name");
+  for (const [name, prefix] of [
+    ["gateway", c.gateway.prefix],
+    ["chat33", c.chat33.prefix],
+    ["enterprise", c.enterprise.prefix],
+  ])
+    if (prefix && !/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/.test(prefix))
+      throw new ConfigError(`${name}.prefix must look like /name`);
+  if (c.sms.provider === "http" && !/^https?:\/\//.test(c.sms.httpUrl))
+    throw new ConfigError("sms.httpUrl must be an http(s) URL when sms.provider is http");
+  if (c.publicUrl && !/^https?:\/\/[^/]+/.test(c.publicUrl)) throw new ConfigError("publicUrl must be an http(s) URL");
   return { config: deepFreeze(c), warnings };
 }
 

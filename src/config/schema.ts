@@ -41,6 +41,26 @@ export interface Config {
     allowedOrigins: string[];
   };
   gateway: { enabled: boolean; prefix: string; registerRequiresAdmin: boolean; maxClientIds: number };
+  publicUrl: string;
+  accounts: {
+    sessionTtlMs: number;
+    multiLogin: "per-device" | "single" | "multi";
+    scryptLogN: number;
+    loginFailures: number;
+    loginWindowMs: number;
+  };
+  sms: {
+    provider: "log" | "http";
+    httpUrl: string;
+    codeTtlMs: number;
+    resendMs: number;
+    dailyCap: number;
+    maxAttempts: number;
+    perIpPerHour: number;
+  };
+  qr: { ttlMs: number };
+  chat33: { enabled: boolean; prefix: string };
+  enterprise: { enabled: boolean; prefix: string };
   shutdown: { drainDelayMs: number; graceMs: number };
 }
 
@@ -143,6 +163,65 @@ export const KEYS: readonly KeyDef[] = [
     min: 1,
     doc: "largest clientIds array accepted by send_to_clients",
   },
+  {
+    path: "publicUrl",
+    kind: "string",
+    default: "",
+    doc: "base URL clients reach this server at (for generated links such as QR codes); empty = from the request",
+  },
+  {
+    path: "accounts.sessionTtlMs",
+    kind: "int",
+    default: 30 * 24 * 3600 * 1000,
+    min: 60000,
+    doc: "how long a login session (token) lives",
+  },
+  {
+    path: "accounts.multiLogin",
+    kind: "enum",
+    default: "per-device",
+    values: ["per-device", "single", "multi"],
+    doc: "per-device: one session per user and device type (a newer login ends the older); single: one session per user; multi: unlimited",
+  },
+  {
+    path: "accounts.scryptLogN",
+    kind: "int",
+    default: 17,
+    min: 10,
+    max: 20,
+    doc: "scrypt work factor log2(N) for new password hashes (r=8, p=1)",
+  },
+  {
+    path: "accounts.loginFailures",
+    kind: "int",
+    default: 10,
+    min: 1,
+    doc: "failed logins allowed per account (and 5× per IP) per window before further tries are refused",
+  },
+  { path: "accounts.loginWindowMs", kind: "int", default: 15 * 60 * 1000, min: 1000, doc: "window of the login limit" },
+  {
+    path: "sms.provider",
+    kind: "enum",
+    default: "log",
+    values: ["log", "http"],
+    doc: "SMS sender: log (server log + admin outbox) or http",
+  },
+  {
+    path: "sms.httpUrl",
+    kind: "string",
+    default: "",
+    doc: "http sender: URL that receives POST {mobile, code, text}",
+  },
+  { path: "sms.codeTtlMs", kind: "int", default: 300000, min: 1000, doc: "how long an SMS code is valid" },
+  { path: "sms.resendMs", kind: "int", default: 60000, min: 0, doc: "minimum time between two codes to one mobile" },
+  { path: "sms.dailyCap", kind: "int", default: 10, min: 1, doc: "codes one mobile may receive per 24 h" },
+  { path: "sms.maxAttempts", kind: "int", default: 5, min: 1, doc: "wrong tries before a code is burnt" },
+  { path: "sms.perIpPerHour", kind: "int", default: 30, min: 1, doc: "SMS sends one client IP may request per hour" },
+  { path: "qr.ttlMs", kind: "int", default: 120000, min: 1000, doc: "lifetime of QR login / group-join codes" },
+  { path: "chat33.enabled", kind: "bool", default: true, doc: "serve the chat33 surface (seed 002)" },
+  { path: "chat33.prefix", kind: "string", default: "", doc: "path prefix of the chat33 surface" },
+  { path: "enterprise.enabled", kind: "bool", default: true, doc: "serve the enterprise surface (seed 001)" },
+  { path: "enterprise.prefix", kind: "string", default: "", doc: "path prefix of the enterprise surface" },
   {
     path: "shutdown.drainDelayMs",
     kind: "int",

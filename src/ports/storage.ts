@@ -34,9 +34,219 @@ export interface Storage {
   readonly kind: StorageKind;
   readonly settings: SettingsRepo;
   readonly gatewaySystems: GatewaySystemRepo;
+  readonly users: UserRepo;
+  readonly sessions: SessionRepo;
+  readonly sms: SmsRepo;
+  readonly org: OrgRepo;
+  readonly qr: QrRepo;
   /** Applies pending migrations; returns the names applied. Idempotent. */
   migrate(): Promise<string[]>;
   /** Cheap liveness check for /readyz. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+export interface User {
+  id: number;
+  /** Short public id (chat33 `uid` / `markId`), unique. */
+  uid: string;
+  mobile: string | null;
+  username: string | null;
+  passwordHash: string;
+  nickname: string;
+  avatar: string;
+  /** 0 unset, 1 male, 2 female. */
+  sex: number;
+  position: string;
+  description: string;
+  email: string;
+  birthday: string | null;
+  sign: string | null;
+  /** 0 guest, 1 user, 2 customer service. */
+  level: number;
+  isAdmin: boolean;
+  verified: boolean;
+  /** ms since epoch; 0 = not muted. */
+  mutedUntil: number;
+  companyId: number | null;
+  deptId: number | null;
+  roleId: number | null;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewUser = Omit<User, "id" | "uid">;
+export type UserPatch = Partial<Omit<User, "id" | "uid" | "createdAt">>;
+
+export interface UserRepo {
+  /** Inserts a user and assigns `id` and `uid`. Throws `conflict` (`user_exists`) on a taken mobile/username. */
+  create(user: NewUser): Promise<User>;
+  findById(id: number): Promise<User | null>;
+  findByMobile(mobile: string): Promise<User | null>;
+  findByUsername(username: string): Promise<User | null>;
+  findByUid(uid: string): Promise<User | null>;
+  /** Applies the patch (and `updatedAt`); returns the updated user or null when it does not exist. */
+  update(id: number, patch: UserPatch): Promise<User | null>;
+  /** Newest first; `query` matches mobile, username, nickname or uid (substring). */
+  list(query: string, offset: number, limit: number): Promise<{ total: number; list: User[] }>;
+}
+
+export interface Session {
+  /** The session id (`sid`), random, also used by later surfaces. */
+  id: string;
+  userId: number;
+  /** sha256 hex of the bearer token. */
+  tokenHash: string;
+  /** Canonical device type: web | android | ios | pc. */
+  device: string;
+  /** Client-side device identifier (enterprise `device`), may be empty. */
+  deviceId: string;
+  /** Free-form platform text (enterprise `platform`). */
+  platform: string;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  revokeReason: string | null;
+}
+
+export interface SessionRepo {
+  create(session: Session): Promise<void>;
+  findByTokenHash(tokenHash: string): Promise<Session | null>;
+  findById(id: string): Promise<Session | null>;
+  /** Live (not revoked, not expired at `now`) sessions of a user. */
+  listLive(userId: number, now: number): Promise<Session[]>;
+  /** Revokes the given live sessions; returns the ids actually revoked by this call. */
+  revoke(ids: string[], reason: string, now: number): Promise<string[]>;
+}
+
+export interface SmsCode {
+  id: number;
+  mobile: string;
+  codeHash: string;
+  createdAt: number;
+  expiresAt: number;
+  attempts: number;
+  usedAt: number | null;
+}
+
+export interface SmsRepo {
+  insert(code: Omit<SmsCode, "id">): Promise<SmsCode>;
+  /** The newest code sent to `mobile`, or null. */
+  latest(mobile: string): Promise<SmsCode | null>;
+  /** Codes sent to `mobile` since `since` (for the daily cap). */
+  countSince(mobile: string, since: number): Promise<number>;
+  /** Adds one failed attempt unless the code is used; returns the new count. */
+  addAttempt(id: number): Promise<number>;
+  /** Marks the code used if it still is unused; false when another request used it first. */
+  markUsed(id: number, now: number): Promise<boolean>;
+  /** The `log` sender's outbox. */
+  outboxAdd(entry: { mobile: string; code: string; sentAt: number }): Promise<void>;
+  outboxList(mobile: string | null, limit: number): Promise<Array<{ mobile: string; code: string; sentAt: number }>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organisation directory (enterprise surface)
+
+/** Extra documented fields of an org entity that Parley stores but does not interpret. */
+export type Attrs = { [key: string]: string | number | boolean | null };
+
+export interface Company {
+  id: number;
+  text: string;
+  avatar: string;
+  note: string;
+  enable: boolean;
+  licenseId: number | null;
+  code: string;
+  /** Parent company id ("pid"), as text like the original. */
+  pid: string;
+  level: number;
+  url: string;
+  attrs: Attrs;
+  createdAt: number;
+}
+
+export interface Department {
+  id: number;
+  companyId: number;
+  /** Parent department id; null for a root department. */
+  parentId: number | null;
+  text: string;
+  note: string;
+  code: string;
+  ownerId: number | null;
+  level: number;
+  createdAt: number;
+}
+
+export interface Role {
+  id: number;
+  companyId: number;
+  text: string;
+  admin: boolean;
+  note: string;
+}
+
+export interface License {
+  id: number;
+  text: string;
+  maxlevel: number;
+  single: number;
+  userCount: number;
+}
+
+export interface DictEntry {
+  id: number;
+  type: string;
+  text: string;
+  code: string;
+  url: string | null;
+}
+
+export interface OrgRepo {
+  createCompany(c: Omit<Company, "id">): Promise<Company>;
+  createDepartment(d: Omit<Department, "id">): Promise<Department>;
+  createRole(r: Omit<Role, "id">): Promise<Role>;
+  createLicense(l: Omit<License, "id">): Promise<License>;
+  createDict(d: Omit<DictEntry, "id">): Promise<DictEntry>;
+  company(id: number): Promise<Company | null>;
+  department(id: number): Promise<Department | null>;
+  role(id: number): Promise<Role | null>;
+  license(id: number): Promise<License | null>;
+  companies(): Promise<Company[]>;
+  departments(companyId: number): Promise<Department[]>;
+  roles(companyId: number | null): Promise<Role[]>;
+  licenses(): Promise<License[]>;
+  dict(type: string): Promise<DictEntry[]>;
+  /** Users per department of a company (for `userCount`). */
+  departmentUserCounts(companyId: number): Promise<Map<number, number>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One-time codes (QR login, group join links)
+
+export interface QrCode {
+  /** sha256 hex of the code that travels in the URL. */
+  codeHash: string;
+  kind: "login" | "group";
+  /** The waiting PC socket's device id (login) or empty. */
+  deviceId: string;
+  platform: string;
+  /** Group id for `group` codes. */
+  targetId: string;
+  createdBy: number | null;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+export interface QrRepo {
+  create(code: QrCode): Promise<void>;
+  find(codeHash: string): Promise<QrCode | null>;
+  /** Marks a code used iff it is unused and unexpired at `now`; false otherwise (single use). */
+  consume(codeHash: string, now: number): Promise<boolean>;
 }

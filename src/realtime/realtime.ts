@@ -16,6 +16,13 @@ export interface ProtocolHandler {
   render(event: RealtimeEvent): string | null;
   onMessage?(conn: Connection, data: RawData, isBinary: boolean): void;
   onClose?(conn: Connection, code: number): void;
+  /**
+   * Per-connection reaction to an event, after the rendered frame (if any) was sent — for the
+   * rare events that need more than a frame (close a revoked session, finish a QR login).
+   */
+  onEvent?(conn: Connection, event: RealtimeEvent): void;
+  /** Called for every open connection on each ping sweep (e.g. to end expired sessions). */
+  onSweep?(conn: Connection, now: number): void;
 }
 
 /** What an upgrade route decides before the handshake completes. */
@@ -278,7 +285,9 @@ export class Realtime {
     let frame: PreparedFrame | null = null;
     let rendered: Map<string, PreparedFrame | null> | null = null;
     let sent = 0;
+    let hooks: Connection[] | null = null;
     for (const conn of set) {
+      if (this.protocols.get(conn.protocol)?.onEvent) (hooks ??= []).push(conn);
       if (conn.protocol !== lastProtocol) {
         if (lastProtocol !== "") {
           rendered ??= new Map();
@@ -289,7 +298,16 @@ export class Realtime {
       }
       if (frame && this.sendFrame(conn, frame)) sent++;
     }
+    if (hooks) for (const conn of hooks) this.safely(() => this.protocols.get(conn.protocol)?.onEvent?.(conn, event));
     return sent;
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, "protocol hook failed");
+    }
   }
 
   private render(protocol: string, event: RealtimeEvent): PreparedFrame | null {
@@ -405,6 +423,9 @@ export class Realtime {
   private sweep(): void {
     const now = Date.now();
     for (const conn of this.connections.values()) {
+      if (conn.closing) continue;
+      const onSweep = this.protocols.get(conn.protocol)?.onSweep;
+      if (onSweep) this.safely(() => onSweep(conn, now));
       if (conn.closing) continue;
       if (now - conn.lastSeen > this.opts.idleTimeoutMs) this.close(conn, CloseCodes.IDLE_TIMEOUT, "idle timeout");
       else {

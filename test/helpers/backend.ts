@@ -141,6 +141,7 @@ export function testConfig(backend: TestBackend, overrides: Record<string, unkno
       redisUrl: backend.redisUrl,
       redisPrefix: backend.redisPrefix,
       adminToken: "test-admin-token",
+      "accounts.scryptLogN": 10,
       ...overrides,
     },
   }).config;

@@ -1,27 +1,184 @@
-import type { Kysely, Migration } from "kysely";
+import type { ColumnDefinitionBuilder, Kysely, Migration } from "kysely";
+import type { StorageKind } from "../../ports/storage.ts";
 
 /**
  * Migrations in order. Names sort lexically; never edit one that has shipped — add a new one.
- * Written with Kysely's schema builder so the same code runs on SQLite and PostgreSQL.
+ * Written with Kysely's schema builder so the same code runs on SQLite and PostgreSQL; the only
+ * engine difference (auto-increment keys) goes through `idColumn`.
  */
-export const migrations: Record<string, Migration> = {
-  "0001_foundation": {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("settings")
-        .addColumn("key", "text", (c) => c.primaryKey())
-        .addColumn("value", "text", (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable("gateway_systems")
-        .addColumn("system_id", "text", (c) => c.primaryKey())
-        .addColumn("secret_hash", "text")
-        .addColumn("created_at", "bigint", (c) => c.notNull())
-        .execute();
+export function buildMigrations(kind: StorageKind): Record<string, Migration> {
+  const idType = kind === "postgres" ? "bigserial" : "integer";
+  const idColumn = (c: ColumnDefinitionBuilder) =>
+    kind === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement();
+  return {
+    "0001_foundation": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("settings")
+          .addColumn("key", "text", (c) => c.primaryKey())
+          .addColumn("value", "text", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("gateway_systems")
+          .addColumn("system_id", "text", (c) => c.primaryKey())
+          .addColumn("secret_hash", "text")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable("gateway_systems").execute();
+        await db.schema.dropTable("settings").execute();
+      },
     },
-    async down(db: Kysely<unknown>) {
-      await db.schema.dropTable("gateway_systems").execute();
-      await db.schema.dropTable("settings").execute();
+    "0002_accounts": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("users")
+          .addColumn("id", idType, idColumn)
+          .addColumn("uid", "text", (c) => c.notNull().unique())
+          .addColumn("mobile", "text", (c) => c.unique())
+          .addColumn("username", "text", (c) => c.unique())
+          .addColumn("password_hash", "text", (c) => c.notNull())
+          .addColumn("nickname", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("avatar", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("sex", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("position", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("description", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("email", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("birthday", "text")
+          .addColumn("sign", "text")
+          .addColumn("level", "integer", (c) => c.notNull().defaultTo(1))
+          .addColumn("is_admin", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("verified", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("muted_until", "bigint", (c) => c.notNull().defaultTo(0))
+          .addColumn("company_id", "bigint")
+          .addColumn("dept_id", "bigint")
+          .addColumn("role_id", "bigint")
+          .addColumn("disabled", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("sessions")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("token_hash", "text", (c) => c.notNull().unique())
+          .addColumn("device", "text", (c) => c.notNull())
+          .addColumn("device_id", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("platform", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .addColumn("revoked_at", "bigint")
+          .addColumn("revoke_reason", "text")
+          .execute();
+        await db.schema.createIndex("sessions_user").on("sessions").column("user_id").execute();
+        await db.schema
+          .createTable("sms_codes")
+          .addColumn("id", idType, idColumn)
+          .addColumn("mobile", "text", (c) => c.notNull())
+          .addColumn("code_hash", "text", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("used_at", "bigint")
+          .execute();
+        await db.schema.createIndex("sms_codes_mobile").on("sms_codes").columns(["mobile", "created_at"]).execute();
+        await db.schema
+          .createTable("sms_outbox")
+          .addColumn("id", idType, idColumn)
+          .addColumn("mobile", "text", (c) => c.notNull())
+          .addColumn("code", "text", (c) => c.notNull())
+          .addColumn("sent_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("companies")
+          .addColumn("id", idType, idColumn)
+          .addColumn("text", "text", (c) => c.notNull())
+          .addColumn("avatar", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("note", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("enable", "integer", (c) => c.notNull().defaultTo(1))
+          .addColumn("license_id", "bigint")
+          .addColumn("code", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("pid", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("level", "integer", (c) => c.notNull().defaultTo(1))
+          .addColumn("url", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("attrs", "text", (c) => c.notNull().defaultTo("{}"))
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("departments")
+          .addColumn("id", idType, idColumn)
+          .addColumn("company_id", "bigint", (c) => c.notNull())
+          .addColumn("parent_id", "bigint")
+          .addColumn("text", "text", (c) => c.notNull())
+          .addColumn("note", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("code", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("owner_id", "bigint")
+          .addColumn("level", "integer", (c) => c.notNull().defaultTo(1))
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("roles")
+          .addColumn("id", idType, idColumn)
+          .addColumn("company_id", "bigint", (c) => c.notNull())
+          .addColumn("text", "text", (c) => c.notNull())
+          .addColumn("admin", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("note", "text", (c) => c.notNull().defaultTo(""))
+          .execute();
+        await db.schema
+          .createTable("licenses")
+          .addColumn("id", idType, idColumn)
+          .addColumn("text", "text", (c) => c.notNull())
+          .addColumn("maxlevel", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("single", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("user_count", "integer", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createTable("dict_entries")
+          .addColumn("id", idType, idColumn)
+          .addColumn("type", "text", (c) => c.notNull())
+          .addColumn("text", "text", (c) => c.notNull())
+          .addColumn("code", "text", (c) => c.notNull())
+          .addColumn("url", "text")
+          .execute();
+        await db.schema.createIndex("dict_type_code").on("dict_entries").columns(["type", "code"]).unique().execute();
+        await db.schema
+          .createTable("qr_codes")
+          .addColumn("code_hash", "text", (c) => c.primaryKey())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("device_id", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("platform", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("target_id", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("created_by", "bigint")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .addColumn("used_at", "bigint")
+          .execute();
+        // The sex dictionary the enterprise surface presents (codes are the core's 0/1/2).
+        await (db as Kysely<{ dict_entries: { type: string; text: string; code: string } }>)
+          .insertInto("dict_entries")
+          .values([
+            { type: "sex", text: "未知", code: "0" },
+            { type: "sex", text: "男", code: "1" },
+            { type: "sex", text: "女", code: "2" },
+          ])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of [
+          "qr_codes",
+          "dict_entries",
+          "licenses",
+          "roles",
+          "departments",
+          "companies",
+          "sms_outbox",
+          "sms_codes",
+          "sessions",
+          "users",
+        ])
+          await db.schema.dropTable(t).execute();
+      },
     },
-  },
-};
+  };
+}

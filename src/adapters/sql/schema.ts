@@ -1,3 +1,5 @@
+import type { Generated } from "kysely";
+
 /** Row types of every table, as Kysely sees them. */
 export interface SettingsTable {
   key: string;
@@ -13,4 +15,133 @@ export interface GatewaySystemsTable {
 export interface Database {
   settings: SettingsTable;
   gateway_systems: GatewaySystemsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  sms_codes: SmsCodesTable;
+  sms_outbox: SmsOutboxTable;
+  companies: CompaniesTable;
+  departments: DepartmentsTable;
+  roles: RolesTable;
+  licenses: LicensesTable;
+  dict_entries: DictEntriesTable;
+  qr_codes: QrCodesTable;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  uid: string;
+  mobile: string | null;
+  username: string | null;
+  password_hash: string;
+  nickname: string;
+  avatar: string;
+  sex: number;
+  position: string;
+  description: string;
+  email: string;
+  birthday: string | null;
+  sign: string | null;
+  level: number;
+  is_admin: number;
+  verified: number;
+  muted_until: number;
+  company_id: number | null;
+  dept_id: number | null;
+  role_id: number | null;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: number;
+  token_hash: string;
+  device: string;
+  device_id: string;
+  platform: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+}
+
+export interface SmsCodesTable {
+  id: Generated<number>;
+  mobile: string;
+  code_hash: string;
+  created_at: number;
+  expires_at: number;
+  attempts: number;
+  used_at: number | null;
+}
+
+export interface SmsOutboxTable {
+  id: Generated<number>;
+  mobile: string;
+  code: string;
+  sent_at: number;
+}
+
+export interface CompaniesTable {
+  id: Generated<number>;
+  text: string;
+  avatar: string;
+  note: string;
+  enable: number;
+  license_id: number | null;
+  code: string;
+  pid: string;
+  level: number;
+  url: string;
+  attrs: string;
+  created_at: number;
+}
+
+export interface DepartmentsTable {
+  id: Generated<number>;
+  company_id: number;
+  parent_id: number | null;
+  text: string;
+  note: string;
+  code: string;
+  owner_id: number | null;
+  level: number;
+  created_at: number;
+}
+
+export interface RolesTable {
+  id: Generated<number>;
+  company_id: number;
+  text: string;
+  admin: number;
+  note: string;
+}
+
+export interface LicensesTable {
+  id: Generated<number>;
+  text: string;
+  maxlevel: number;
+  single: number;
+  user_count: number;
+}
+
+export interface DictEntriesTable {
+  id: Generated<number>;
+  type: string;
+  text: string;
+  code: string;
+  url: string | null;
+}
+
+export interface QrCodesTable {
+  code_hash: string;
+  kind: string;
+  device_id: string;
+  platform: string;
+  target_id: string;
+  created_by: number | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
 }

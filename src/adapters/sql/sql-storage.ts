@@ -4,9 +4,22 @@ import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { conflict } from "../../core/errors.ts";
-import type { GatewaySystem, GatewaySystemRepo, SettingsRepo, Storage, StorageKind } from "../../ports/storage.ts";
+import type {
+  GatewaySystem,
+  GatewaySystemRepo,
+  OrgRepo,
+  QrRepo,
+  SessionRepo,
+  SettingsRepo,
+  SmsRepo,
+  Storage,
+  StorageKind,
+  UserRepo,
+} from "../../ports/storage.ts";
+import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { mapErrors } from "./errors.ts";
-import { migrations } from "./migrations.ts";
+import { buildMigrations } from "./migrations.ts";
+import { SqlOrg } from "./org-repos.ts";
 import type { Database } from "./schema.ts";
 
 export interface SqlStorageOptions {
@@ -99,6 +112,11 @@ export class SqlStorage implements Storage {
   readonly db: Kysely<Database>;
   readonly settings: SettingsRepo;
   readonly gatewaySystems: GatewaySystemRepo;
+  readonly users: UserRepo;
+  readonly sessions: SessionRepo;
+  readonly sms: SmsRepo;
+  readonly org: OrgRepo;
+  readonly qr: QrRepo;
 
   constructor(opts: SqlStorageOptions) {
     const { db, kind } = createDb(opts);
@@ -106,12 +124,17 @@ export class SqlStorage implements Storage {
     this.kind = kind;
     this.settings = new SqlSettings(db);
     this.gatewaySystems = new SqlGatewaySystems(db);
+    this.users = new SqlUsers(db);
+    this.sessions = new SqlSessions(db);
+    this.sms = new SqlSms(db);
+    this.org = new SqlOrg(db);
+    this.qr = new SqlQr(db);
   }
 
   async migrate(): Promise<string[]> {
     const migrator = new Migrator({
       db: this.db,
-      provider: { getMigrations: async () => migrations },
+      provider: { getMigrations: async () => buildMigrations(this.kind) },
       migrationTableName: "parley_migrations",
       migrationLockTableName: "parley_migrations_lock",
     });

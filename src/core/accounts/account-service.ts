@@ -1,0 +1,304 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { RateLimiter } from "../../ports/rate-limit.ts";
+import type { NewUser, Session, Storage, User, UserPatch } from "../../ports/storage.ts";
+import type { Realtime } from "../../realtime/realtime.ts";
+import { AppError, conflict, forbidden, invalid, notFound, unauthenticated } from "../errors.ts";
+import type { DeviceType } from "./devices.ts";
+import { dummyHash, hashPassword, needsRehash, type ScryptParams, verifyPassword } from "./password.ts";
+import type { SmsService } from "./sms-service.ts";
+
+export interface AccountsOptions {
+  sessionTtlMs: number;
+  multiLogin: "per-device" | "single" | "multi";
+  scrypt: ScryptParams;
+  loginFailures: number;
+  loginWindowMs: number;
+}
+
+export interface Authenticated {
+  user: User;
+  session: Session;
+}
+
+export interface LoginResult extends Authenticated {
+  /** The bearer token; only its hash is stored. */
+  token: string;
+}
+
+export interface LoginOptions {
+  device: DeviceType;
+  deviceId?: string;
+  platform?: string;
+  ip?: string;
+}
+
+/** Topic names of session and user events (live sockets subscribe to them). */
+export const sessionTopic = (sid: string) => `sess:${sid}`;
+export const userTopic = (userId: number) => `user:${userId}`;
+
+/** Events published on those topics; surfaces render them in their own wire format. */
+export type SessionRevokedEvent = {
+  type: "session.revoked";
+  sid: string;
+  reason: "replaced" | "logout" | "admin" | "disabled";
+};
+export type UserMutedEvent = { type: "user.muted"; userId: number; mutedUntil: number };
+
+export const hashToken = (token: string) => createHash("sha256").update(token, "utf8").digest("hex");
+const newToken = () => randomBytes(32).toString("base64url");
+const newSid = () => randomBytes(16).toString("hex");
+
+export const MOBILE_RE = /^1\d{10}$/;
+
+/**
+ * Users and sessions for every surface: registration (SMS-verified), password login with
+ * brute-force limits, bearer-token authentication, the multi-login policy, logout/revocation,
+ * profile edits and global mutes. Revocations and mutes are published so live sockets react.
+ */
+export class AccountService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly realtime: Realtime,
+    private readonly limiter: RateLimiter,
+    private readonly sms: SmsService,
+    private readonly opts: AccountsOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Creates a user (admin API, CLI, registration). Passwords are hashed here. */
+  async createUser(input: {
+    mobile?: string | null;
+    username?: string | null;
+    password: string;
+    nickname?: string;
+    avatar?: string;
+    sex?: number;
+    position?: string;
+    email?: string;
+    isAdmin?: boolean;
+    level?: number;
+    verified?: boolean;
+    companyId?: number | null;
+    deptId?: number | null;
+    roleId?: number | null;
+  }): Promise<User> {
+    if (!input.mobile && !input.username) throw invalid("missing_parameter", "mobile or username is required");
+    if (input.mobile && !MOBILE_RE.test(input.mobile))
+      throw invalid("bad_mobile", "mobile must be 11 digits starting with 1");
+    validatePassword(input.password);
+    await this.checkOrg(input.companyId ?? null, input.deptId ?? null, input.roleId ?? null);
+    const now = Date.now();
+    const user: NewUser = {
+      mobile: input.mobile ?? null,
+      username: input.username ?? null,
+      passwordHash: await hashPassword(input.password, this.opts.scrypt),
+      nickname: input.nickname ?? input.username ?? (input.mobile ? `用户${input.mobile.slice(-4)}` : ""),
+      avatar: input.avatar ?? "",
+      sex: input.sex ?? 0,
+      position: input.position ?? "",
+      description: "",
+      email: input.email ?? "",
+      birthday: null,
+      sign: null,
+      level: input.level ?? 1,
+      isAdmin: input.isAdmin ?? false,
+      verified: input.verified ?? false,
+      mutedUntil: 0,
+      companyId: input.companyId ?? null,
+      deptId: input.deptId ?? null,
+      roleId: input.roleId ?? null,
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      return await this.storage.users.create(user);
+    } catch (e) {
+      if (e instanceof AppError && e.code === "conflict") throw conflict("user_exists", "user already exists");
+      throw e;
+    }
+  }
+
+  /** Department and role must exist and belong to the user's company. */
+  private async checkOrg(companyId: number | null, deptId: number | null, roleId: number | null): Promise<void> {
+    if (companyId !== null && !(await this.storage.org.company(companyId)))
+      throw invalid("bad_company", "unknown companyId");
+    if (deptId !== null) {
+      const d = await this.storage.org.department(deptId);
+      if (!d || d.companyId !== companyId) throw invalid("bad_department", "deptId must belong to companyId");
+    }
+    if (roleId !== null) {
+      const r = await this.storage.org.role(roleId);
+      if (!r || r.companyId !== companyId) throw invalid("bad_role", "roleId must belong to companyId");
+    }
+  }
+
+  /** chat33 `/user/register`: SMS-verified sign-up; logs the new user in. */
+  async register(mobile: string, password: string, captcha: string, login: LoginOptions): Promise<LoginResult> {
+    if (!MOBILE_RE.test(mobile)) throw invalid("bad_mobile", "mobile must be 11 digits starting with 1");
+    validatePassword(password);
+    if (await this.storage.users.findByMobile(mobile)) throw conflict("user_exists", "user already exists");
+    await this.sms.verify(mobile, captcha);
+    const user = await this.createUser({ mobile, password, verified: false });
+    return this.startSession(user, login);
+  }
+
+  /**
+   * Password login by mobile or username. Failures count per account and per IP; over the limit
+   * every try is refused (`rate_limited`) until the window ends, right password or not.
+   */
+  async passwordLogin(
+    account: { mobile?: string; username?: string },
+    password: string,
+    login: LoginOptions,
+  ): Promise<LoginResult> {
+    const id = account.mobile ?? account.username ?? "";
+    const accountKey = `login:acct:${id}`;
+    const ipKey = `login:ip:${login.ip ?? "?"}`;
+    const { loginFailures, loginWindowMs } = this.opts;
+    if ((await this.limiter.peek(accountKey)) >= loginFailures || (await this.limiter.peek(ipKey)) >= loginFailures * 5)
+      throw new AppError("rate_limited", "login_limited", "too many failed logins, try again later");
+    const user = account.mobile
+      ? await this.storage.users.findByMobile(account.mobile)
+      : account.username
+        ? ((await this.storage.users.findByUsername(account.username)) ??
+          (MOBILE_RE.test(account.username) ? await this.storage.users.findByMobile(account.username) : null))
+        : null;
+    // Spend the same time whether or not the account exists.
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(this.opts.scrypt)));
+    if (!user || !ok) {
+      await this.limiter.hit(accountKey, loginFailures, loginWindowMs);
+      await this.limiter.hit(ipKey, loginFailures * 5, loginWindowMs);
+      if (!user) throw notFound("user_not_found", "user does not exist");
+      throw unauthenticated("bad_credentials", "wrong account or password");
+    }
+    if (user.disabled) throw forbidden("user_disabled", "account disabled");
+    await this.limiter.reset(accountKey);
+    if (needsRehash(user.passwordHash, this.opts.scrypt)) {
+      await this.storage.users.update(user.id, { passwordHash: await hashPassword(password, this.opts.scrypt) });
+    }
+    return this.startSession(user, login);
+  }
+
+  /** Opens a session and applies the multi-login policy (older sessions end, their sockets are told). */
+  async startSession(user: User, login: LoginOptions): Promise<LoginResult> {
+    const now = Date.now();
+    const token = newToken();
+    const session: Session = {
+      id: newSid(),
+      userId: user.id,
+      tokenHash: hashToken(token),
+      device: login.device,
+      deviceId: login.deviceId ?? randomBytes(12).toString("hex"),
+      platform: login.platform ?? login.device,
+      createdAt: now,
+      expiresAt: now + this.opts.sessionTtlMs,
+      revokedAt: null,
+      revokeReason: null,
+    };
+    await this.storage.sessions.create(session);
+    if (this.opts.multiLogin !== "multi") {
+      const live = await this.storage.sessions.listLive(user.id, now);
+      const older = live.filter(
+        (s) => s.id !== session.id && (this.opts.multiLogin === "single" || s.device === session.device),
+      );
+      await this.revoke(
+        older.map((s) => s.id),
+        "replaced",
+      );
+    }
+    return { user, session, token };
+  }
+
+  /** Resolves a bearer token; throws `unauthenticated` with the precise reason. */
+  async authenticate(token: string | undefined | null): Promise<Authenticated> {
+    if (!token) throw unauthenticated("missing_token", "token required");
+    const session = await this.storage.sessions.findByTokenHash(hashToken(token));
+    if (!session) throw unauthenticated("token_invalid", "invalid token");
+    if (session.revokedAt !== null)
+      throw unauthenticated(
+        session.revokeReason === "replaced" ? "session_replaced" : "session_revoked",
+        "session ended",
+      );
+    if (session.expiresAt <= Date.now()) throw unauthenticated("token_expired", "login expired");
+    const user = await this.storage.users.findById(session.userId);
+    if (!user) throw unauthenticated("token_invalid", "invalid token");
+    if (user.disabled) throw forbidden("user_disabled", "account disabled");
+    return { user, session };
+  }
+
+  /** Ends sessions and tells their live sockets. */
+  async revoke(sids: string[], reason: SessionRevokedEvent["reason"]): Promise<string[]> {
+    const done = await this.storage.sessions.revoke(sids, reason, Date.now());
+    await Promise.all(
+      done.map((sid) =>
+        this.realtime
+          .publish(sessionTopic(sid), { type: "session.revoked", sid, reason })
+          .catch((err: unknown) => this.log.warn({ err }, "revocation publish failed")),
+      ),
+    );
+    return done;
+  }
+
+  async logout(session: Session): Promise<void> {
+    await this.revoke([session.id], "logout");
+  }
+
+  async editProfile(userId: number, patch: Pick<UserPatch, "nickname" | "avatar">): Promise<User> {
+    const user = await this.storage.users.update(userId, patch);
+    if (!user) throw notFound("user_not_found", "user does not exist");
+    return user;
+  }
+
+  /** Global mute (chat33 `/user/muted`): `durationMs` 0 lifts it. Live sockets get event 3. */
+  async mute(targetId: number, durationMs: number): Promise<User> {
+    const mutedUntil = durationMs > 0 ? Date.now() + durationMs : 0;
+    const user = await this.storage.users.update(targetId, { mutedUntil });
+    if (!user) throw notFound("user_not_found", "user does not exist");
+    await this.realtime
+      .publish(userTopic(user.id), { type: "user.muted", userId: user.id, mutedUntil })
+      .catch((err: unknown) => this.log.warn({ err }, "mute publish failed"));
+    return user;
+  }
+
+  /** Admin update; disabling a user ends all of its sessions. */
+  async adminUpdate(id: number, patch: UserPatch & { password?: string }): Promise<User> {
+    const { password, ...rest } = patch;
+    const existing = await this.storage.users.findById(id);
+    if (!existing) throw notFound("user_not_found", "user does not exist");
+    if (rest.mobile && !MOBILE_RE.test(rest.mobile))
+      throw invalid("bad_mobile", "mobile must be 11 digits starting with 1");
+    await this.checkOrg(
+      rest.companyId !== undefined ? rest.companyId : existing.companyId,
+      rest.deptId !== undefined ? rest.deptId : existing.deptId,
+      rest.roleId !== undefined ? rest.roleId : existing.roleId,
+    );
+    const full: UserPatch = { ...rest };
+    if (password !== undefined) {
+      validatePassword(password);
+      full.passwordHash = await hashPassword(password, this.opts.scrypt);
+    }
+    let user: User | null;
+    try {
+      user = await this.storage.users.update(id, full);
+    } catch (e) {
+      if (e instanceof AppError && e.code === "conflict") throw conflict("user_exists", "mobile or username taken");
+      throw e;
+    }
+    if (!user) throw notFound("user_not_found", "user does not exist");
+    if (rest.disabled || password !== undefined) {
+      const live = await this.storage.sessions.listLive(id, Date.now());
+      await this.revoke(
+        live.map((s) => s.id),
+        rest.disabled ? "disabled" : "admin",
+      );
+    }
+    return user;
+  }
+}
+
+export function validatePassword(password: string): void {
+  if (typeof password !== "string" || password.length < 6 || password.length > 128)
+    throw invalid("bad_password", "password must be 6 to 128 characters");
+}

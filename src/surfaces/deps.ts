@@ -1,0 +1,27 @@
+import type { Config } from "../config/schema.ts";
+import type { AccountService } from "../core/accounts/account-service.ts";
+import type { QrService } from "../core/accounts/qr-service.ts";
+import type { SmsService } from "../core/accounts/sms-service.ts";
+import type { AdminAuth } from "../core/admin/admin-token.ts";
+import type { OrgService } from "../core/org/org-service.ts";
+import type { RateLimiter } from "../ports/rate-limit.ts";
+import type { Storage } from "../ports/storage.ts";
+import type { Realtime } from "../realtime/realtime.ts";
+
+/**
+ * What a surface plugin receives from the composition root. Surfaces call core services; they
+ * read repositories (ports) only to present data, never SQL, and never another surface.
+ */
+export interface SurfaceDeps {
+  /** Path prefix of the surface (not `prefix`: Fastify would apply that itself). */
+  mount: string;
+  config: Readonly<Config>;
+  storage: Storage;
+  realtime: Realtime;
+  accounts: AccountService;
+  sms: SmsService;
+  qr: QrService;
+  org: OrgService;
+  limiter: RateLimiter;
+  admin: AdminAuth;
+}
