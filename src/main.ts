@@ -17,7 +17,9 @@ import { AccountService } from "./core/accounts/account-service.ts";
 import { QrService } from "./core/accounts/qr-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
+import { FriendService } from "./core/friends/friend-service.ts";
 import { GatewayService } from "./core/gateway/gateway-service.ts";
+import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
 import { createMetrics } from "./http/metrics.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
@@ -50,6 +52,8 @@ export interface App {
   sms: SmsService;
   qr: QrService;
   org: OrgService;
+  friends: FriendService;
+  messages: MessageService;
   limiter: RateLimiter;
   admin: AdminAuth;
   log: Logger;
@@ -114,6 +118,14 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   );
   const qr = new QrService(storage, realtime, config.qr.ttlMs);
   const org = new OrgService(storage);
+  const friends = new FriendService(storage, realtime, log.child({ component: "friends" }));
+  const messages = new MessageService(
+    storage,
+    realtime,
+    friends,
+    { recallWindowMs: config.messages.recallWindowMs, maxBatch: config.messages.maxBatch },
+    log.child({ component: "messages" }),
+  );
   const metrics = createMetrics(realtime.stats);
 
   const http = Fastify({
@@ -154,7 +166,19 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     version: VERSION,
   });
 
-  const deps: Omit<SurfaceDeps, "mount"> = { config, storage, realtime, accounts, sms, qr, org, limiter, admin };
+  const deps: Omit<SurfaceDeps, "mount"> = {
+    config,
+    storage,
+    realtime,
+    accounts,
+    sms,
+    qr,
+    org,
+    friends,
+    messages,
+    limiter,
+    admin,
+  };
   // chat33 registers before the gateway: both serve WebSocket /ws (see Realtime.route).
   if (config.chat33.enabled) await http.register(chat33Surface, { ...deps, mount: config.chat33.prefix });
   if (config.enterprise.enabled) await http.register(enterpriseSurface, { ...deps, mount: config.enterprise.prefix });
@@ -188,6 +212,8 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     sms,
     qr,
     org,
+    friends,
+    messages,
     limiter,
     admin,
     log,

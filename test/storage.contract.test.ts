@@ -38,7 +38,7 @@ for (const backend of backends) {
     let cleanup: () => Promise<void>;
     before(async () => {
       ({ storage, cleanup } = await backend.make());
-      assert.deepEqual(await storage.migrate(), ["0001_foundation", "0002_accounts"]);
+      assert.deepEqual(await storage.migrate(), ["0001_foundation", "0002_accounts", "0003_messages"]);
     });
     after(async () => {
       await storage.close();

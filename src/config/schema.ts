@@ -59,6 +59,7 @@ export interface Config {
     perIpPerHour: number;
   };
   qr: { ttlMs: number };
+  messages: { recallWindowMs: number; maxBatch: number };
   chat33: { enabled: boolean; prefix: string };
   enterprise: { enabled: boolean; prefix: string };
   shutdown: { drainDelayMs: number; graceMs: number };
@@ -218,6 +219,21 @@ export const KEYS: readonly KeyDef[] = [
   { path: "sms.maxAttempts", kind: "int", default: 5, min: 1, doc: "wrong tries before a code is burnt" },
   { path: "sms.perIpPerHour", kind: "int", default: 30, min: 1, doc: "SMS sends one client IP may request per hour" },
   { path: "qr.ttlMs", kind: "int", default: 120000, min: 1000, doc: "lifetime of QR login / group-join codes" },
+  {
+    path: "messages.recallWindowMs",
+    kind: "int",
+    default: 120000,
+    min: 0,
+    doc: "how long after sending a user may recall their own message",
+  },
+  {
+    path: "messages.maxBatch",
+    kind: "int",
+    default: 512,
+    min: 1,
+    max: 4096,
+    doc: "most messages written by one group-commit transaction",
+  },
   { path: "chat33.enabled", kind: "bool", default: true, doc: "serve the chat33 surface (seed 002)" },
   { path: "chat33.prefix", kind: "string", default: "", doc: "path prefix of the chat33 surface" },
   { path: "enterprise.enabled", kind: "bool", default: true, doc: "serve the enterprise surface (seed 001)" },

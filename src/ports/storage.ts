@@ -39,6 +39,8 @@ export interface Storage {
   readonly sms: SmsRepo;
   readonly org: OrgRepo;
   readonly qr: QrRepo;
+  readonly messages: MessageRepo;
+  readonly friends: FriendRepo;
   /** Applies pending migrations; returns the names applied. Idempotent. */
   migrate(): Promise<string[]>;
   /** Cheap liveness check for /readyz. */
@@ -249,4 +251,141 @@ export interface QrRepo {
   find(codeHash: string): Promise<QrCode | null>;
   /** Marks a code used iff it is unused and unexpired at `now`; false otherwise (single use). */
   consume(codeHash: string, now: number): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversations and messages
+
+export type ConversationKind = "direct" | "group" | "chatroom";
+
+export interface Conversation {
+  id: number;
+  kind: ConversationKind;
+  /** Unique key: `d:<lowId>:<highId>` for direct, `g:<groupId>`, `c:<roomId>`. */
+  key: string;
+  /** Direct conversations: the two participants (userA < userB). */
+  userA: number | null;
+  userB: number | null;
+  lastSeq: number;
+  lastMessageAt: number;
+  createdAt: number;
+}
+
+/** Canonical message kinds (SPEC §2); surfaces map them to their own numbers. */
+export type MessageKind = "system" | "text" | "audio" | "image" | "redpacket" | "video" | "notice" | "file";
+
+export interface Message {
+  /** Global id (`logId`), serialised as a string on the wire. */
+  id: number;
+  conversationId: number;
+  /** Per-conversation, gapless, from 1. */
+  seq: number;
+  senderId: number;
+  /** The sender's client message id (idempotency key); unique per sender. */
+  clientMsgId: string;
+  kind: MessageKind;
+  /** JSON content as the kind defines it (e.g. `{content}` for text). */
+  content: { [key: string]: unknown };
+  createdAt: number;
+  recalledAt: number | null;
+  deletedAt: number | null;
+}
+
+export interface NewMessage {
+  conversationId: number;
+  senderId: number;
+  clientMsgId: string;
+  kind: MessageKind;
+  content: { [key: string]: unknown };
+  createdAt: number;
+}
+
+export interface MessageRepo {
+  /** The conversation with `key`, created (with the given fields) when it does not exist yet. */
+  ensureConversation(c: Omit<Conversation, "id" | "lastSeq" | "lastMessageAt">): Promise<Conversation>;
+  conversation(id: number): Promise<Conversation | null>;
+  conversationByKey(key: string): Promise<Conversation | null>;
+  /** Direct conversations a user takes part in, newest activity first. */
+  directConversationsOf(userId: number): Promise<Conversation[]>;
+  /**
+   * Stores a batch in ONE transaction: per conversation, seq numbers are allocated in the same
+   * transaction as the insert (gapless, UNIQUE(conversation, seq)); a message whose
+   * (sender, clientMsgId) already exists is not stored again and the stored original is returned
+   * instead (`duplicate: true`). Results are in input order.
+   */
+  appendBatch(batch: NewMessage[]): Promise<Array<{ message: Message; duplicate: boolean }>>;
+  message(id: number): Promise<Message | null>;
+  bySenderClientId(senderId: number, clientMsgId: string): Promise<Message | null>;
+  /**
+   * History, newest first: messages with id ≤ `beforeId` (all when null), `limit` rows, skipping
+   * deleted messages.
+   */
+  history(conversationId: number, beforeId: number | null, limit: number): Promise<Message[]>;
+  /** Page of history newest first, skipping deleted messages, with the total. */
+  page(conversationId: number, offset: number, limit: number): Promise<{ total: number; list: Message[] }>;
+  /** Messages with seq > `afterSeq`, oldest first (gap fetch). */
+  since(conversationId: number, afterSeq: number, limit: number): Promise<Message[]>;
+  markRecalled(id: number, at: number): Promise<boolean>;
+  markDeleted(id: number, at: number): Promise<boolean>;
+  /** The newest non-deleted message of a conversation. */
+  lastMessage(conversationId: number): Promise<Message | null>;
+  /** Read cursor: moves forward only; returns the cursor after the call. */
+  setReadCursor(conversationId: number, userId: number, seq: number, at: number): Promise<number>;
+  readCursor(conversationId: number, userId: number): Promise<number>;
+  /** Messages from others after the user's read cursor, not deleted. */
+  unreadCount(conversationId: number, userId: number): Promise<number>;
+}
+
+export interface Friendship {
+  userId: number;
+  friendId: number;
+  remark: string;
+  noDisturbing: boolean;
+  stickyOnTop: boolean;
+  commonlyUsed: boolean;
+  addedAt: number;
+  /** Set when the friendship ended (kept for incremental `/friend/list?time=`). */
+  deletedAt: number | null;
+  updatedAt: number;
+}
+
+export interface FriendRequest {
+  id: number;
+  fromId: number;
+  toId: number;
+  reason: string;
+  remark: string;
+  roomId: string | null;
+  /** 1 waiting, 2 rejected, 3 accepted. */
+  status: 1 | 2 | 3;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface FriendRepo {
+  /** The user's view of the friendship (also returns ended ones, with `deletedAt`). */
+  get(userId: number, friendId: number): Promise<Friendship | null>;
+  /** Creates or revives both directions at once. */
+  befriend(a: number, b: number, remarkOfA: string, remarkOfB: string, at: number): Promise<void>;
+  /** Ends both directions. */
+  unfriend(a: number, b: number, at: number): Promise<void>;
+  update(
+    userId: number,
+    friendId: number,
+    patch: Partial<Pick<Friendship, "remark" | "noDisturbing" | "stickyOnTop" | "commonlyUsed">>,
+    at: number,
+  ): Promise<boolean>;
+  /** Friendships of a user changed after `since` (incremental) or all live ones (since null). */
+  list(userId: number, since: number | null): Promise<Friendship[]>;
+  createRequest(r: Omit<FriendRequest, "id">): Promise<FriendRequest>;
+  request(id: number): Promise<FriendRequest | null>;
+  /** The newest waiting request from `fromId` to `toId`. */
+  pendingBetween(fromId: number, toId: number): Promise<FriendRequest | null>;
+  /** The newest request from `fromId` to `toId`, whatever its status. */
+  latestBetween(fromId: number, toId: number): Promise<FriendRequest | null>;
+  /** Sets the status iff the request is still waiting; false when it was handled already. */
+  resolveRequest(id: number, status: 2 | 3, at: number): Promise<boolean>;
+  /** Requests sent to or by the user, newest first; `beforeId` pages. */
+  requestsOf(userId: number, beforeId: number | null, limit: number): Promise<{ total: number; list: FriendRequest[] }>;
+  pendingCountFor(userId: number): Promise<number>;
 }

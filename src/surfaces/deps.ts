@@ -3,6 +3,8 @@ import type { AccountService } from "../core/accounts/account-service.ts";
 import type { QrService } from "../core/accounts/qr-service.ts";
 import type { SmsService } from "../core/accounts/sms-service.ts";
 import type { AdminAuth } from "../core/admin/admin-token.ts";
+import type { FriendService } from "../core/friends/friend-service.ts";
+import type { MessageService } from "../core/messages/message-service.ts";
 import type { OrgService } from "../core/org/org-service.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
 import type { Storage } from "../ports/storage.ts";
@@ -22,6 +24,8 @@ export interface SurfaceDeps {
   sms: SmsService;
   qr: QrService;
   org: OrgService;
+  friends: FriendService;
+  messages: MessageService;
   limiter: RateLimiter;
   admin: AdminAuth;
 }

@@ -180,5 +180,92 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
           await db.schema.dropTable(t).execute();
       },
     },
+    "0003_messages": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("conversations")
+          .addColumn("id", idType, idColumn)
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("key", "text", (c) => c.notNull().unique())
+          .addColumn("user_a", "bigint")
+          .addColumn("user_b", "bigint")
+          .addColumn("last_seq", "bigint", (c) => c.notNull().defaultTo(0))
+          .addColumn("last_message_at", "bigint", (c) => c.notNull().defaultTo(0))
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("conversations_user_a").on("conversations").column("user_a").execute();
+        await db.schema.createIndex("conversations_user_b").on("conversations").column("user_b").execute();
+        await db.schema
+          .createTable("messages")
+          .addColumn("id", idType, idColumn)
+          .addColumn("conversation_id", "bigint", (c) => c.notNull())
+          .addColumn("seq", "bigint", (c) => c.notNull())
+          .addColumn("sender_id", "bigint", (c) => c.notNull())
+          .addColumn("client_msg_id", "text", (c) => c.notNull())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("content", "text", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("recalled_at", "bigint")
+          .addColumn("deleted_at", "bigint")
+          .execute();
+        await db.schema
+          .createIndex("messages_conv_seq")
+          .on("messages")
+          .columns(["conversation_id", "seq"])
+          .unique()
+          .execute();
+        await db.schema.createIndex("messages_conv_id").on("messages").columns(["conversation_id", "id"]).execute();
+        await db.schema
+          .createIndex("messages_sender_client")
+          .on("messages")
+          .columns(["sender_id", "client_msg_id"])
+          .unique()
+          .execute();
+        await db.schema
+          .createTable("read_cursors")
+          .addColumn("conversation_id", "bigint", (c) => c.notNull())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("seq", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("read_cursors_pk", ["conversation_id", "user_id"])
+          .execute();
+        await db.schema
+          .createTable("friends")
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("friend_id", "bigint", (c) => c.notNull())
+          .addColumn("remark", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("no_disturbing", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("sticky_on_top", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("commonly_used", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("added_at", "bigint", (c) => c.notNull())
+          .addColumn("deleted_at", "bigint")
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("friends_pk", ["user_id", "friend_id"])
+          .execute();
+        await db.schema.createIndex("friends_user_updated").on("friends").columns(["user_id", "updated_at"]).execute();
+        await db.schema
+          .createTable("friend_requests")
+          .addColumn("id", idType, idColumn)
+          .addColumn("from_id", "bigint", (c) => c.notNull())
+          .addColumn("to_id", "bigint", (c) => c.notNull())
+          .addColumn("reason", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("remark", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("room_id", "text")
+          .addColumn("status", "integer", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("friend_requests_to").on("friend_requests").columns(["to_id", "status"]).execute();
+        await db.schema
+          .createIndex("friend_requests_from")
+          .on("friend_requests")
+          .columns(["from_id", "to_id"])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ["friend_requests", "friends", "read_cursors", "messages", "conversations"])
+          await db.schema.dropTable(t).execute();
+      },
+    },
   };
 }

@@ -25,6 +25,11 @@ export interface Database {
   licenses: LicensesTable;
   dict_entries: DictEntriesTable;
   qr_codes: QrCodesTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
+  read_cursors: ReadCursorsTable;
+  friends: FriendsTable;
+  friend_requests: FriendRequestsTable;
 }
 
 export interface UsersTable {
@@ -144,4 +149,59 @@ export interface QrCodesTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+}
+
+export interface ConversationsTable {
+  id: Generated<number>;
+  kind: string;
+  key: string;
+  user_a: number | null;
+  user_b: number | null;
+  last_seq: number;
+  last_message_at: number;
+  created_at: number;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  conversation_id: number;
+  seq: number;
+  sender_id: number;
+  client_msg_id: string;
+  kind: string;
+  content: string;
+  created_at: number;
+  recalled_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface ReadCursorsTable {
+  conversation_id: number;
+  user_id: number;
+  seq: number;
+  updated_at: number;
+}
+
+export interface FriendsTable {
+  user_id: number;
+  friend_id: number;
+  remark: string;
+  no_disturbing: number;
+  sticky_on_top: number;
+  commonly_used: number;
+  added_at: number;
+  deleted_at: number | null;
+  updated_at: number;
+}
+
+export interface FriendRequestsTable {
+  id: Generated<number>;
+  from_id: number;
+  to_id: number;
+  reason: string;
+  remark: string;
+  room_id: string | null;
+  status: number;
+  created_at: number;
+  updated_at: number;
 }

@@ -5,8 +5,10 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { conflict } from "../../core/errors.ts";
 import type {
+  FriendRepo,
   GatewaySystem,
   GatewaySystemRepo,
+  MessageRepo,
   OrgRepo,
   QrRepo,
   SessionRepo,
@@ -18,6 +20,7 @@ import type {
 } from "../../ports/storage.ts";
 import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { mapErrors } from "./errors.ts";
+import { SqlFriends, SqlMessages } from "./message-repos.ts";
 import { buildMigrations } from "./migrations.ts";
 import { SqlOrg } from "./org-repos.ts";
 import type { Database } from "./schema.ts";
@@ -117,6 +120,8 @@ export class SqlStorage implements Storage {
   readonly sms: SmsRepo;
   readonly org: OrgRepo;
   readonly qr: QrRepo;
+  readonly messages: MessageRepo;
+  readonly friends: FriendRepo;
 
   constructor(opts: SqlStorageOptions) {
     const { db, kind } = createDb(opts);
@@ -129,6 +134,8 @@ export class SqlStorage implements Storage {
     this.sms = new SqlSms(db);
     this.org = new SqlOrg(db);
     this.qr = new SqlQr(db);
+    this.messages = new SqlMessages(db);
+    this.friends = new SqlFriends(db);
   }
 
   async migrate(): Promise<string[]> {

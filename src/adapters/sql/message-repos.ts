@@ -1,0 +1,502 @@
+import type { Kysely, Selectable } from "kysely";
+import type {
+  Conversation,
+  ConversationKind,
+  FriendRepo,
+  FriendRequest,
+  Friendship,
+  Message,
+  MessageKind,
+  MessageRepo,
+  NewMessage,
+} from "../../ports/storage.ts";
+import { isUniqueViolation } from "./errors.ts";
+import type { ConversationsTable, Database, FriendRequestsTable, FriendsTable, MessagesTable } from "./schema.ts";
+
+const nullableNum = (v: number | null) => (v === null ? null : Number(v));
+
+function toConversation(r: Selectable<ConversationsTable>): Conversation {
+  return {
+    id: Number(r.id),
+    kind: r.kind as ConversationKind,
+    key: r.key,
+    userA: nullableNum(r.user_a),
+    userB: nullableNum(r.user_b),
+    lastSeq: Number(r.last_seq),
+    lastMessageAt: Number(r.last_message_at),
+    createdAt: Number(r.created_at),
+  };
+}
+
+function toMessage(r: Selectable<MessagesTable>): Message {
+  let content: { [key: string]: unknown } = {};
+  try {
+    content = JSON.parse(r.content) as { [key: string]: unknown };
+  } catch {
+    // stored by us: always JSON
+  }
+  return {
+    id: Number(r.id),
+    conversationId: Number(r.conversation_id),
+    seq: Number(r.seq),
+    senderId: Number(r.sender_id),
+    clientMsgId: r.client_msg_id,
+    kind: r.kind as MessageKind,
+    content,
+    createdAt: Number(r.created_at),
+    recalledAt: nullableNum(r.recalled_at),
+    deletedAt: nullableNum(r.deleted_at),
+  };
+}
+
+const dupKey = (senderId: number, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
+
+export class SqlMessages implements MessageRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async ensureConversation(c: Omit<Conversation, "id" | "lastSeq" | "lastMessageAt">): Promise<Conversation> {
+    const existing = await this.conversationByKey(c.key);
+    if (existing) return existing;
+    await this.db
+      .insertInto("conversations")
+      .values({
+        kind: c.kind,
+        key: c.key,
+        user_a: c.userA,
+        user_b: c.userB,
+        last_seq: 0,
+        last_message_at: 0,
+        created_at: c.createdAt,
+      })
+      .onConflict((oc) => oc.column("key").doNothing())
+      .execute();
+    const row = await this.conversationByKey(c.key);
+    if (!row) throw new Error(`conversation ${c.key} vanished`);
+    return row;
+  }
+
+  async conversation(id: number): Promise<Conversation | null> {
+    const r = await this.db.selectFrom("conversations").selectAll().where("id", "=", id).executeTakeFirst();
+    return r ? toConversation(r) : null;
+  }
+
+  async conversationByKey(key: string): Promise<Conversation | null> {
+    const r = await this.db.selectFrom("conversations").selectAll().where("key", "=", key).executeTakeFirst();
+    return r ? toConversation(r) : null;
+  }
+
+  async directConversationsOf(userId: number): Promise<Conversation[]> {
+    const rows = await this.db
+      .selectFrom("conversations")
+      .selectAll()
+      .where("kind", "=", "direct")
+      .where((eb) => eb.or([eb("user_a", "=", userId), eb("user_b", "=", userId)]))
+      .where("last_seq", ">", 0)
+      .orderBy("last_message_at", "desc")
+      .execute();
+    return rows.map(toConversation);
+  }
+
+  private async existing(batch: NewMessage[]): Promise<Map<string, Message>> {
+    const found = new Map<string, Message>();
+    for (let i = 0; i < batch.length; i += 200) {
+      const chunk = batch.slice(i, i + 200);
+      const rows = await this.db
+        .selectFrom("messages")
+        .selectAll()
+        .where((eb) =>
+          eb.or(chunk.map((m) => eb.and([eb("sender_id", "=", m.senderId), eb("client_msg_id", "=", m.clientMsgId)]))),
+        )
+        .execute();
+      for (const r of rows) found.set(dupKey(Number(r.sender_id), r.client_msg_id), toMessage(r));
+    }
+    return found;
+  }
+
+  async appendBatch(batch: NewMessage[]): Promise<Array<{ message: Message; duplicate: boolean }>> {
+    if (!batch.length) return [];
+    try {
+      return await this.appendOnce(batch);
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      // A concurrent writer (another node) stored one of these (sender, clientMsgId) between our
+      // duplicate check and our insert; the transaction rolled back. Retry one by one: the check
+      // now finds the stored original, so every message still has exactly one stored copy.
+      const out: Array<{ message: Message; duplicate: boolean }> = [];
+      for (const m of batch) out.push(...(await this.appendOnce([m])));
+      return out;
+    }
+  }
+
+  private async appendOnce(batch: NewMessage[]): Promise<Array<{ message: Message; duplicate: boolean }>> {
+    const known = await this.existing(batch);
+    const results: Array<{ message: Message; duplicate: boolean } | null> = batch.map((m) => {
+      const hit = known.get(dupKey(m.senderId, m.clientMsgId));
+      return hit ? { message: hit, duplicate: true } : null;
+    });
+    // In-batch duplicates: the first occurrence is stored, later ones point at it.
+    const firstIndex = new Map<string, number>();
+    const fresh: number[] = [];
+    const aliasOf = new Map<number, number>();
+    batch.forEach((m, i) => {
+      if (results[i]) return;
+      const k = dupKey(m.senderId, m.clientMsgId);
+      const first = firstIndex.get(k);
+      if (first === undefined) {
+        firstIndex.set(k, i);
+        fresh.push(i);
+      } else aliasOf.set(i, first);
+    });
+    if (fresh.length) {
+      const inserted = await this.db.transaction().execute(async (tx) => {
+        const byConv = new Map<number, number[]>();
+        for (const i of fresh) {
+          const list = byConv.get(batch[i].conversationId) ?? [];
+          list.push(i);
+          byConv.set(batch[i].conversationId, list);
+        }
+        const seqOf = new Map<number, number>();
+        // Allocate seq ranges: the UPDATE takes the row (PostgreSQL) / the write lock (SQLite)
+        // first, so concurrent writers of one conversation serialise here.
+        for (const [convId, idxs] of byConv) {
+          const lastAt = Math.max(...idxs.map((i) => batch[i].createdAt));
+          const row = await tx
+            .updateTable("conversations")
+            .set((eb) => ({
+              last_seq: eb("last_seq", "+", idxs.length),
+              last_message_at: lastAt,
+            }))
+            .where("id", "=", convId)
+            .returning("last_seq")
+            .executeTakeFirst();
+          if (!row) throw new Error(`conversation ${convId} does not exist`);
+          const first = Number(row.last_seq) - idxs.length + 1;
+          idxs.forEach((i, n) => seqOf.set(i, first + n));
+        }
+        const rows = await tx
+          .insertInto("messages")
+          .values(
+            fresh.map((i) => ({
+              conversation_id: batch[i].conversationId,
+              seq: seqOf.get(i) as number,
+              sender_id: batch[i].senderId,
+              client_msg_id: batch[i].clientMsgId,
+              kind: batch[i].kind,
+              content: JSON.stringify(batch[i].content),
+              created_at: batch[i].createdAt,
+              recalled_at: null,
+              deleted_at: null,
+            })),
+          )
+          .returningAll()
+          .execute();
+        return rows.map(toMessage);
+      });
+      // (sender, clientMsgId) is unique, so it identifies each inserted row.
+      const byKey = new Map(inserted.map((m) => [dupKey(m.senderId, m.clientMsgId), m]));
+      for (const i of fresh) {
+        const m = byKey.get(dupKey(batch[i].senderId, batch[i].clientMsgId));
+        if (!m) throw new Error("inserted message missing from RETURNING");
+        results[i] = { message: m, duplicate: false };
+      }
+    }
+    for (const [i, first] of aliasOf)
+      results[i] = { message: (results[first] as { message: Message }).message, duplicate: true };
+    return results as Array<{ message: Message; duplicate: boolean }>;
+  }
+
+  async message(id: number): Promise<Message | null> {
+    const r = await this.db.selectFrom("messages").selectAll().where("id", "=", id).executeTakeFirst();
+    return r ? toMessage(r) : null;
+  }
+
+  async bySenderClientId(senderId: number, clientMsgId: string): Promise<Message | null> {
+    const r = await this.db
+      .selectFrom("messages")
+      .selectAll()
+      .where("sender_id", "=", senderId)
+      .where("client_msg_id", "=", clientMsgId)
+      .executeTakeFirst();
+    return r ? toMessage(r) : null;
+  }
+
+  async history(conversationId: number, beforeId: number | null, limit: number): Promise<Message[]> {
+    let q = this.db
+      .selectFrom("messages")
+      .selectAll()
+      .where("conversation_id", "=", conversationId)
+      .where("deleted_at", "is", null);
+    if (beforeId !== null) q = q.where("id", "<=", beforeId);
+    return (await q.orderBy("id", "desc").limit(limit).execute()).map(toMessage);
+  }
+
+  async page(conversationId: number, offset: number, limit: number) {
+    const base = this.db
+      .selectFrom("messages")
+      .where("conversation_id", "=", conversationId)
+      .where("deleted_at", "is", null);
+    const [{ n }, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+      base.selectAll().orderBy("id", "desc").offset(offset).limit(limit).execute(),
+    ]);
+    return { total: Number(n), list: rows.map(toMessage) };
+  }
+
+  async since(conversationId: number, afterSeq: number, limit: number): Promise<Message[]> {
+    const rows = await this.db
+      .selectFrom("messages")
+      .selectAll()
+      .where("conversation_id", "=", conversationId)
+      .where("seq", ">", afterSeq)
+      .orderBy("seq", "asc")
+      .limit(limit)
+      .execute();
+    return rows.map(toMessage);
+  }
+
+  async markRecalled(id: number, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable("messages")
+      .set({ recalled_at: at })
+      .where("id", "=", id)
+      .where("recalled_at", "is", null)
+      .where("deleted_at", "is", null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async markDeleted(id: number, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable("messages")
+      .set({ deleted_at: at })
+      .where("id", "=", id)
+      .where("deleted_at", "is", null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async lastMessage(conversationId: number): Promise<Message | null> {
+    const [m] = await this.history(conversationId, null, 1);
+    return m ?? null;
+  }
+
+  async setReadCursor(conversationId: number, userId: number, seq: number, at: number): Promise<number> {
+    await this.db
+      .insertInto("read_cursors")
+      .values({ conversation_id: conversationId, user_id: userId, seq, updated_at: at })
+      .onConflict((oc) =>
+        oc
+          .columns(["conversation_id", "user_id"])
+          .doUpdateSet({ seq, updated_at: at })
+          .where("read_cursors.seq", "<", seq),
+      )
+      .execute();
+    return this.readCursor(conversationId, userId);
+  }
+
+  async readCursor(conversationId: number, userId: number): Promise<number> {
+    const r = await this.db
+      .selectFrom("read_cursors")
+      .select("seq")
+      .where("conversation_id", "=", conversationId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return r ? Number(r.seq) : 0;
+  }
+
+  async unreadCount(conversationId: number, userId: number): Promise<number> {
+    const cursor = await this.readCursor(conversationId, userId);
+    const { n } = await this.db
+      .selectFrom("messages")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("conversation_id", "=", conversationId)
+      .where("seq", ">", cursor)
+      .where("sender_id", "!=", userId)
+      .where("deleted_at", "is", null)
+      .executeTakeFirstOrThrow();
+    return Number(n);
+  }
+}
+
+function toFriendship(r: Selectable<FriendsTable>): Friendship {
+  return {
+    userId: Number(r.user_id),
+    friendId: Number(r.friend_id),
+    remark: r.remark,
+    noDisturbing: r.no_disturbing === 1,
+    stickyOnTop: r.sticky_on_top === 1,
+    commonlyUsed: r.commonly_used === 1,
+    addedAt: Number(r.added_at),
+    deletedAt: nullableNum(r.deleted_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function toRequest(r: Selectable<FriendRequestsTable>): FriendRequest {
+  return {
+    id: Number(r.id),
+    fromId: Number(r.from_id),
+    toId: Number(r.to_id),
+    reason: r.reason,
+    remark: r.remark,
+    roomId: r.room_id,
+    status: r.status as 1 | 2 | 3,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+export class SqlFriends implements FriendRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(userId: number, friendId: number): Promise<Friendship | null> {
+    const r = await this.db
+      .selectFrom("friends")
+      .selectAll()
+      .where("user_id", "=", userId)
+      .where("friend_id", "=", friendId)
+      .executeTakeFirst();
+    return r ? toFriendship(r) : null;
+  }
+
+  async befriend(a: number, b: number, remarkOfA: string, remarkOfB: string, at: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      for (const [u, f, remark] of [
+        [a, b, remarkOfA],
+        [b, a, remarkOfB],
+      ] as const) {
+        await tx
+          .insertInto("friends")
+          .values({
+            user_id: u,
+            friend_id: f,
+            remark,
+            no_disturbing: 0,
+            sticky_on_top: 0,
+            commonly_used: 0,
+            added_at: at,
+            deleted_at: null,
+            updated_at: at,
+          })
+          .onConflict((oc) =>
+            oc
+              .columns(["user_id", "friend_id"])
+              .doUpdateSet({ remark, added_at: at, deleted_at: null, updated_at: at }),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async unfriend(a: number, b: number, at: number): Promise<void> {
+    await this.db
+      .updateTable("friends")
+      .set({ deleted_at: at, updated_at: at })
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("user_id", "=", a), eb("friend_id", "=", b)]),
+          eb.and([eb("user_id", "=", b), eb("friend_id", "=", a)]),
+        ]),
+      )
+      .where("deleted_at", "is", null)
+      .execute();
+  }
+
+  async update(
+    userId: number,
+    friendId: number,
+    patch: Partial<Pick<Friendship, "remark" | "noDisturbing" | "stickyOnTop" | "commonlyUsed">>,
+    at: number,
+  ): Promise<boolean> {
+    const set: Partial<Omit<FriendsTable, "user_id" | "friend_id">> = { updated_at: at };
+    if (patch.remark !== undefined) set.remark = patch.remark;
+    if (patch.noDisturbing !== undefined) set.no_disturbing = patch.noDisturbing ? 1 : 0;
+    if (patch.stickyOnTop !== undefined) set.sticky_on_top = patch.stickyOnTop ? 1 : 0;
+    if (patch.commonlyUsed !== undefined) set.commonly_used = patch.commonlyUsed ? 1 : 0;
+    const r = await this.db
+      .updateTable("friends")
+      .set(set)
+      .where("user_id", "=", userId)
+      .where("friend_id", "=", friendId)
+      .where("deleted_at", "is", null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async list(userId: number, since: number | null): Promise<Friendship[]> {
+    let q = this.db.selectFrom("friends").selectAll().where("user_id", "=", userId);
+    q = since === null ? q.where("deleted_at", "is", null) : q.where("updated_at", ">", since);
+    return (await q.orderBy("added_at", "desc").execute()).map(toFriendship);
+  }
+
+  async createRequest(r: Omit<FriendRequest, "id">): Promise<FriendRequest> {
+    const row = await this.db
+      .insertInto("friend_requests")
+      .values({
+        from_id: r.fromId,
+        to_id: r.toId,
+        reason: r.reason,
+        remark: r.remark,
+        room_id: r.roomId,
+        status: r.status,
+        created_at: r.createdAt,
+        updated_at: r.updatedAt,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toRequest(row);
+  }
+
+  async request(id: number): Promise<FriendRequest | null> {
+    const r = await this.db.selectFrom("friend_requests").selectAll().where("id", "=", id).executeTakeFirst();
+    return r ? toRequest(r) : null;
+  }
+
+  async pendingBetween(fromId: number, toId: number): Promise<FriendRequest | null> {
+    return this.between(fromId, toId, true);
+  }
+
+  async latestBetween(fromId: number, toId: number): Promise<FriendRequest | null> {
+    return this.between(fromId, toId, false);
+  }
+
+  private async between(fromId: number, toId: number, waitingOnly: boolean): Promise<FriendRequest | null> {
+    let q = this.db.selectFrom("friend_requests").selectAll().where("from_id", "=", fromId).where("to_id", "=", toId);
+    if (waitingOnly) q = q.where("status", "=", 1);
+    const r = await q.orderBy("id", "desc").limit(1).executeTakeFirst();
+    return r ? toRequest(r) : null;
+  }
+
+  async resolveRequest(id: number, status: 2 | 3, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable("friend_requests")
+      .set({ status, updated_at: at })
+      .where("id", "=", id)
+      .where("status", "=", 1)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async requestsOf(userId: number, beforeId: number | null, limit: number) {
+    const base = this.db
+      .selectFrom("friend_requests")
+      .where((eb) => eb.or([eb("to_id", "=", userId), eb("from_id", "=", userId)]));
+    let page = base.selectAll();
+    if (beforeId !== null) page = page.where("id", "<", beforeId);
+    const [{ n }, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+      page.orderBy("id", "desc").limit(limit).execute(),
+    ]);
+    return { total: Number(n), list: rows.map(toRequest) };
+  }
+
+  async pendingCountFor(userId: number): Promise<number> {
+    const { n } = await this.db
+      .selectFrom("friend_requests")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("to_id", "=", userId)
+      .where("status", "=", 1)
+      .executeTakeFirstOrThrow();
+    return Number(n);
+  }
+}

@@ -1,0 +1,170 @@
+import type { Logger } from "pino";
+import type { Json } from "../../ports/hub.ts";
+import type { FriendRequest, Friendship, Storage, User } from "../../ports/storage.ts";
+import type { Realtime } from "../../realtime/realtime.ts";
+import { userTopic } from "../accounts/account-service.ts";
+import { AppError, conflict, invalid, notFound } from "../errors.ts";
+
+/** Published to both users' topics whenever a friend request is made or answered (chat33 event 31). */
+export interface FriendRequestEvent {
+  type: "friend.request";
+  id: number;
+  status: 1 | 2 | 3;
+  reason: string;
+  datetime: number;
+  sender: { id: number; name: string; avatar: string; position: string };
+  receiver: { id: number; name: string; avatar: string; position: string };
+  [key: string]: Json;
+}
+
+const card = (u: User) => ({ id: u.id, name: u.nickname, avatar: u.avatar, position: u.position });
+
+/** Friends (chat33): requests, answers, the friend list with per-friend settings. */
+export class FriendService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly realtime: Realtime,
+    private readonly log: Logger,
+  ) {}
+
+  async areFriends(a: number, b: number): Promise<boolean> {
+    const [x, y] = await Promise.all([this.storage.friends.get(a, b), this.storage.friends.get(b, a)]);
+    return !!x && !!y && x.deletedAt === null && y.deletedAt === null;
+  }
+
+  async friendship(userId: number, friendId: number): Promise<Friendship | null> {
+    const f = await this.storage.friends.get(userId, friendId);
+    return f && f.deletedAt === null ? f : null;
+  }
+
+  private async target(id: number, actor: User): Promise<User> {
+    if (id === actor.id) throw invalid("self_operation", "cannot do this to yourself");
+    const u = await this.storage.users.findById(id);
+    if (!u || u.disabled) throw notFound("user_not_found", "user does not exist");
+    return u;
+  }
+
+  private async publish(r: FriendRequest, from: User, to: User): Promise<void> {
+    const event: FriendRequestEvent = {
+      type: "friend.request",
+      id: r.id,
+      status: r.status,
+      reason: r.reason,
+      datetime: r.updatedAt,
+      sender: card(from),
+      receiver: card(to),
+    };
+    await Promise.all(
+      [from.id, to.id].map((id) =>
+        this.realtime
+          .publish(userTopic(id), event)
+          .catch((err: unknown) => this.log.warn({ err }, "friend event publish failed")),
+      ),
+    );
+  }
+
+  /**
+   * Sends a friend request. A waiting request the other way round is accepted instead (both
+   * asked), making them friends at once.
+   */
+  async request(
+    actor: User,
+    toId: number,
+    opts: { reason?: string; remark?: string; roomId?: string | null },
+  ): Promise<FriendRequest> {
+    const to = await this.target(toId, actor);
+    if (await this.areFriends(actor.id, to.id)) throw conflict("already_friends", "already friends");
+    const now = Date.now();
+    const reverse = await this.storage.friends.pendingBetween(to.id, actor.id);
+    if (reverse) return this.answer(to, actor, reverse, true, opts.remark ?? "");
+    const existing = await this.storage.friends.pendingBetween(actor.id, to.id);
+    if (existing) return existing;
+    const r = await this.storage.friends.createRequest({
+      fromId: actor.id,
+      toId: to.id,
+      reason: opts.reason ?? "",
+      remark: opts.remark ?? "",
+      roomId: opts.roomId ?? null,
+      status: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await this.publish(r, actor, to);
+    return r;
+  }
+
+  /** The actor answers the waiting request that `fromId` sent them. */
+  async respond(actor: User, fromId: number, agree: boolean): Promise<FriendRequest> {
+    const from = await this.target(fromId, actor);
+    const pending = await this.storage.friends.pendingBetween(from.id, actor.id);
+    if (!pending) {
+      if (await this.storage.friends.latestBetween(from.id, actor.id))
+        throw conflict("request_handled", "request already handled");
+      throw notFound("request_not_found", "no such friend request");
+    }
+    return this.answer(from, actor, pending, agree, "");
+  }
+
+  private async answer(
+    from: User,
+    to: User,
+    r: FriendRequest,
+    agree: boolean,
+    remarkOfTo: string,
+  ): Promise<FriendRequest> {
+    const now = Date.now();
+    if (!(await this.storage.friends.resolveRequest(r.id, agree ? 3 : 2, now)))
+      throw conflict("request_handled", "request already handled");
+    if (agree) await this.storage.friends.befriend(from.id, to.id, r.remark, remarkOfTo, now);
+    const done: FriendRequest = { ...r, status: agree ? 3 : 2, updatedAt: now };
+    await this.publish(done, from, to);
+    return done;
+  }
+
+  async remove(actor: User, friendId: number): Promise<void> {
+    if (!(await this.areFriends(actor.id, friendId))) throw new AppError("forbidden", "not_friends", "not your friend");
+    await this.storage.friends.unfriend(actor.id, friendId, Date.now());
+  }
+
+  async setOptions(
+    actor: User,
+    friendId: number,
+    patch: Partial<Pick<Friendship, "remark" | "noDisturbing" | "stickyOnTop" | "commonlyUsed">>,
+  ): Promise<void> {
+    if (!(await this.storage.friends.update(actor.id, friendId, patch, Date.now())))
+      throw new AppError("forbidden", "not_friends", "not your friend");
+  }
+
+  /** Friends with their users; `since` returns changes (including ended friendships) after that time. */
+  async list(actor: User, since: number | null): Promise<Array<{ friendship: Friendship; user: User }>> {
+    const rows = await this.storage.friends.list(actor.id, since);
+    const out: Array<{ friendship: Friendship; user: User }> = [];
+    for (const f of rows) {
+      const user = await this.storage.users.findById(f.friendId);
+      if (user) out.push({ friendship: f, user });
+    }
+    return out;
+  }
+
+  /** Requests to and from the actor, newest first, with both users. */
+  async requests(actor: User, beforeId: number | null, limit: number) {
+    const { total, list } = await this.storage.friends.requestsOf(actor.id, beforeId, limit);
+    const users = new Map<number, User>();
+    for (const r of list)
+      for (const id of [r.fromId, r.toId])
+        if (!users.has(id)) {
+          const u = await this.storage.users.findById(id);
+          if (u) users.set(id, u);
+        }
+    return {
+      total,
+      list: list
+        .filter((r) => users.has(r.fromId) && users.has(r.toId))
+        .map((r) => ({ request: r, from: users.get(r.fromId) as User, to: users.get(r.toId) as User })),
+    };
+  }
+
+  pendingCount(userId: number): Promise<number> {
+    return this.storage.friends.pendingCountFor(userId);
+  }
+}

@@ -1,0 +1,47 @@
+import type { Message, MessageRepo, NewMessage } from "../../ports/storage.ts";
+
+interface Pending {
+  msg: NewMessage;
+  resolve: (r: { message: Message; duplicate: boolean }) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit: messages submitted while a transaction is in flight are written together by the
+ * next one. An idle writer commits the first message at once (no added latency); under load a
+ * batch holds up to `maxBatch` messages. Every promise resolves only after its transaction
+ * committed — an ack never precedes its commit.
+ */
+export class BatchWriter {
+  private queue: Pending[] = [];
+  private running = false;
+
+  constructor(
+    private readonly repo: MessageRepo,
+    private readonly maxBatch = 512,
+  ) {}
+
+  submit(msg: NewMessage): Promise<{ message: Message; duplicate: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ msg, resolve, reject });
+      if (!this.running) void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const results = await this.repo.appendBatch(batch.map((p) => p.msg));
+          batch.forEach((p, i) => p.resolve(results[i]));
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

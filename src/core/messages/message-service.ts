@@ -1,0 +1,309 @@
+import type { Logger } from "pino";
+import type { Json } from "../../ports/hub.ts";
+import type { Conversation, ConversationKind, Message, MessageKind, Storage, User } from "../../ports/storage.ts";
+import type { Realtime } from "../../realtime/realtime.ts";
+import { userTopic } from "../accounts/account-service.ts";
+import { forbidden, invalid, notFound } from "../errors.ts";
+import type { FriendService } from "../friends/friend-service.ts";
+import { BatchWriter } from "./batch-writer.ts";
+
+export interface MessagesOptions {
+  /** How long after sending a user may recall their own message. */
+  recallWindowMs: number;
+  maxBatch?: number;
+}
+
+/** A message as every surface presents it (surfaces rename fields and map `kind`). */
+export interface MessageView {
+  logId: string;
+  conversationId: number;
+  conversationKind: ConversationKind;
+  seq: number;
+  fromId: number;
+  /** Direct: the recipient's user id; group/chat room: the group/room id. */
+  targetId: number;
+  clientMsgId: string;
+  kind: MessageKind;
+  content: { [key: string]: Json };
+  datetime: number;
+  recalled: boolean;
+  senderInfo: { nickname: string; avatar: string };
+  [key: string]: Json;
+}
+
+/** Published to the users of a conversation after a message committed. */
+export type MessageNewEvent = { type: "message.new"; message: MessageView };
+/** Published when a message was recalled or deleted (chat33 event 10). */
+export type MessageChangedEvent = {
+  type: "message.changed";
+  op: "recall" | "delete";
+  logId: string;
+  conversationId: number;
+  conversationKind: ConversationKind;
+  operatorId: number;
+  operatorName: string;
+};
+/** Published when a user's read cursor moved (enterprise 1006). */
+export type MessageReadEvent = {
+  type: "message.read";
+  conversationId: number;
+  conversationKind: ConversationKind;
+  readerId: number;
+  /** The other participant of a direct conversation. */
+  peerId: number;
+  seq: number;
+  logId: string;
+};
+
+export const directKey = (a: number, b: number) => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
+
+export interface SendInput {
+  clientMsgId: string;
+  kind: MessageKind;
+  content: { [key: string]: Json };
+}
+
+/**
+ * The message pipeline every conversation type reuses: policy checks, group-committed writes with
+ * per-conversation gapless seq and idempotent client ids, publication after commit, history,
+ * recall/delete, read cursors and unread counts. Direct conversations are defined here; groups and
+ * chat rooms add their own membership rules on top.
+ */
+export class MessageService {
+  private readonly writer: BatchWriter;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly realtime: Realtime,
+    private readonly friends: FriendService,
+    private readonly opts: MessagesOptions,
+    private readonly log: Logger,
+  ) {
+    this.writer = new BatchWriter(storage.messages, opts.maxBatch);
+  }
+
+  /** SPEC §2: friends, and colleagues of the same company, may talk directly. */
+  async canDirect(a: User, b: User): Promise<boolean> {
+    if (a.companyId !== null && a.companyId === b.companyId) return true;
+    return this.friends.areFriends(a.id, b.id);
+  }
+
+  private async peer(actor: User, peerId: number): Promise<User> {
+    if (peerId === actor.id) throw invalid("self_operation", "cannot message yourself");
+    const peer = await this.storage.users.findById(peerId);
+    if (!peer) throw notFound("user_not_found", "user does not exist");
+    return peer;
+  }
+
+  /** The direct conversation of two users, or null when they never talked. */
+  async findDirect(a: number, b: number): Promise<Conversation | null> {
+    return this.storage.messages.conversationByKey(directKey(a, b));
+  }
+
+  view(m: Message, conv: Conversation, sender: User | null): MessageView {
+    const targetId =
+      conv.kind === "direct" ? (conv.userA === m.senderId ? (conv.userB as number) : (conv.userA as number)) : 0;
+    return {
+      logId: String(m.id),
+      conversationId: conv.id,
+      conversationKind: conv.kind,
+      seq: m.seq,
+      fromId: m.senderId,
+      targetId,
+      clientMsgId: m.clientMsgId,
+      kind: m.kind,
+      content: m.content as { [key: string]: Json },
+      datetime: m.createdAt,
+      recalled: m.recalledAt !== null,
+      senderInfo: { nickname: sender?.nickname ?? "", avatar: sender?.avatar ?? "" },
+    };
+  }
+
+  /**
+   * Sends a direct message. Resolves after the commit with the stored message; a retry with the
+   * same client id resolves with the original and publishes nothing.
+   */
+  async sendDirect(sender: User, peerId: number, input: SendInput): Promise<{ view: MessageView; duplicate: boolean }> {
+    if (!input.clientMsgId || input.clientMsgId.length > 128)
+      throw invalid("bad_msg_id", "msgId must be 1..128 characters");
+    // A retry returns the original even if the sender was muted since.
+    const prior = await this.storage.messages.bySenderClientId(sender.id, input.clientMsgId);
+    if (prior) {
+      const conv = await this.storage.messages.conversation(prior.conversationId);
+      if (conv) return { view: this.view(prior, conv, sender), duplicate: true };
+    }
+    if (sender.mutedUntil > Date.now()) throw forbidden("user_muted", "you are muted");
+    const peer = await this.peer(sender, peerId);
+    if (!(await this.canDirect(sender, peer))) throw forbidden("not_friends", "not your friend");
+    const now = Date.now();
+    const conv = await this.storage.messages.ensureConversation({
+      kind: "direct",
+      key: directKey(sender.id, peer.id),
+      userA: Math.min(sender.id, peer.id),
+      userB: Math.max(sender.id, peer.id),
+      createdAt: now,
+    });
+    const { message, duplicate } = await this.writer.submit({
+      conversationId: conv.id,
+      senderId: sender.id,
+      clientMsgId: input.clientMsgId,
+      kind: input.kind,
+      content: input.content,
+      createdAt: now,
+    });
+    const view = this.view(message, conv, sender);
+    if (!duplicate) await this.publishTo([sender.id, peer.id], { type: "message.new", message: view });
+    return { view, duplicate };
+  }
+
+  private async publishTo(userIds: number[], event: { type: string; [key: string]: Json }): Promise<void> {
+    await Promise.all(
+      userIds.map((id) =>
+        this.realtime
+          .publish(userTopic(id), event)
+          .catch((err: unknown) => this.log.warn({ err }, "message publish failed")),
+      ),
+    );
+  }
+
+  /** Loads a message the actor may see; anything else is "not found" (never "forbidden"). */
+  private async visible(actor: User, logId: number): Promise<{ message: Message; conv: Conversation }> {
+    const message = await this.storage.messages.message(logId);
+    const conv = message ? await this.storage.messages.conversation(message.conversationId) : null;
+    if (!message || !conv || message.deletedAt !== null || !this.isParticipant(actor.id, conv))
+      throw notFound("message_not_found", "message not found");
+    return { message, conv };
+  }
+
+  isParticipant(userId: number, conv: Conversation): boolean {
+    return conv.kind === "direct" && (conv.userA === userId || conv.userB === userId);
+  }
+
+  private participants(conv: Conversation): number[] {
+    return conv.kind === "direct" ? [conv.userA as number, conv.userB as number] : [];
+  }
+
+  /** Own message within the recall window. */
+  async recall(actor: User, logId: number): Promise<void> {
+    const { message, conv } = await this.visible(actor, logId);
+    if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may recall");
+    if (Date.now() - message.createdAt > this.opts.recallWindowMs)
+      throw forbidden("recall_window", "too late to recall");
+    if (!(await this.storage.messages.markRecalled(message.id, Date.now())))
+      throw notFound("message_not_found", "already recalled");
+    await this.changed(actor, conv, message, "recall");
+  }
+
+  /** The sender deletes a message for everyone. */
+  async delete(actor: User, logId: number): Promise<void> {
+    const { message, conv } = await this.visible(actor, logId);
+    if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may delete");
+    if (!(await this.storage.messages.markDeleted(message.id, Date.now())))
+      throw notFound("message_not_found", "already deleted");
+    await this.changed(actor, conv, message, "delete");
+  }
+
+  private async changed(actor: User, conv: Conversation, message: Message, op: "recall" | "delete"): Promise<void> {
+    const event: MessageChangedEvent = {
+      type: "message.changed",
+      op,
+      logId: String(message.id),
+      conversationId: conv.id,
+      conversationKind: conv.kind,
+      operatorId: actor.id,
+      operatorName: actor.nickname,
+    };
+    await this.publishTo(this.participants(conv), event);
+  }
+
+  /** Moves the actor's read cursor up to the message `logId` (never backwards). */
+  async markRead(actor: User, logId: number): Promise<{ seq: number }> {
+    const { message, conv } = await this.visible(actor, logId);
+    const seq = await this.storage.messages.setReadCursor(conv.id, actor.id, message.seq, Date.now());
+    const peerId = this.participants(conv).find((id) => id !== actor.id) ?? 0;
+    const event: MessageReadEvent = {
+      type: "message.read",
+      conversationId: conv.id,
+      conversationKind: conv.kind,
+      readerId: actor.id,
+      peerId,
+      seq,
+      logId: String(message.id),
+    };
+    await this.publishTo(this.participants(conv), event);
+    return { seq };
+  }
+
+  /** Marks everything in the direct conversation with `peerId` read. */
+  async markDirectRead(actor: User, peerId: number): Promise<void> {
+    const conv = await this.findDirect(actor.id, peerId);
+    if (!conv) return;
+    const last = await this.storage.messages.lastMessage(conv.id);
+    if (last) await this.markRead(actor, last.id);
+  }
+
+  /** History with a peer, newest first, from `beforeId` (inclusive) down; `limit`+1 to tell the next id. */
+  async directHistory(actor: User, peerId: number, beforeId: number | null, limit: number) {
+    const peer = await this.peer(actor, peerId);
+    const conv = await this.findDirect(actor.id, peer.id);
+    if (!conv) return { views: [] as MessageView[], nextId: null as string | null, conv: null, peer };
+    const rows = await this.storage.messages.history(conv.id, beforeId, limit + 1);
+    const page = rows.slice(0, limit);
+    const users = await this.users(page.map((m) => m.senderId));
+    return {
+      views: page.map((m) => this.view(m, conv, users.get(m.senderId) ?? null)),
+      nextId: rows.length > limit ? String(rows[limit].id) : null,
+      conv,
+      peer,
+    };
+  }
+
+  /** Page `page` (from 1) of the direct conversation with `peerId`, newest first. */
+  async directPage(actor: User, peerId: number, page: number, size: number) {
+    const peer = await this.peer(actor, peerId);
+    const conv = await this.findDirect(actor.id, peer.id);
+    if (!conv) return { total: 0, views: [] as MessageView[], peer };
+    const { total, list } = await this.storage.messages.page(conv.id, (page - 1) * size, size);
+    const users = await this.users(list.map((m) => m.senderId));
+    return { total, views: list.map((m) => this.view(m, conv, users.get(m.senderId) ?? null)), peer };
+  }
+
+  /** Messages after `afterSeq` in a conversation the actor takes part in (gap recovery). */
+  async since(actor: User, conversationId: number, afterSeq: number, limit: number): Promise<MessageView[]> {
+    const conv = await this.storage.messages.conversation(conversationId);
+    if (!conv || !this.isParticipant(actor.id, conv))
+      throw notFound("conversation_not_found", "conversation not found");
+    const rows = await this.storage.messages.since(conv.id, afterSeq, limit);
+    const users = await this.users(rows.map((m) => m.senderId));
+    return rows.filter((m) => m.deletedAt === null).map((m) => this.view(m, conv, users.get(m.senderId) ?? null));
+  }
+
+  /** Direct conversations of the user, newest first, with the peer, last message and unread count. */
+  async directSummaries(actor: User) {
+    const convs = await this.storage.messages.directConversationsOf(actor.id);
+    const out: Array<{ conv: Conversation; peer: User; last: MessageView | null; unread: number }> = [];
+    for (const conv of convs) {
+      const peerId = conv.userA === actor.id ? (conv.userB as number) : (conv.userA as number);
+      const peer = await this.storage.users.findById(peerId);
+      if (!peer) continue;
+      const last = await this.storage.messages.lastMessage(conv.id);
+      const sender = last ? (last.senderId === actor.id ? actor : peer) : null;
+      out.push({
+        conv,
+        peer,
+        last: last ? this.view(last, conv, sender) : null,
+        unread: await this.storage.messages.unreadCount(conv.id, actor.id),
+      });
+    }
+    return out;
+  }
+
+  private async users(ids: number[]): Promise<Map<number, User>> {
+    const map = new Map<number, User>();
+    for (const id of new Set(ids)) {
+      const u = await this.storage.users.findById(id);
+      if (u) map.set(id, u);
+    }
+    return map;
+  }
+}
