@@ -292,6 +292,77 @@ for (const backend of backends) {
       assert.equal(await storage.qr.consume("nope", 1), false);
     });
 
+    test("messages: one batch over several conversations, gapless seq, duplicates return the original", async () => {
+      const m = storage.messages;
+      const c1 = await m.ensureConversation({ kind: "direct", key: "d:1:2", userA: 1, userB: 2, createdAt: 1 });
+      assert.equal(
+        (await m.ensureConversation({ kind: "direct", key: "d:1:2", userA: 1, userB: 2, createdAt: 9 })).id,
+        c1.id,
+      );
+      const c2 = await m.ensureConversation({ kind: "direct", key: "d:1:3", userA: 1, userB: 3, createdAt: 1 });
+      const msg = (conversationId: number, senderId: number, clientMsgId: string, t: number) => ({
+        conversationId,
+        senderId,
+        clientMsgId,
+        kind: "text" as const,
+        content: { content: clientMsgId },
+        createdAt: t,
+      });
+      const r1 = await m.appendBatch([
+        msg(c1.id, 1, "a", 10),
+        msg(c2.id, 1, "b", 11),
+        msg(c1.id, 2, "c", 12),
+        msg(c1.id, 1, "a", 13),
+      ]);
+      assert.deepEqual(
+        r1.map((r) => [r.message.conversationId, r.message.seq, r.duplicate]),
+        [
+          [c1.id, 1, false],
+          [c2.id, 1, false],
+          [c1.id, 2, false],
+          [c1.id, 1, true],
+        ],
+      );
+      assert.equal(r1[3].message.id, r1[0].message.id);
+      const r2 = await m.appendBatch([msg(c1.id, 2, "c", 20), msg(c1.id, 2, "d", 21)]);
+      assert.deepEqual(
+        r2.map((r) => [r.message.seq, r.duplicate]),
+        [
+          [2, true],
+          [3, false],
+        ],
+      );
+      assert.equal((await m.conversation(c1.id))?.lastSeq, 3);
+      assert.equal((await m.conversation(c1.id))?.lastMessageAt, 21);
+      assert.deepEqual((await m.bySenderClientId(2, "d"))?.content, { content: "d" });
+      assert.deepEqual(
+        (await m.history(c1.id, null, 10)).map((x) => x.seq),
+        [3, 2, 1],
+      );
+      assert.deepEqual(
+        (await m.history(c1.id, r1[2].message.id, 10)).map((x) => x.seq),
+        [2, 1],
+      );
+      assert.deepEqual(
+        (await m.since(c1.id, 1, 10)).map((x) => x.seq),
+        [2, 3],
+      );
+      assert.equal(await m.markDeleted(r1[2].message.id, 30), true);
+      assert.equal(await m.markDeleted(r1[2].message.id, 31), false);
+      assert.deepEqual((await m.page(c1.id, 0, 10)).total, 2);
+      assert.equal(await m.markRecalled(r1[2].message.id, 32), false, "deleted messages cannot be recalled");
+      assert.equal(await m.unreadCount(c1.id, 1), 1, "only the other's undeleted message counts");
+      assert.equal(await m.setReadCursor(c1.id, 1, 3, 40), 3);
+      assert.equal(await m.setReadCursor(c1.id, 1, 1, 41), 3, "never backwards");
+      assert.equal(await m.unreadCount(c1.id, 1), 0);
+      assert.deepEqual(
+        (await m.directConversationsOf(1)).map((c) => c.id),
+        [c1.id, c2.id],
+      );
+      await assert.rejects(m.appendBatch([msg(999999, 1, "nope", 1)]));
+      assert.equal(await m.bySenderClientId(1, "nope"), null, "a failed batch stores nothing");
+    });
+
     test("ids are stored verbatim (unicode, quotes, long)", async () => {
       const id = `系统'"; DROP TABLE x; --${"z".repeat(100)}`;
       await storage.gatewaySystems.create({ systemId: id, secretHash: null, createdAt: 1 });
