@@ -1,9 +1,20 @@
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
+import { MemoryHub } from "./adapters/hub/memory-hub.ts";
+import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
+import { LogSmsSender } from "./adapters/sms/senders.ts";
 import { SqlStorage } from "./adapters/sql/sql-storage.ts";
 import { ConfigError, loadConfig, parseFlags } from "./config/load.ts";
-import { envName, flagName, KEYS } from "./config/schema.ts";
+import { type Config, envName, flagName, KEYS } from "./config/schema.ts";
+import { AccountService, MOBILE_RE } from "./core/accounts/account-service.ts";
+import { SmsService } from "./core/accounts/sms-service.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
+import { DEMO_PASSWORD, seedDemo } from "./core/demo-seed.ts";
+import { AppError } from "./core/errors.ts";
+import { OrgService } from "./core/org/org-service.ts";
+import { Realtime } from "./realtime/realtime.ts";
 
 const COMMANDS = `Usage: parley <command> [options]
 
@@ -12,6 +23,12 @@ Commands:
   migrate               apply database migrations and exit
   admin-token [print]   say where the admin token comes from (a stored token is only kept hashed)
   admin-token rotate    generate a new admin token, store its hash, print it once
+  user create           create a user and print its id and uid; its own options:
+      --mobile=<11 digits starting with 1>   and/or   --username=<2-64 of A-Z a-z 0-9 _ . @ ->
+      --password=<6-128 chars>   (omitted: a random password is generated and printed once)
+      --nickname=<text>   --admin (a Parley administrator)
+  seed --demo           create demo data once (company "Parley Demo", departments, roles, five
+                        users with the public password "${DEMO_PASSWORD}") and print how to log in
   help, --help          this text
 
 Options (each also settable as an environment variable or in a JSON file given with --config):`;
@@ -26,15 +43,175 @@ export function helpText(): string {
   return `${COMMANDS}\n  --config=<file>\n      PARLEY_CONFIG — JSON file with any of the keys below (nested or dotted)\n${rows.join("\n")}\n`;
 }
 
+/** Options that belong to a command (not config keys): name → takes a value, or is a switch. */
+const COMMAND_FLAGS: Record<string, Record<string, "value" | "switch">> = {
+  user: {
+    "--mobile": "value",
+    "--username": "value",
+    "--password": "value",
+    "--nickname": "value",
+    "--admin": "switch",
+  },
+  seed: { "--demo": "switch" },
+};
+
+/**
+ * Takes a command's own options out of argv (`--name=value`, `--name value`, `--switch`,
+ * `--switch=true|false`) and returns them with the remaining arguments, which go to loadConfig
+ * (where an unknown `--flag` is an error).
+ */
+function takeCommandFlags(
+  argv: readonly string[],
+  spec: Record<string, "value" | "switch">,
+): { values: Map<string, string | boolean>; rest: string[] } {
+  const values = new Map<string, string | boolean>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const eq = a.indexOf("=");
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    const kind = a.startsWith("--") ? spec[name] : undefined;
+    if (!kind) {
+      rest.push(a);
+      continue;
+    }
+    if (kind === "switch") {
+      const raw = eq > 0 ? a.slice(eq + 1).toLowerCase() : "true";
+      if (!["true", "false", "1", "0"].includes(raw)) throw new ConfigError(`${name} takes no value (or true/false)`);
+      values.set(name, raw === "true" || raw === "1");
+    } else if (eq > 0) values.set(name, a.slice(eq + 1));
+    else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) values.set(name, argv[++i]);
+    else throw new ConfigError(`${name} needs a value (${name}=…)`);
+  }
+  return { values, rest };
+}
+
+/**
+ * The core services a one-shot command needs, without the HTTP server, the hub connection or
+ * the admin token: nothing here publishes events, so an in-process hub is enough on any backend.
+ */
+async function openCore(config: Readonly<Config>) {
+  const log = pino({ level: config.logLevel === "silent" ? "silent" : "warn" }, process.stderr);
+  const storage = new SqlStorage({ databaseUrl: config.databaseUrl, sqliteFile: join(config.dataDir, "parley.db") });
+  try {
+    await storage.migrate();
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+  const limiter = new MemoryRateLimiter();
+  const realtime = new Realtime(config.ws, new MemoryHub(), log);
+  const sms = new SmsService(storage.sms, new LogSmsSender(storage.sms, log), limiter, config.sms);
+  const accounts = new AccountService(
+    storage,
+    realtime,
+    limiter,
+    sms,
+    {
+      sessionTtlMs: config.accounts.sessionTtlMs,
+      multiLogin: config.accounts.multiLogin,
+      scrypt: { logN: config.accounts.scryptLogN, r: 8, p: 1 },
+      loginFailures: config.accounts.loginFailures,
+      loginWindowMs: config.accounts.loginWindowMs,
+    },
+    log,
+  );
+  return { storage, accounts, org: new OrgService(storage), close: () => storage.close() };
+}
+
+async function userCreate(config: Readonly<Config>, flags: Map<string, string | boolean>): Promise<number> {
+  const str = (k: string) => {
+    const v = flags.get(k);
+    return typeof v === "string" ? v : undefined;
+  };
+  const mobile = str("--mobile");
+  const username = str("--username");
+  if (!mobile && !username) throw new ConfigError("user create needs --mobile=… or --username=… (see --help)");
+  if (username !== undefined && !/^[A-Za-z0-9_.@-]{2,64}$/.test(username))
+    throw new ConfigError("--username must be 2-64 of A-Z a-z 0-9 _ . @ -");
+  if (username !== undefined && MOBILE_RE.test(username))
+    throw new ConfigError("--username must not be a mobile number (use --mobile)");
+  const given = str("--password");
+  const password = given ?? randomBytes(12).toString("base64url");
+  const core = await openCore(config);
+  try {
+    const user = await core.accounts.createUser({
+      mobile,
+      username,
+      password,
+      nickname: str("--nickname"),
+      isAdmin: flags.get("--admin") === true,
+    });
+    const lines = [
+      `id: ${user.id}`,
+      `uid: ${user.uid}`,
+      `username: ${user.username ?? "-"}`,
+      `mobile: ${user.mobile ?? "-"}`,
+      `nickname: ${user.nickname}`,
+      `admin: ${user.isAdmin}`,
+    ];
+    if (given === undefined) lines.push(`password: ${password}   (generated; shown only now)`);
+    process.stdout.write(`${lines.join("\n")}\n`);
+    return 0;
+  } finally {
+    await core.close();
+  }
+}
+
+async function seed(config: Readonly<Config>, flags: Map<string, string | boolean>): Promise<number> {
+  if (flags.get("--demo") !== true) throw new ConfigError("seed needs --demo (the only kind of seed data)");
+  const core = await openCore(config);
+  try {
+    const result = await seedDemo(core);
+    if (!result.created) {
+      process.stdout.write(
+        `Demo data already present (company "${result.company.text}", id ${result.company.id}); nothing changed.\n` +
+          `Demo logins: admin, alice, bob, carol, dave (mobiles 13800000000-13800000004), password ${DEMO_PASSWORD}\n`,
+      );
+      return 0;
+    }
+    const where = config.databaseUrl ? "PostgreSQL" : join(config.dataDir, "parley.db");
+    const base = `http://localhost:${config.port || 8080}`;
+    const rows = result.users.map(
+      (u) =>
+        `  ${u.username.padEnd(8)} ${u.mobile.padEnd(12)} ${u.password.padEnd(12)} ${u.nickname} / ${u.department} / ${u.role}${u.admin ? " (Parley admin)" : ""}`,
+    );
+    const alice = result.users[1] ?? result.users[0];
+    process.stdout.write(
+      [
+        `Demo data created in ${where}: company "${result.company.text}" (id ${result.company.id}),`,
+        "departments 总部 → 研发部, 市场部, roles 管理员 (admin) and 员工, and these users:",
+        "",
+        `  ${"username".padEnd(8)} ${"mobile".padEnd(12)} ${"password".padEnd(12)} name / department / role`,
+        ...rows,
+        "",
+        "DEMO ONLY: this password is public. Never seed a server other people can reach.",
+        "",
+        "Log in once the server runs (npm start):",
+        `  chat33      curl -s ${base}${config.chat33.prefix}/user/pwdLogin -H 'FZM-DEVICE: Web' -H 'Content-Type: application/json' \\`,
+        `                -d '{"mobile":"${alice.mobile}","password":"${DEMO_PASSWORD}"}'`,
+        `  enterprise  curl -s -X POST '${base}${config.enterprise.prefix}/auth/login?account=${alice.username}&password=${DEMO_PASSWORD}'`,
+        "",
+      ].join("\n"),
+    );
+    return 0;
+  } finally {
+    await core.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { positional } = parseFlags(argv);
+  const first = parseFlags(argv).positional[0] ?? "serve";
+  // A command's own options are taken out first; everything else must be a config option.
+  const own = COMMAND_FLAGS[first] ? takeCommandFlags(argv, COMMAND_FLAGS[first]) : { values: new Map(), rest: argv };
+  const { positional } = parseFlags(own.rest);
   const command = positional[0] ?? "serve";
   if (argv.includes("--help") || argv.includes("-h") || command === "help") {
     process.stdout.write(helpText());
     return 0;
   }
   // Flags are everything except the command words.
-  const flagArgs = argv.filter((a) => !positional.includes(a));
+  const flagArgs = own.rest.filter((a) => !positional.includes(a));
   const { config, warnings } = loadConfig({ argv: flagArgs });
 
   switch (command) {
@@ -83,6 +260,16 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case "user": {
+      const sub = positional[1];
+      if (sub !== "create") throw new ConfigError(`unknown user action ${sub ?? "(none)"} (create)`);
+      if (positional.length > 2) throw new ConfigError(`unexpected argument ${positional[2]}`);
+      return userCreate(config, own.values);
+    }
+    case "seed": {
+      if (positional.length > 1) throw new ConfigError(`unexpected argument ${positional[1]}`);
+      return seed(config, own.values);
+    }
     default:
       throw new ConfigError(`unknown command ${command} (see --help)`);
   }
@@ -96,6 +283,10 @@ main(process.argv.slice(2)).then(
     if (err instanceof ConfigError) {
       process.stderr.write(`parley: ${err.message}\n`);
       process.exit(2);
+    }
+    if (err instanceof AppError) {
+      process.stderr.write(`parley: ${err.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`parley: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(1);

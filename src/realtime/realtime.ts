@@ -286,8 +286,8 @@ export class Realtime {
     let rendered: Map<string, PreparedFrame | null> | null = null;
     let sent = 0;
     let hooks: Connection[] | null = null;
+    let hookProtocol = false;
     for (const conn of set) {
-      if (this.protocols.get(conn.protocol)?.onEvent) (hooks ??= []).push(conn);
       if (conn.protocol !== lastProtocol) {
         if (lastProtocol !== "") {
           rendered ??= new Map();
@@ -295,6 +295,11 @@ export class Realtime {
         }
         lastProtocol = conn.protocol;
         frame = rendered?.has(lastProtocol) ? (rendered.get(lastProtocol) ?? null) : this.render(lastProtocol, event);
+        hookProtocol = this.protocols.get(lastProtocol)?.onEvent !== undefined;
+      }
+      if (hookProtocol) {
+        hooks ??= [];
+        hooks.push(conn);
       }
       if (frame && this.sendFrame(conn, frame)) sent++;
     }

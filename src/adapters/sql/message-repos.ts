@@ -171,7 +171,7 @@ export class SqlMessages implements MessageRepo {
             .executeTakeFirst();
           if (!row) throw new Error(`conversation ${convId} does not exist`);
           const first = Number(row.last_seq) - idxs.length + 1;
-          idxs.forEach((i, n) => seqOf.set(i, first + n));
+          for (const [n, i] of idxs.entries()) seqOf.set(i, first + n);
         }
         const rows = await tx
           .insertInto("messages")

@@ -1,5 +1,7 @@
 import type { Kysely, Selectable } from "kysely";
+import { conflict } from "../../core/errors.ts";
 import type { Attrs, Company, Department, DictEntry, License, OrgRepo, Role } from "../../ports/storage.ts";
+import { mapErrors } from "./errors.ts";
 import type { CompaniesTable, Database, DepartmentsTable, RolesTable } from "./schema.ts";
 
 const num = (v: number | null) => (v === null ? null : Number(v));
@@ -112,7 +114,10 @@ export class SqlOrg implements OrgRepo {
   }
 
   async createDict(d: Omit<DictEntry, "id">): Promise<DictEntry> {
-    const row = await this.db.insertInto("dict_entries").values(d).returningAll().executeTakeFirstOrThrow();
+    const row = await mapErrors(
+      () => this.db.insertInto("dict_entries").values(d).returningAll().executeTakeFirstOrThrow(),
+      () => conflict("dict_exists", "dictionary entry exists"),
+    );
     return { ...row, id: Number(row.id) };
   }
 

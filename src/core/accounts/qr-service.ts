@@ -59,7 +59,7 @@ export class QrService {
     if (String(actor.id) !== userIdInUrl) throw forbidden("qr_wrong_user", "the URL's user is not you");
     const hashed = hashCode(code);
     const qr = await this.storage.qr.find(hashed);
-    if (!qr || qr.kind !== "login") throw invalid("qr_invalid", "unknown code");
+    if (qr?.kind !== "login") throw invalid("qr_invalid", "unknown code");
     if (!(await this.storage.qr.consume(hashed, Date.now())))
       throw invalid("qr_expired", "code expired or already used");
     const event: QrConfirmedEvent = {

@@ -35,7 +35,7 @@ export class BatchWriter {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
           const results = await this.repo.appendBatch(batch.map((p) => p.msg));
-          batch.forEach((p, i) => p.resolve(results[i]));
+          for (const [i, p] of batch.entries()) p.resolve(results[i]);
         } catch (e) {
           for (const p of batch) p.reject(e);
         }

@@ -1,0 +1,134 @@
+import type { AppError } from "../../core/errors.ts";
+
+/** The chat33 envelope: `{result, message, data}`; success is `result 0, message "操作成功"`. */
+export interface Envelope {
+  result: number;
+  message: string;
+  data: unknown;
+}
+
+export const OK_MESSAGE = "操作成功";
+
+/** The document's unified error codes (统一错误代码) that Parley answers with. */
+export const Codes = {
+  ok: 0,
+  paramError: -1001,
+  missingParam: -1002,
+  sessionError: -1003,
+  loginExpired: -1004,
+  msgFormat: -1005,
+  unknownDevice: -1006,
+  otherTerminal: -1007,
+  tooFrequent: -1012,
+  userNotFound: -2001,
+  userExists: -2002,
+  zbLoginFailed: -2004,
+  userMuted: -2007,
+  notFriend: -2018,
+  selfOperation: -2021,
+  noPermission: -3000,
+  captchaWrong: -4007,
+  captchaExpired: -4008,
+  smsFailed: -8000,
+  internal: -9000,
+} as const;
+
+/** The document's message for each code (the `message` of an error answer). */
+export const MESSAGES: Record<number, string> = {
+  [-1000]: "数据库连接失败",
+  [-1001]: "参数错误",
+  [-1002]: "缺少参数",
+  [-1003]: "Session错误",
+  [-1004]: "登录过期",
+  [-1005]: "消息格式错误",
+  [-1006]: "未知的设备类型",
+  [-1007]: "账号已经在其他终端登录",
+  [-1010]: "查询数据库失败",
+  [-1011]: "写入数据库失败",
+  [-1012]: "发送频率过快，请稍后再试",
+  [-2001]: "用户不存在",
+  [-2002]: "用户已存在",
+  [-2004]: "找币token登录失败",
+  [-2007]: "用户被禁言",
+  [-2008]: "游客没有发消息权限",
+  [-2017]: "已经是好友关系",
+  [-2018]: "对方不是您的好友",
+  [-2021]: "不能对自己进行操作",
+  [-3000]: "权限不足",
+  [-4007]: "验证码不正确",
+  [-4008]: "验证码已经过期或者已使用",
+  [-5000]: "聊天室不存在",
+  [-8000]: "获取手机验证码失败",
+  [-9000]: "服务端内部错误",
+};
+
+export const ok = (data: unknown = {}): Envelope => ({ result: 0, message: OK_MESSAGE, data });
+
+/** An error envelope: the document's message for `result`, optionally followed by a detail. */
+export const fail = (result: number, detail?: string): Envelope => {
+  const base = MESSAGES[result] ?? "操作失败";
+  return { result, message: detail ? `${base}: ${detail}` : base, data: {} };
+};
+
+/**
+ * Core (and surface) error reasons → chat33 `[result, message override?]`. The one table of this
+ * surface: later parts (friends, groups, chat rooms, red packets) add their reasons here.
+ * A reason without a row falls back on its code (see `fromAppError`).
+ */
+const REASONS: Record<string, [number, string?]> = {
+  // request shape
+  missing_parameter: [Codes.missingParam],
+  bad_mobile: [Codes.paramError, "手机号必须是11位数字"],
+  bad_password: [Codes.paramError, "密码长度必须为6到128个字符"],
+  bad_avatar: [Codes.paramError, "头像必须是 http(s) 地址或本站路径，最长1024个字符"],
+  bad_nickname: [Codes.paramError, "昵称长度必须为1到32个字符"],
+  // authentication (FZM-AUTH-TOKEN / FZM-DEVICE)
+  missing_token: [Codes.sessionError],
+  token_invalid: [Codes.loginExpired],
+  token_expired: [Codes.loginExpired],
+  session_revoked: [Codes.loginExpired],
+  session_replaced: [Codes.otherTerminal],
+  bad_device: [Codes.unknownDevice],
+  // accounts
+  bad_credentials: [Codes.zbLoginFailed, "账号或密码错误"],
+  user_not_found: [Codes.userNotFound],
+  user_exists: [Codes.userExists],
+  user_disabled: [Codes.noPermission, "账号已被禁用"],
+  not_admin: [Codes.noPermission],
+  // rate limits
+  login_limited: [Codes.tooFrequent, "登录失败次数过多，请稍后再试"],
+  sms_too_soon: [Codes.tooFrequent],
+  sms_daily_cap: [Codes.tooFrequent, "今日验证码发送次数已达上限"],
+  sms_ip_limit: [Codes.tooFrequent],
+  isreg_limited: [Codes.tooFrequent],
+  // SMS codes
+  captcha_wrong: [Codes.captchaWrong],
+  captcha_expired: [Codes.captchaExpired],
+  sms_failed: [Codes.smsFailed],
+};
+
+/** HTTP status + envelope for an AppError. Business errors are HTTP 200, like the original server. */
+export function fromAppError(e: AppError): { status: number; body: Envelope } {
+  const row = REASONS[e.reason];
+  if (row) return { status: 200, body: { result: row[0], message: row[1] ?? MESSAGES[row[0]], data: {} } };
+  switch (e.code) {
+    case "invalid_argument":
+    case "not_found":
+    case "conflict":
+      // core messages are short English sentences meant for clients (never stacks or SQL)
+      return { status: 200, body: fail(Codes.paramError, e.message) };
+    case "unauthenticated":
+      return { status: 200, body: fail(Codes.loginExpired) };
+    case "forbidden":
+      return { status: 200, body: fail(Codes.noPermission) };
+    case "rate_limited":
+      return { status: 200, body: fail(Codes.tooFrequent) };
+    case "unavailable":
+      return { status: 503, body: { result: Codes.internal, message: "服务暂不可用", data: {} } };
+    default:
+      return { status: 500, body: fail(Codes.internal) };
+  }
+}
+
+/** The reasons with an explicit row (for tests and docs). */
+export const MAPPED_REASONS: readonly string[] = Object.keys(REASONS);
