@@ -96,7 +96,14 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   const generatedAdminToken = admin.ensure();
 
   const realtime = new Realtime(config.ws, hub, log.child({ layer: "realtime" }));
-  const gateway = new GatewayService(storage, realtime, presence, clusterSecret, log.child({ surface: "gateway" }));
+  const gateway = new GatewayService(
+    storage,
+    realtime,
+    presence,
+    clusterSecret,
+    log.child({ surface: "gateway" }),
+    config.gateway.groupNotices,
+  );
   const smsSender =
     config.sms.provider === "http"
       ? new HttpSmsSender(config.sms.httpUrl)

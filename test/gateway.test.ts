@@ -356,6 +356,33 @@ describe("gateway security switches", () => {
     }
   });
 
+  test("gateway.groupNotices=false binds and unbinds silently", async () => {
+    const s = await startServer({ "gateway.groupNotices": false });
+    try {
+      await post(`${s.base}/api/register`, { systemId: "q" });
+      const a = await gatewayClient(s.ws, "q");
+      const b = await gatewayClient(s.ws, "q");
+      for (const x of [a, b])
+        assert.equal(
+          (await post(`${s.base}/api/bind_to_group`, { clientId: x.clientId, groupName: "g" }, { SystemId: "q" })).body
+            .code,
+          0,
+        );
+      b.c.close();
+      await b.c.closed;
+      assert.ok(await a.c.silent(300), "no 1001/1002 notices");
+      const r = await post(
+        `${s.base}/api/send_to_group`,
+        { sendUserId: "u", groupName: "g", code: 0, msg: "m", data: "x" },
+        { SystemId: "q" },
+      );
+      assert.equal((await a.c.next()).messageId, (r.body.data as { messageId: string }).messageId);
+      a.c.close();
+    } finally {
+      await s.close();
+    }
+  });
+
   test("gateway.prefix mounts the surface under a prefix", async () => {
     const s = await startServer({ "gateway.prefix": "/gw" });
     try {

@@ -40,7 +40,13 @@ export interface Config {
     idleTimeoutMs: number;
     allowedOrigins: string[];
   };
-  gateway: { enabled: boolean; prefix: string; registerRequiresAdmin: boolean; maxClientIds: number };
+  gateway: {
+    enabled: boolean;
+    prefix: string;
+    registerRequiresAdmin: boolean;
+    maxClientIds: number;
+    groupNotices: boolean;
+  };
   publicUrl: string;
   accounts: {
     sessionTtlMs: number;
@@ -156,6 +162,12 @@ export const KEYS: readonly KeyDef[] = [
     kind: "bool",
     default: false,
     doc: "require the admin token for POST /api/register (default: open, as in the original)",
+  },
+  {
+    path: "gateway.groupNotices",
+    kind: "bool",
+    default: true,
+    doc: "send the 1001/1002 online/offline notices to a group on bind/disconnect (n² frames while a big group fills)",
   },
   {
     path: "gateway.maxClientIds",

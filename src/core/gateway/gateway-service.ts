@@ -70,6 +70,8 @@ export class GatewayService {
     private readonly presence: Presence,
     clusterSecret: Buffer,
     private readonly log: Logger,
+    /** Send the 1001/1002 group notices (the seed's behaviour; n² frames while a big group fills). */
+    private readonly groupNotices = true,
   ) {
     this.codec = new ClientIdCodec(clusterSecret);
     realtime.registerOp("gw.bind", (p) => this.bindLocal(p));
@@ -139,7 +141,8 @@ export class GatewayService {
       for (const [group, info] of state.groups) {
         const topic = groupTopic(systemId, group);
         tasks.push(this.presence.remove(topic, clientId));
-        tasks.push(this.realtime.publish(topic, this.notice(OFFLINE_CODE, "客户端下线", clientId, info)));
+        if (this.groupNotices)
+          tasks.push(this.realtime.publish(topic, this.notice(OFFLINE_CODE, "客户端下线", clientId, info)));
       }
     }
     Promise.all(tasks).catch((err: unknown) => this.log.warn({ err }, "gateway detach failed"));
@@ -234,6 +237,7 @@ export class GatewayService {
       this.log.debug({ err }, "bind to a client of an unreachable node");
     }
     if (ok !== true) throw invalid("client_offline", "client is not online");
+    if (!this.groupNotices) return;
     await this.realtime.publish(
       groupTopic(system.systemId, group),
       this.notice(ONLINE_CODE, "客户端上线", clientId, { userId, extend }),
