@@ -66,7 +66,8 @@ export interface Config {
   };
   qr: { ttlMs: number };
   messages: { recallWindowMs: number; maxBatch: number };
-  chat33: { enabled: boolean; prefix: string };
+  chat33: { enabled: boolean; prefix: string; msgRatePerConnection: number; msgRatePerUser: number };
+  files: { maxBytes: number; allowedTypes: string[]; thumbnailPx: number };
   enterprise: { enabled: boolean; prefix: string };
   shutdown: { drainDelayMs: number; graceMs: number };
 }
@@ -248,6 +249,47 @@ export const KEYS: readonly KeyDef[] = [
   },
   { path: "chat33.enabled", kind: "bool", default: true, doc: "serve the chat33 surface (seed 002)" },
   { path: "chat33.prefix", kind: "string", default: "", doc: "path prefix of the chat33 surface" },
+  {
+    path: "chat33.msgRatePerConnection",
+    kind: "int",
+    default: 20,
+    min: 1,
+    doc: "WebSocket messages one chat33 connection may send per second (more → -1012)",
+  },
+  {
+    path: "chat33.msgRatePerUser",
+    kind: "int",
+    default: 50,
+    min: 1,
+    doc: "messages one user may send per second over all devices and nodes (more → -1012)",
+  },
+  { path: "files.maxBytes", kind: "int", default: 20 * 1024 * 1024, min: 1024, doc: "largest accepted upload" },
+  {
+    path: "files.allowedTypes",
+    kind: "list",
+    default: [
+      "image/png",
+      "image/jpeg",
+      "image/gif",
+      "image/webp",
+      "audio/mpeg",
+      "audio/amr",
+      "audio/ogg",
+      "audio/wav",
+      "video/mp4",
+      "video/webm",
+      "application/pdf",
+      "application/zip",
+      "text/plain",
+      "application/msword",
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      "application/vnd.ms-excel",
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      "application/octet-stream",
+    ],
+    doc: "upload content types accepted (detected from the bytes where possible, not trusted from the client)",
+  },
+  { path: "files.thumbnailPx", kind: "int", default: 240, min: 16, max: 2048, doc: "longest side of image thumbnails" },
   { path: "enterprise.enabled", kind: "bool", default: true, doc: "serve the enterprise surface (seed 001)" },
   { path: "enterprise.prefix", kind: "string", default: "", doc: "path prefix of the enterprise surface" },
   {
