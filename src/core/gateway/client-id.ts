@@ -18,6 +18,12 @@ const PLAIN = 14; // 8 bytes node id + 6 bytes connection id
  */
 export class ClientIdCodec {
   private readonly key: Buffer;
+  /**
+   * Decoded ids, keyed by system + id: a busy client is addressed many times, and a map hit is
+   * far cheaper than a GCM decryption. Bounded: cleared when full.
+   */
+  private readonly cache = new Map<string, ClientAddress>();
+  private static readonly CACHE_MAX = 100_000;
 
   constructor(clusterSecret: Buffer) {
     this.key = Buffer.from(hkdfSync("sha256", clusterSecret, Buffer.alloc(0), "parley gateway client id", 32));
@@ -36,7 +42,20 @@ export class ClientIdCodec {
 
   /** The address, or null when the id is malformed, forged, or belongs to another system. */
   decode(clientId: string, systemId: string): ClientAddress | null {
-    if (typeof clientId !== "string" || clientId.length !== 56 || !/^[A-Za-z0-9_-]+$/.test(clientId)) return null;
+    if (typeof clientId !== "string" || clientId.length !== 56) return null;
+    const cacheKey = `${systemId}\u0000${clientId}`;
+    const hit = this.cache.get(cacheKey);
+    if (hit) return hit;
+    const addr = this.decrypt(clientId, systemId);
+    if (addr) {
+      if (this.cache.size >= ClientIdCodec.CACHE_MAX) this.cache.clear();
+      this.cache.set(cacheKey, addr);
+    }
+    return addr;
+  }
+
+  private decrypt(clientId: string, systemId: string): ClientAddress | null {
+    if (!/^[A-Za-z0-9_-]+$/.test(clientId)) return null;
     const raw = Buffer.from(clientId, "base64url");
     if (raw.length !== NONCE + PLAIN + TAG) return null;
     try {

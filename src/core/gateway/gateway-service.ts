@@ -42,8 +42,16 @@ export const OFFLINE_CODE = 1002;
 const SYSTEM_CACHE_TTL_MS = 30_000;
 const SYSTEM_CACHE_MAX = 10_000;
 
+/** Random bytes drawn in 4 KiB blocks: one syscall per 512 message ids instead of one each. */
+let pool = Buffer.alloc(0);
+let poolPos = 0;
 export function newMessageId(): string {
-  return randomBytes(8).toString("hex");
+  if (poolPos + 8 > pool.length) {
+    pool = randomBytes(4096);
+    poolPos = 0;
+  }
+  poolPos += 8;
+  return pool.toString("hex", poolPos - 8, poolPos);
 }
 
 export function hashSecret(secret: string): string {
