@@ -123,14 +123,18 @@ export class MessageService {
    * Sends a direct message. Resolves after the commit with the stored message; a retry with the
    * same client id resolves with the original and publishes nothing.
    */
-  async sendDirect(sender: User, peerId: number, input: SendInput): Promise<{ view: MessageView; duplicate: boolean }> {
+  async sendDirect(
+    sender: User,
+    peerId: number,
+    input: SendInput,
+  ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
     if (!input.clientMsgId || input.clientMsgId.length > 128)
       throw invalid("bad_msg_id", "msgId must be 1..128 characters");
     // A retry returns the original even if the sender was muted since.
     const prior = await this.storage.messages.bySenderClientId(sender.id, input.clientMsgId);
     if (prior) {
       const conv = await this.storage.messages.conversation(prior.conversationId);
-      if (conv) return { view: this.view(prior, conv, sender), duplicate: true };
+      if (conv) return { view: this.view(prior, conv, sender), duplicate: true, published: false };
     }
     if (sender.mutedUntil > Date.now()) throw forbidden("user_muted", "you are muted");
     const peer = await this.peer(sender, peerId);
@@ -152,18 +156,29 @@ export class MessageService {
       createdAt: now,
     });
     const view = this.view(message, conv, sender);
-    if (!duplicate) await this.publishTo([sender.id, peer.id], { type: "message.new", message: view });
-    return { view, duplicate };
+    const published =
+      !duplicate && (await this.publishTo([sender.id, peer.id], { type: "message.new", message: view }));
+    return { view, duplicate, published };
   }
 
-  private async publishTo(userIds: number[], event: { type: string; [key: string]: Json }): Promise<void> {
-    await Promise.all(
+  /**
+   * Publishes to each user's topic. Pub/sub is best effort: false when any publish failed (the
+   * message is stored either way; clients recover it from history), so a caller that relies on
+   * the publication for its ack can answer directly instead.
+   */
+  private async publishTo(userIds: number[], event: { type: string; [key: string]: Json }): Promise<boolean> {
+    const results = await Promise.all(
       userIds.map((id) =>
-        this.realtime
-          .publish(userTopic(id), event)
-          .catch((err: unknown) => this.log.warn({ err }, "message publish failed")),
+        this.realtime.publish(userTopic(id), event).then(
+          () => true,
+          (err: unknown) => {
+            this.log.warn({ err }, "message publish failed");
+            return false;
+          },
+        ),
       ),
     );
+    return results.every(Boolean);
   }
 
   /** Loads a message the actor may see; anything else is "not found" (never "forbidden"). */

@@ -1,18 +1,25 @@
 import type { FastifyInstance } from "fastify";
 import type { SurfaceDeps } from "../deps.ts";
 import { accountRoutes } from "./accounts.ts";
+import { friendRoutes } from "./friends.ts";
 import { setupScope } from "./http.ts";
+import { messageRoutes } from "./messages.ts";
+import { installSocket } from "./socket.ts";
 
 /**
  * The chat33 surface (seed 002): see docs/chat33.md. One encapsulated scope under `deps.mount`
  * with chat33's own body parser, validator and `{result, message, data}` error handler
- * (http.ts, envelope.ts); each part of the document registers its routes into it.
+ * (http.ts, envelope.ts); each part of the document registers its routes into it. The WebSocket
+ * `<mount>/ws` (socket.ts) is routed before the gateway's `/ws?systemId=` (see main.ts).
  */
 export async function chat33Surface(app: FastifyInstance, deps: SurfaceDeps): Promise<void> {
+  installSocket(deps, app.log.child({ surface: "chat33" }));
   await app.register(
     async (api) => {
       setupScope(api);
       accountRoutes(api, deps);
+      friendRoutes(api, deps);
+      messageRoutes(api, deps);
     },
     { prefix: deps.mount },
   );

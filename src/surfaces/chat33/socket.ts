@@ -1,0 +1,337 @@
+import type { IncomingMessage } from "node:http";
+import type { FastifyBaseLogger } from "fastify";
+import type { RawData } from "ws";
+import {
+  type Authenticated,
+  type SessionRevokedEvent,
+  sessionTopic,
+  userTopic,
+} from "../../core/accounts/account-service.ts";
+import { chat33Device, type DeviceType } from "../../core/accounts/devices.ts";
+import { AppError } from "../../core/errors.ts";
+import { kindFromChat33 } from "../../core/messages/kinds.ts";
+import type { Json } from "../../ports/hub.ts";
+import type { MessageKind } from "../../ports/storage.ts";
+import { CloseCodes } from "../../realtime/close-codes.ts";
+import type { Connection } from "../../realtime/connection.ts";
+import type { RealtimeEvent } from "../../realtime/realtime.ts";
+import type { SurfaceDeps } from "../deps.ts";
+import { headerValue, readCookie, TOKEN_COOKIE } from "./auth.ts";
+import { Codes, fromAppError } from "./envelope.ts";
+import { parseId } from "./ids.ts";
+import { connectionFrame, EventTypes, failureFrame, messageFrame, renderEvent, revokedFrame } from "./ws-frames.ts";
+
+/** Wire-protocol name of the chat33 socket in the realtime layer. */
+export const CHAT33_PROTOCOL = "chat33";
+
+/** Event-0 sends one connection may have waiting for their commit; more → -1012 at once. */
+export const MAX_PENDING_SENDS = 64;
+const MSG_ID_MAX = 128;
+const UUID_RE = /^[\x21-\x7e]{1,128}$/;
+/** URL fields of media messages: http(s) or a path on this server, nothing a browser would run. */
+const URL_RE = /^(?:https?:\/\/[^\s"'<>\\\p{Cc}]+|\/[^\s"'<>\\\p{Cc}]*)$/iu;
+
+/** Per-connection state, kept small (idle sockets are the common case). */
+interface SocketState {
+  /** null = guest (`FZM-UUID`). */
+  userId: number | null;
+  sid: string | null;
+  /** The session's expiry (ms); the ping sweep ends the socket once it has passed. */
+  expiresAt: number;
+  device: DeviceType;
+  /** Event-0 sends run one after another per connection, after the subscriptions are in place. */
+  queue: Promise<void>;
+  pending: number;
+  /** Fixed one-second window of the per-connection rate limit. */
+  windowStart: number;
+  windowCount: number;
+}
+
+const stateOf = (conn: Connection) => conn.state as SocketState | null;
+
+/** A client frame after the envelope checks: an object with an integer `eventType`. */
+type ClientFrame = { eventType: number; msgId: string; body: Record<string, unknown> };
+
+/**
+ * Parses a client frame. Anything that is not a JSON object with an integer `eventType` is a
+ * malformed frame; the answer still echoes the `eventType`/`msgId` it could read.
+ */
+function parseFrame(data: RawData, isBinary: boolean): ClientFrame | { error: true; eventType: number; msgId: string } {
+  let v: unknown;
+  try {
+    if (isBinary) throw new Error("binary");
+    const buf = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data as ArrayBuffer);
+    v = JSON.parse(buf.toString("utf8"));
+  } catch {
+    return { error: true, eventType: EventTypes.connection, msgId: "" };
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v))
+    return { error: true, eventType: EventTypes.connection, msgId: "" };
+  const body = v as Record<string, unknown>;
+  const msgId = typeof body.msgId === "string" ? body.msgId.slice(0, MSG_ID_MAX) : "";
+  if (typeof body.eventType !== "number" || !Number.isSafeInteger(body.eventType))
+    return { error: true, eventType: EventTypes.connection, msgId };
+  return { eventType: body.eventType, msgId, body };
+}
+
+/** Checks the `msg` of a client message against its kind; returns a problem or null. */
+function contentProblem(kind: MessageKind, msg: Record<string, unknown>): string | null {
+  const str = (k: string) => typeof msg[k] === "string" && (msg[k] as string).length > 0;
+  const url = (k: string) => str(k) && URL_RE.test(msg[k] as string);
+  switch (kind) {
+    case "text":
+    case "system":
+    case "notice":
+      return str("content") ? null : "msg.content 必须是非空字符串";
+    case "image":
+      return url("imageUrl") ? null : "msg.imageUrl 必须是 http(s) 地址或本站路径";
+    case "audio":
+    case "video":
+      return url("mediaUrl") ? null : "msg.mediaUrl 必须是 http(s) 地址或本站路径";
+    case "file":
+      return url("fileUrl") ? null : "msg.fileUrl 必须是 http(s) 地址或本站路径";
+    default:
+      return null;
+  }
+}
+
+/** chat33 credentials of an upgrade request: header, `?token=`, or the cookie; guests' uuid. */
+function upgradeCredentials(req: IncomingMessage, url: URL, allowedOrigins: readonly string[]) {
+  const q = (name: string) => url.searchParams.get(name)?.trim() || undefined;
+  let token = headerValue(req.headers, "fzm-auth-token") || q("token");
+  if (!token && cookieAllowed(req, allowedOrigins))
+    token = readCookie(headerValue(req.headers, "cookie"), TOKEN_COOKIE);
+  return {
+    token,
+    uuid: headerValue(req.headers, "fzm-uuid") || q("uuid"),
+    device: headerValue(req.headers, "fzm-device") || q("device"),
+  };
+}
+
+/**
+ * The cookie authenticates a socket only from this site: no `Origin` (not a browser), an Origin
+ * whose host is the request's Host, or an Origin on `ws.allowedOrigins` (the realtime layer has
+ * already refused the others when that list is set). Stops cross-site WebSocket hijacking.
+ */
+function cookieAllowed(req: IncomingMessage, allowedOrigins: readonly string[]): boolean {
+  const origin = headerValue(req.headers, "origin");
+  if (!origin || allowedOrigins.length > 0) return true;
+  try {
+    return new URL(origin).host === headerValue(req.headers, "host");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The chat33 socket `GET <mount>/ws` (no `systemId`: that one is the gateway's; see
+ * docs/chat33.md "WebSocket"). Registered before the gateway's route for the same path.
+ */
+export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
+  const { realtime, accounts, messages, storage, limiter, config } = deps;
+  const perConnection = config.chat33.msgRatePerConnection;
+  const perUser = config.chat33.msgRatePerUser;
+
+  const send = (conn: Connection, text: string): void => {
+    realtime.sendText(conn, text);
+  };
+
+  /** Tells the socket why its session ended, then closes it. */
+  const endSession = (conn: Connection, reason: string) => {
+    send(conn, revokedFrame(reason));
+    closeFor(conn, reason);
+  };
+  const closeFor = (conn: Connection, reason: string) =>
+    realtime.close(
+      conn,
+      reason === "replaced" ? CloseCodes.KICKED : CloseCodes.AUTH_FAILED,
+      reason === "replaced" ? "replaced" : "session ended",
+    );
+
+  async function open(conn: Connection, state: SocketState, auth: Authenticated): Promise<void> {
+    await Promise.all([
+      realtime.subscribe(conn, sessionTopic(auth.session.id)),
+      realtime.subscribe(conn, userTopic(auth.user.id)),
+    ]);
+    // A revocation published between the upgrade's check and the subscription was missed: look again.
+    const now = await storage.sessions.findById(auth.session.id);
+    if (!now || now.revokedAt !== null) endSession(conn, now?.revokeReason ?? "logout");
+    else if (now.expiresAt <= Date.now()) endSession(conn, "expired");
+    else state.expiresAt = now.expiresAt;
+  }
+
+  /** Event 0: a message to a friend (channelType 3). Answers only the sending connection. */
+  async function sendMessage(conn: Connection, state: SocketState, f: ClientFrame): Promise<void> {
+    const b = f.body;
+    // msgId: a string as documented (an integer is accepted and used as its decimal string)
+    const msgId = typeof b.msgId === "number" && Number.isSafeInteger(b.msgId) ? String(b.msgId) : f.msgId;
+    if (conn.closing) return;
+    if (state.userId === null) return send(conn, failureFrame(EventTypes.message, msgId, Codes.guestNoSend));
+    const targetRaw = typeof b.targetId === "number" ? String(b.targetId) : b.targetId;
+    if (
+      !msgId ||
+      (typeof b.msgId === "string" && b.msgId.length > MSG_ID_MAX) ||
+      typeof b.channelType !== "number" ||
+      typeof targetRaw !== "string" ||
+      typeof b.msgType !== "number" ||
+      b.msg === null ||
+      typeof b.msg !== "object" ||
+      Array.isArray(b.msg)
+    )
+      return send(conn, failureFrame(EventTypes.message, msgId, Codes.msgFormat));
+    const failWith = (code: number, content?: string): void =>
+      send(conn, failureFrame(EventTypes.message, msgId, code, content));
+    if (b.channelType === 1) return failWith(Codes.chatroomNotFound);
+    if (b.channelType === 2) return failWith(Codes.notGroupMember);
+    if (b.channelType !== 3) return failWith(Codes.msgFormat, "消息格式错误: channelType 必须是 1、2 或 3");
+    const kind = kindFromChat33(b.msgType);
+    if (!kind) return failWith(Codes.msgFormat, "消息格式错误: 未知的 msgType");
+    if (kind === "redpacket") return failWith(Codes.msgFormat, "消息格式错误: 红包请通过 /red-packet/send 发送");
+    const msg = b.msg as Record<string, unknown>;
+    const problem = contentProblem(kind, msg);
+    if (problem) return failWith(Codes.msgFormat, `消息格式错误: ${problem}`);
+    const targetId = parseId(targetRaw);
+    if (targetId === null) return failWith(Codes.userNotFound);
+    try {
+      if (!(await limiter.hit(`chat33:user:${state.userId}`, perUser, 1000)).ok) return failWith(Codes.tooFrequent);
+      // Fresh user row per send: a mute, a nickname change or a disabled account applies at once.
+      const user = await storage.users.findById(state.userId);
+      if (!user || user.disabled) return failWith(Codes.loginExpired);
+      if ((kind === "system" || kind === "notice") && !user.isAdmin) return failWith(Codes.noSystemMsgPermission);
+      const { view, duplicate, published } = await messages.sendDirect(user, targetId, {
+        clientMsgId: msgId,
+        kind,
+        content: msg as { [key: string]: Json },
+      });
+      // A new message reaches this connection through the user topic (exactly once, like every
+      // other connection of both users); a retry publishes nothing, so only the sender hears back.
+      // If the publication failed (hub down) the message is stored: ack it directly all the same.
+      if (duplicate || !published) send(conn, messageFrame(view));
+    } catch (e) {
+      if (e instanceof AppError) {
+        const { body } = fromAppError(e);
+        return failWith(body.result, body.message);
+      }
+      log.error({ err: e }, "chat33 send failed");
+      failWith(Codes.internal);
+    }
+  }
+
+  function onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
+    const state = stateOf(conn);
+    if (!state || conn.closing) return;
+    const f = parseFrame(data, isBinary);
+    const now = Date.now();
+    if (now - state.windowStart >= 1000) {
+      state.windowStart = now;
+      state.windowCount = 0;
+    }
+    if (++state.windowCount > perConnection) {
+      send(conn, failureFrame(f.eventType, f.msgId, Codes.tooFrequent));
+      return;
+    }
+    if ("error" in f) {
+      send(conn, failureFrame(f.eventType, f.msgId, Codes.msgFormat));
+      return;
+    }
+    switch (f.eventType) {
+      case EventTypes.message:
+        if (state.pending >= MAX_PENDING_SENDS) {
+          send(conn, failureFrame(f.eventType, f.msgId, Codes.tooFrequent));
+          return;
+        }
+        state.pending++;
+        state.queue = state.queue
+          .then(() => sendMessage(conn, state, f))
+          .catch((err: unknown) => log.error({ err }, "chat33 frame failed"))
+          .finally(() => {
+            state.pending--;
+          });
+        return;
+      case EventTypes.joinChatroom:
+      case EventTypes.leaveChatroom:
+        // chat rooms (core Chatroom, chat33 /group/*) are not built yet: none exists
+        send(conn, failureFrame(f.eventType, f.msgId, Codes.chatroomNotFound));
+        return;
+      default:
+        send(conn, failureFrame(f.eventType, f.msgId, Codes.paramError, "参数错误: 未知的事件类型"));
+    }
+  }
+
+  realtime.registerProtocol(CHAT33_PROTOCOL, {
+    render: renderEvent,
+    onMessage: onFrame,
+    onEvent(conn: Connection, event: RealtimeEvent) {
+      if (event.type !== "session.revoked") return;
+      const state = stateOf(conn);
+      const e = event as SessionRevokedEvent;
+      // the frame was sent by render; now end the socket
+      if (state && e.sid === state.sid) closeFor(conn, e.reason);
+    },
+    onSweep(conn, now) {
+      const state = stateOf(conn);
+      if (state?.sid && state.expiresAt <= now) endSession(conn, "expired");
+    },
+  });
+
+  realtime.route(`${deps.mount}/ws`, async (req, url) => {
+    // `?systemId=` is a gateway client; a request without any chat33 credential is left to the
+    // gateway too, which answers its documented "-1001 系统ID不能为空" frame.
+    if (url.searchParams.has("systemId")) return null;
+    const cred = upgradeCredentials(req, url, config.ws.allowedOrigins);
+    if (!cred.token && !cred.uuid) return null;
+    // Browsers cannot set headers on a WebSocket: no device at all means Web (documented).
+    const device = cred.device === undefined ? "web" : chat33Device(cred.device);
+    let failure: { code: number; content: string; reason: string } | null = null;
+    let auth: Authenticated | null = null;
+    if (!device) failure = { code: Codes.unknownDevice, content: "未知的设备类型", reason: "device" };
+    else if (cred.token) {
+      try {
+        auth = await accounts.authenticate(cred.token);
+      } catch (e) {
+        if (!(e instanceof AppError)) throw e;
+        const { body } = fromAppError(e);
+        failure = { code: body.result, content: body.message, reason: e.reason };
+      }
+    } else if (!UUID_RE.test(cred.uuid ?? ""))
+      failure = { code: Codes.sessionError, content: "Session错误: FZM-UUID 无效", reason: "uuid" };
+    return {
+      accept: true,
+      protocol: CHAT33_PROTOCOL,
+      onOpen(conn) {
+        if (failure || !device) {
+          conn.state = null;
+          send(conn, connectionFrame(failure?.code ?? Codes.unknownDevice, failure?.content));
+          const code =
+            failure?.reason === "device"
+              ? CloseCodes.POLICY
+              : failure?.reason === "session_replaced"
+                ? CloseCodes.KICKED
+                : CloseCodes.AUTH_FAILED;
+          realtime.close(conn, code, failure?.reason ?? "device");
+          return;
+        }
+        const state: SocketState = {
+          userId: auth ? auth.user.id : null,
+          sid: auth ? auth.session.id : null,
+          expiresAt: auth ? auth.session.expiresAt : 0,
+          device,
+          queue: Promise.resolve(),
+          pending: 0,
+          windowStart: 0,
+          windowCount: 0,
+        };
+        conn.state = state;
+        if (auth)
+          state.queue = open(conn, state, auth).catch((err: unknown) => {
+            log.error({ err }, "chat33 socket open failed");
+            realtime.close(conn, CloseCodes.INTERNAL, "internal error");
+          });
+      },
+    };
+  });
+}

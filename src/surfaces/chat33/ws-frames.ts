@@ -1,0 +1,115 @@
+import type { SessionRevokedEvent, UserMutedEvent } from "../../core/accounts/account-service.ts";
+import type { FriendRequestEvent } from "../../core/friends/friend-service.ts";
+import { chat33MsgType } from "../../core/messages/kinds.ts";
+import type { MessageChangedEvent, MessageView } from "../../core/messages/message-service.ts";
+import type { RealtimeEvent } from "../../realtime/realtime.ts";
+import { Codes, MESSAGES } from "./envelope.ts";
+import { CHANNEL_TYPE } from "./friend-presenters.ts";
+
+/**
+ * The chat33 WebSocket wire format (document "webSocket接口"). Every server→client frame is built
+ * here; `renderEvent` is the protocol's `render`, called once per core event and node, whatever
+ * the number of recipients.
+ */
+
+/** `eventType` values. -1 is Parley's: a frame about the connection itself, not about one event. */
+export const EventTypes = {
+  connection: -1,
+  message: 0,
+  joinChatroom: 1,
+  leaveChatroom: 2,
+  muted: 3,
+  messageChanged: 10,
+  friendRequest: 31,
+} as const;
+
+/** Event 0 as the document's "消息发送成功时返回": the success echo and what every recipient gets. */
+export function messageFrame(v: MessageView): string {
+  return JSON.stringify({
+    eventType: EventTypes.message,
+    msgId: v.clientMsgId,
+    channelType: CHANNEL_TYPE[v.conversationKind],
+    fromId: String(v.fromId),
+    targetId: String(v.targetId),
+    datetime: v.datetime,
+    logId: v.logId,
+    msgType: chat33MsgType(v.kind),
+    msg: v.content,
+    senderInfo: { nickname: v.senderInfo.nickname, avatar: v.senderInfo.avatar },
+  });
+}
+
+/** The document's failure frame `{eventType, msgId, code, content}` (content = the code's message). */
+export function failureFrame(eventType: number, msgId: string, code: number, content?: string): string {
+  return JSON.stringify({ eventType, msgId, code, content: content ?? MESSAGES[code] ?? "操作失败" });
+}
+
+/** A frame about the connection (bad token, kicked, expired): `{eventType: -1, code, content}`. */
+export function connectionFrame(code: number, content?: string): string {
+  return JSON.stringify({ eventType: EventTypes.connection, code, content: content ?? MESSAGES[code] ?? "操作失败" });
+}
+
+export const KICKED_FRAME = connectionFrame(Codes.otherTerminal);
+export const EXPIRED_FRAME = connectionFrame(Codes.loginExpired);
+export const DISABLED_FRAME = connectionFrame(Codes.noPermission, "账号已被禁用");
+
+/** The frame telling a socket its session ended, by revocation reason. */
+export function revokedFrame(reason: string): string {
+  if (reason === "replaced") return KICKED_FRAME;
+  if (reason === "disabled") return DISABLED_FRAME;
+  return EXPIRED_FRAME;
+}
+
+/** Renders a core event for chat33 sockets; null = chat33 has no frame for it. */
+export function renderEvent(event: RealtimeEvent): string | null {
+  switch (event.type) {
+    case "message.new":
+      return messageFrame((event as unknown as { message: MessageView }).message);
+    case "message.changed": {
+      const e = event as unknown as MessageChangedEvent;
+      return JSON.stringify({
+        eventType: EventTypes.messageChanged,
+        logType: e.conversationKind === "direct" ? 2 : 1,
+        logId: e.logId,
+        operateType: e.op === "recall" ? 1 : 2,
+        userName: e.operatorName,
+      });
+    }
+    case "friend.request": {
+      const e = event as FriendRequestEvent;
+      // position: "" — a pushed frame is the same for both users, and position is only shown
+      // between colleagues (see docs/chat33.md); /chat33/applyList has it per viewer.
+      const card = (u: FriendRequestEvent["sender"]) => ({
+        id: String(u.id),
+        name: u.name,
+        avatar: u.avatar,
+        position: "",
+      });
+      return JSON.stringify({
+        eventType: EventTypes.friendRequest,
+        senderInfo: card(e.sender),
+        receiveInfo: card(e.receiver),
+        id: e.id,
+        type: 2,
+        applyReason: e.reason,
+        status: e.status,
+        datetime: e.datetime,
+      });
+    }
+    case "user.muted": {
+      const e = event as UserMutedEvent;
+      const now = Date.now();
+      return JSON.stringify({
+        eventType: EventTypes.muted,
+        mutedTime: now,
+        mutedLastTime: Math.max(0, e.mutedUntil - now),
+        datetime: now,
+      });
+    }
+    case "session.revoked":
+      return revokedFrame((event as SessionRevokedEvent).reason);
+    default:
+      // message.read and everything else: chat33 has no such event
+      return null;
+  }
+}
