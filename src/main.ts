@@ -6,6 +6,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { type Logger, pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
+import { LocalFileStore } from "./adapters/files/local-file-store.ts";
 import { type MemoryBus, MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { RedisHub } from "./adapters/hub/redis-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
@@ -17,6 +18,7 @@ import { AccountService } from "./core/accounts/account-service.ts";
 import { QrService } from "./core/accounts/qr-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
+import { FileService } from "./core/files/file-service.ts";
 import { FriendService } from "./core/friends/friend-service.ts";
 import { GatewayService } from "./core/gateway/gateway-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
@@ -54,6 +56,7 @@ export interface App {
   org: OrgService;
   friends: FriendService;
   messages: MessageService;
+  files: FileService;
   limiter: RateLimiter;
   admin: AdminAuth;
   log: Logger;
@@ -133,6 +136,12 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     { recallWindowMs: config.messages.recallWindowMs, maxBatch: config.messages.maxBatch },
     log.child({ component: "messages" }),
   );
+  const files = new FileService(
+    storage,
+    new LocalFileStore(join(config.dataDir, "files")),
+    config.files,
+    log.child({ component: "files" }),
+  );
   const metrics = createMetrics(realtime.stats);
 
   const http = Fastify({
@@ -183,6 +192,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     org,
     friends,
     messages,
+    files,
     limiter,
     admin,
   };
@@ -221,6 +231,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     org,
     friends,
     messages,
+    files,
     limiter,
     admin,
     log,

@@ -32,7 +32,7 @@ describe("parley CLI", () => {
     const env = { ...cleanEnv(), PARLEY_DATA_DIR: dir };
     assert.match(
       (await run(process.execPath, [BIN, "migrate"], { env })).stdout,
-      /applied: 0001_foundation, 0002_accounts, 0003_messages/,
+      /applied: 0001_foundation, 0002_accounts, 0003_messages, 0004_files/,
     );
     assert.match((await run(process.execPath, [BIN, "migrate"], { env })).stdout, /up to date/);
     const { stdout } = await run(process.execPath, [BIN, "admin-token", "rotate"], { env });

@@ -38,7 +38,7 @@ for (const backend of backends) {
     let cleanup: () => Promise<void>;
     before(async () => {
       ({ storage, cleanup } = await backend.make());
-      assert.deepEqual(await storage.migrate(), ["0001_foundation", "0002_accounts", "0003_messages"]);
+      assert.deepEqual(await storage.migrate(), ["0001_foundation", "0002_accounts", "0003_messages", "0004_files"]);
     });
     after(async () => {
       await storage.close();
@@ -361,6 +361,56 @@ for (const backend of backends) {
       );
       await assert.rejects(m.appendBatch([msg(999999, 1, "nope", 1)]));
       assert.equal(await m.bySenderClientId(1, "nope"), null, "a failed batch stores nothing");
+    });
+
+    test("files: insert, byId, blobType (oldest upload wins, then thumbnails, else null)", async () => {
+      const f = storage.files;
+      const a = "a".repeat(64);
+      const t = "b".repeat(64);
+      const first = await f.insert({
+        ownerId: 7,
+        sha256: a,
+        thumbSha256: t,
+        thumbMime: "image/png",
+        name: "图片 1.png",
+        mime: "image/png",
+        size: 12345,
+        width: 800,
+        height: 600,
+        createdAt: 100,
+      });
+      assert.ok(Number.isInteger(first.id) && first.id > 0);
+      assert.deepEqual(await f.byId(first.id), {
+        id: first.id,
+        ownerId: 7,
+        sha256: a,
+        thumbSha256: t,
+        thumbMime: "image/png",
+        name: "图片 1.png",
+        mime: "image/png",
+        size: 12345,
+        width: 800,
+        height: 600,
+        createdAt: 100,
+      });
+      const second = await f.insert({
+        ownerId: 8,
+        sha256: a,
+        thumbSha256: null,
+        thumbMime: null,
+        name: "same bytes.bin",
+        mime: "application/octet-stream",
+        size: 12345,
+        width: null,
+        height: null,
+        createdAt: 101,
+      });
+      assert.ok(second.id > first.id, "one row per upload, even for the same bytes");
+      assert.equal((await f.byId(second.id))?.width, null);
+      assert.deepEqual(await f.blobType(a), { mime: "image/png", thumbnail: false });
+      assert.deepEqual(await f.blobType(t), { mime: "image/png", thumbnail: true });
+      assert.equal(await f.blobType("c".repeat(64)), null);
+      assert.equal(await f.byId(999999), null);
     });
 
     test("ids are stored verbatim (unicode, quotes, long)", async () => {

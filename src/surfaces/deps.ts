@@ -3,6 +3,7 @@ import type { AccountService } from "../core/accounts/account-service.ts";
 import type { QrService } from "../core/accounts/qr-service.ts";
 import type { SmsService } from "../core/accounts/sms-service.ts";
 import type { AdminAuth } from "../core/admin/admin-token.ts";
+import type { FileService } from "../core/files/file-service.ts";
 import type { FriendService } from "../core/friends/friend-service.ts";
 import type { MessageService } from "../core/messages/message-service.ts";
 import type { OrgService } from "../core/org/org-service.ts";
@@ -26,6 +27,7 @@ export interface SurfaceDeps {
   org: OrgService;
   friends: FriendService;
   messages: MessageService;
+  files: FileService;
   limiter: RateLimiter;
   admin: AdminAuth;
 }

@@ -267,5 +267,29 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
           await db.schema.dropTable(t).execute();
       },
     },
+    "0004_files": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("files")
+          .addColumn("id", idType, idColumn)
+          .addColumn("owner_id", "bigint", (c) => c.notNull())
+          .addColumn("sha256", "text", (c) => c.notNull())
+          .addColumn("thumb_sha256", "text")
+          .addColumn("thumb_mime", "text")
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("mime", "text", (c) => c.notNull())
+          .addColumn("size", "bigint", (c) => c.notNull())
+          .addColumn("width", "integer")
+          .addColumn("height", "integer")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("files_sha256").on("files").columns(["sha256", "id"]).execute();
+        await db.schema.createIndex("files_thumb_sha256").on("files").columns(["thumb_sha256", "id"]).execute();
+        await db.schema.createIndex("files_owner").on("files").column("owner_id").execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable("files").execute();
+      },
+    },
   };
 }

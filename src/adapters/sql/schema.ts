@@ -30,6 +30,7 @@ export interface Database {
   read_cursors: ReadCursorsTable;
   friends: FriendsTable;
   friend_requests: FriendRequestsTable;
+  files: FilesTable;
 }
 
 export interface UsersTable {
@@ -204,4 +205,18 @@ export interface FriendRequestsTable {
   status: number;
   created_at: number;
   updated_at: number;
+}
+
+export interface FilesTable {
+  id: Generated<number>;
+  owner_id: number;
+  sha256: string;
+  thumb_sha256: string | null;
+  thumb_mime: string | null;
+  name: string;
+  mime: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+  created_at: number;
 }

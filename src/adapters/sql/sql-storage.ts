@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { conflict } from "../../core/errors.ts";
 import type {
+  FileRepo,
   FriendRepo,
   GatewaySystem,
   GatewaySystemRepo,
@@ -20,6 +21,7 @@ import type {
 } from "../../ports/storage.ts";
 import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { mapErrors } from "./errors.ts";
+import { SqlFiles } from "./file-repo.ts";
 import { SqlFriends, SqlMessages } from "./message-repos.ts";
 import { buildMigrations } from "./migrations.ts";
 import { SqlOrg } from "./org-repos.ts";
@@ -122,6 +124,7 @@ export class SqlStorage implements Storage {
   readonly qr: QrRepo;
   readonly messages: MessageRepo;
   readonly friends: FriendRepo;
+  readonly files: FileRepo;
 
   constructor(opts: SqlStorageOptions) {
     const { db, kind } = createDb(opts);
@@ -136,6 +139,7 @@ export class SqlStorage implements Storage {
     this.qr = new SqlQr(db);
     this.messages = new SqlMessages(db);
     this.friends = new SqlFriends(db);
+    this.files = new SqlFiles(db);
   }
 
   async migrate(): Promise<string[]> {

@@ -13,6 +13,14 @@ export interface EnterpriseContext {
   auth(req: FastifyRequest): Promise<Authenticated>;
 }
 
+/**
+ * Base of the absolute URLs this surface hands out (QR links, file URLs): `publicUrl` when set,
+ * else the request's protocol and host (`http.trustProxy` honours X-Forwarded-*). The surface's
+ * mount is NOT included.
+ */
+export const publicBase = (publicUrl: string, req: FastifyRequest): string =>
+  publicUrl.replace(/\/+$/, "") || `${req.protocol}://${req.host || "localhost"}`;
+
 export function createContext(deps: SurfaceDeps, presenter: Presenter): EnterpriseContext {
   return { deps, presenter, auth: (req) => deps.accounts.authenticate(tokenOf(req)) };
 }

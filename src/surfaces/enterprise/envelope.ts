@@ -42,6 +42,26 @@ const REASONS: Record<string, [number, string]> = {
   bad_department: [400, "部门不存在或不属于该公司"],
   bad_role: [400, "角色不存在或不属于该公司"],
   bad_license: [400, "授权不存在"],
+  // messages and conversations
+  not_self: [403, "只能以自己的身份操作"],
+  not_friends: [403, "对方不是你的好友或同事"],
+  user_muted: [403, "你已被禁言"],
+  self_operation: [400, "不能给自己发消息"],
+  bad_msg_id: [400, "消息id无效"],
+  missing_file: [400, "缺少参数: fileId"],
+  file_kind_mismatch: [400, "文件类型与消息类型不符"],
+  conversation_not_found: [404, "会话不存在"],
+  group_not_found: [404, "群组不存在"],
+  message_not_found: [404, "消息不存在"],
+  // files
+  file_not_found: [404, "文件不存在"],
+  file_empty: [400, "文件为空"],
+  file_too_large: [413, "文件过大"],
+  file_type_not_allowed: [415, "不支持的文件类型"],
+  not_multipart: [415, "请使用multipart/form-data上传文件(字段 file)"],
+  missing_upload: [400, "缺少文件(字段 file)"],
+  too_many_parts: [413, "上传内容过多(每次只能上传一个文件)"],
+  bad_multipart: [400, "参数错误: 上传数据格式错误(multipart/form-data, 字段 file)"],
 };
 
 const BY_CODE: Record<string, [number, string]> = {
@@ -69,6 +89,8 @@ export const SocketCodes = {
   QR_LOGIN: 1001,
   KICKED: 1002,
   EXPIRED: 1003,
+  READ_RECEIPT: 1006,
+  SINGLE_MESSAGE: 1100,
 } as const;
 
 export const frame = (code: number, msg: string, data: unknown = null): string => JSON.stringify({ code, msg, data });

@@ -5,6 +5,8 @@ import type { SurfaceDeps } from "../deps.ts";
 import { registerAuthRoutes } from "./auth-routes.ts";
 import { createContext } from "./context.ts";
 import { type Envelope, fail, fromAppError } from "./envelope.ts";
+import { registerFileRoutes } from "./file-routes.ts";
+import { registerMessageRoutes } from "./message-routes.ts";
 import { installParsers, mergeParams } from "./params.ts";
 import { Presenter } from "./presenters.ts";
 import { installSocket } from "./socket.ts";
@@ -63,6 +65,8 @@ export async function enterpriseSurface(app: FastifyInstance, deps: SurfaceDeps)
       });
 
       registerAuthRoutes(api, ctx);
+      registerMessageRoutes(api, ctx);
+      await registerFileRoutes(api, ctx);
     },
     { prefix: deps.mount },
   );

@@ -7,9 +7,9 @@ import { type TProperties, type TSchema, Type } from "@sinclair/typebox";
  * Unknown parameters are ignored, like the original (Spring MVC) server; numbers may arrive as
  * strings (the surface's validator coerces).
  */
-const params = <T extends TProperties>(props: T) => Type.Object(props, { additionalProperties: true });
+export const params = <T extends TProperties>(props: T) => Type.Object(props, { additionalProperties: true });
 
-const Authorization = Type.String({
+export const Authorization = Type.String({
   maxLength: 1024,
   description: "the token from /auth/login (raw or `Bearer <token>`); the `authorization` header works too",
 });
@@ -44,11 +44,11 @@ export const ScanLoginPath = Type.Object({
   userId: Type.String({ minLength: 1, maxLength: 32, description: "the confirming (phone) user's id" }),
 });
 
-const envelope = (data: TSchema, description: string) =>
+export const envelope = (data: TSchema, description: string) =>
   Type.Object({ data, code: Type.Integer(), msg: Type.String() }, { description });
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const Str = Nullable(Type.String());
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Str = Nullable(Type.String());
 const Bit = Type.Union([Type.Literal(0), Type.Literal(1)]);
 const AnyAttr = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
 
@@ -131,7 +131,7 @@ export const LoginData = Type.Object({
   authorization: Type.String({ description: "the session token" }),
 });
 
-const ErrorEnvelope = envelope(Type.Null(), "error: `code` repeats the HTTP status");
+export const ErrorEnvelope = envelope(Type.Null(), "error: `code` repeats the HTTP status");
 
 export const Responses = {
   login: { 200: envelope(LoginData, "登录成功"), "4xx": ErrorEnvelope },

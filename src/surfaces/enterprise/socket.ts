@@ -10,11 +10,13 @@ import {
 import { enterpriseDevice } from "../../core/accounts/devices.ts";
 import { deviceTopic, type QrConfirmedEvent } from "../../core/accounts/qr-service.ts";
 import { AppError } from "../../core/errors.ts";
+import type { MessageNewEvent, MessageReadEvent } from "../../core/messages/message-service.ts";
 import type { Storage } from "../../ports/storage.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { Realtime, RealtimeEvent } from "../../realtime/realtime.ts";
 import { EXPIRED_FRAME, frame, KICKED_FRAME, SocketCodes } from "./envelope.ts";
+import { readReceiptVo, singleMsgVo } from "./message-presenters.ts";
 import { upgradeToken } from "./params.ts";
 import type { Presenter } from "./presenters.ts";
 
@@ -121,6 +123,17 @@ export function installSocket(d: EnterpriseSocketDeps): void {
     render(event) {
       if (event.type === "session.revoked")
         return (event as SessionRevokedEvent).reason === "replaced" ? KICKED_FRAME : EXPIRED_FRAME;
+      if (event.type === "message.new") {
+        const { message } = event as unknown as MessageNewEvent;
+        // Group messages (1101) come with groups.
+        if (message.conversationKind !== "direct") return null;
+        return frame(SocketCodes.SINGLE_MESSAGE, "单聊消息", singleMsgVo(message, 0));
+      }
+      if (event.type === "message.read") {
+        const e = event as unknown as MessageReadEvent;
+        if (e.conversationKind !== "direct") return null;
+        return frame(SocketCodes.READ_RECEIPT, "已读回执", readReceiptVo(e));
+      }
       return null;
     },
     onEvent(conn: Connection, event: RealtimeEvent) {
