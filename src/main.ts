@@ -17,6 +17,7 @@ import type { Config } from "./config/schema.ts";
 import { AccountService } from "./core/accounts/account-service.ts";
 import { QrService } from "./core/accounts/qr-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
+import { UserCache } from "./core/accounts/user-cache.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
 import { FileService } from "./core/files/file-service.ts";
 import { FriendService } from "./core/friends/friend-service.ts";
@@ -112,6 +113,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
       ? new HttpSmsSender(config.sms.httpUrl)
       : new LogSmsSender(storage.sms, log.child({ component: "sms" }));
   const sms = new SmsService(storage.sms, smsSender, limiter, config.sms);
+  const userCache = new UserCache(storage.users);
   const accounts = new AccountService(
     storage,
     realtime,
@@ -125,6 +127,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
       loginWindowMs: config.accounts.loginWindowMs,
     },
     log.child({ component: "accounts" }),
+    userCache,
   );
   const qr = new QrService(storage, realtime, config.qr.ttlMs);
   const org = new OrgService(storage);
@@ -135,6 +138,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     friends,
     { recallWindowMs: config.messages.recallWindowMs, maxBatch: config.messages.maxBatch },
     log.child({ component: "messages" }),
+    userCache,
   );
   const files = new FileService(
     storage,

@@ -46,6 +46,13 @@ export async function serve(config: Readonly<Config>, warnings: string[] = []): 
       },
     );
   };
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err }, "uncaught exception; exiting");
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (err) => {
+    log.error({ err }, "unhandled promise rejection");
+  });
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   return app;

@@ -404,9 +404,18 @@ export class Realtime {
 
   private slowConsumer(conn: Connection): void {
     bump(this.stats.slowConsumers, conn.protocol);
-    this.log.warn({ conn: conn.id, protocol: conn.protocol }, "slow consumer closed");
+    // One warning per second at most: a burst of slow consumers must not become a log storm.
+    const now = Date.now();
+    this.slowSinceLog++;
+    if (now - this.slowLoggedAt >= 1000) {
+      this.log.warn({ conn: conn.id, protocol: conn.protocol, count: this.slowSinceLog }, "slow consumers closed");
+      this.slowLoggedAt = now;
+      this.slowSinceLog = 0;
+    }
     this.close(conn, CloseCodes.TRY_AGAIN_LATER, "slow consumer");
   }
+  private slowLoggedAt = 0;
+  private slowSinceLog = 0;
 
   /**
    * Closes a connection with a named code. Sends are dropped from now on; a peer that does not

@@ -1,3 +1,4 @@
+import type SQLite from "better-sqlite3";
 import type { Kysely, Selectable } from "kysely";
 import type {
   Conversation,
@@ -12,6 +13,7 @@ import type {
 } from "../../ports/storage.ts";
 import { isUniqueViolation } from "./errors.ts";
 import type { ConversationsTable, Database, FriendRequestsTable, FriendsTable, MessagesTable } from "./schema.ts";
+import { SqliteMessageWriter } from "./sqlite-message-writer.ts";
 
 const nullableNum = (v: number | null) => (v === null ? null : Number(v));
 
@@ -52,7 +54,13 @@ function toMessage(r: Selectable<MessagesTable>): Message {
 const dupKey = (senderId: number, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
 
 export class SqlMessages implements MessageRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** SQLite: the synchronous fast path for appends, prepared on first use (after migrations). */
+  private fast: SqliteMessageWriter | null = null;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rawSqlite: SQLite.Database | null = null,
+  ) {}
 
   async ensureConversation(c: Omit<Conversation, "id" | "lastSeq" | "lastMessageAt">): Promise<Conversation> {
     const existing = await this.conversationByKey(c.key);
@@ -115,6 +123,12 @@ export class SqlMessages implements MessageRepo {
 
   async appendBatch(batch: NewMessage[]): Promise<Array<{ message: Message; duplicate: boolean }>> {
     if (!batch.length) return [];
+    if (this.rawSqlite) {
+      this.fast ??= new SqliteMessageWriter(this.rawSqlite, toMessage);
+      const fast = this.fast;
+      // Holding Kysely's connection keeps every other statement out of our transaction.
+      return this.db.connection().execute(async () => fast.append(batch));
+    }
     try {
       return await this.appendOnce(batch);
     } catch (e) {

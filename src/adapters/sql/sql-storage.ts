@@ -26,6 +26,7 @@ import { SqlFriends, SqlMessages } from "./message-repos.ts";
 import { buildMigrations } from "./migrations.ts";
 import { SqlOrg } from "./org-repos.ts";
 import type { Database } from "./schema.ts";
+import { withStatementCache } from "./sqlite-statement-cache.ts";
 
 export interface SqlStorageOptions {
   /** postgres://… or empty for SQLite. */
@@ -39,7 +40,7 @@ export interface SqlStorageOptions {
 const INT8_OID = 20;
 
 /** Builds the Kysely instance for the configured engine. */
-function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: StorageKind } {
+function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: StorageKind; raw: SQLite.Database | null } {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
@@ -54,7 +55,7 @@ function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: Storag
     });
     // An idle client that errors (server restart) must not crash the process.
     pool.on("error", () => {});
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: "postgres" };
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: "postgres", raw: null };
   }
   if (opts.sqliteFile !== ":memory:") mkdirSync(dirname(opts.sqliteFile), { recursive: true });
   const sqlite = new SQLite(opts.sqliteFile);
@@ -62,7 +63,15 @@ function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: Storag
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), kind: "sqlite" };
+  // Measured (bench/messages.ts): a 64 MiB page cache and checkpoints every ~40 MiB of WAL
+  // instead of every 4 MiB raise batched message writes by ~25 %.
+  sqlite.pragma("cache_size = -65536");
+  sqlite.pragma("wal_autocheckpoint = 10000");
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
+    kind: "sqlite",
+    raw: sqlite,
+  };
 }
 
 class SqlSettings implements SettingsRepo {
@@ -127,7 +136,7 @@ export class SqlStorage implements Storage {
   readonly files: FileRepo;
 
   constructor(opts: SqlStorageOptions) {
-    const { db, kind } = createDb(opts);
+    const { db, kind, raw } = createDb(opts);
     this.db = db;
     this.kind = kind;
     this.settings = new SqlSettings(db);
@@ -137,7 +146,7 @@ export class SqlStorage implements Storage {
     this.sms = new SqlSms(db);
     this.org = new SqlOrg(db);
     this.qr = new SqlQr(db);
-    this.messages = new SqlMessages(db);
+    this.messages = new SqlMessages(db, raw);
     this.friends = new SqlFriends(db);
     this.files = new SqlFiles(db);
   }

@@ -7,6 +7,7 @@ import { AppError, conflict, forbidden, invalid, notFound, unauthenticated } fro
 import type { DeviceType } from "./devices.ts";
 import { dummyHash, hashPassword, needsRehash, type ScryptParams, verifyPassword } from "./password.ts";
 import type { SmsService } from "./sms-service.ts";
+import type { UserCache } from "./user-cache.ts";
 
 export interface AccountsOptions {
   sessionTtlMs: number;
@@ -64,7 +65,14 @@ export class AccountService {
     private readonly sms: SmsService,
     private readonly opts: AccountsOptions,
     private readonly log: Logger,
+    /** Dropped on every write here, so this node never serves its own stale user. */
+    private readonly cache?: UserCache,
   ) {}
+
+  /** The user, from a cache at most ~1 s old (hot paths: one lookup per chat message). */
+  cachedUser(id: number): Promise<User | null> {
+    return this.cache ? this.cache.get(id) : this.storage.users.findById(id);
+  }
 
   /** Creates a user (admin API, CLI, registration). Passwords are hashed here. */
   async createUser(input: {
@@ -247,6 +255,7 @@ export class AccountService {
 
   async editProfile(userId: number, patch: Pick<UserPatch, "nickname" | "avatar">): Promise<User> {
     const user = await this.storage.users.update(userId, patch);
+    this.cache?.invalidate(userId);
     if (!user) throw notFound("user_not_found", "user does not exist");
     return user;
   }
@@ -255,6 +264,7 @@ export class AccountService {
   async mute(targetId: number, durationMs: number): Promise<User> {
     const mutedUntil = durationMs > 0 ? Date.now() + durationMs : 0;
     const user = await this.storage.users.update(targetId, { mutedUntil });
+    this.cache?.invalidate(targetId);
     if (!user) throw notFound("user_not_found", "user does not exist");
     await this.realtime
       .publish(userTopic(user.id), { type: "user.muted", userId: user.id, mutedUntil })
@@ -282,6 +292,7 @@ export class AccountService {
     let user: User | null;
     try {
       user = await this.storage.users.update(id, full);
+      this.cache?.invalidate(id);
     } catch (e) {
       if (e instanceof AppError && e.code === "conflict") throw conflict("user_exists", "mobile or username taken");
       throw e;

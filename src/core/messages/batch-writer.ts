@@ -7,10 +7,11 @@ interface Pending {
 }
 
 /**
- * Group commit: messages submitted while a transaction is in flight are written together by the
- * next one. An idle writer commits the first message at once (no added latency); under load a
- * batch holds up to `maxBatch` messages. Every promise resolves only after its transaction
- * committed — an ack never precedes its commit.
+ * Group commit: every message submitted during one event-loop turn (e.g. all the frames that
+ * arrived in one poll) — and while a transaction is in flight — is written by one transaction of
+ * up to `maxBatch` messages. The flush runs in `setImmediate`, right after the current turn, so an
+ * idle writer adds microseconds, not a timer's worth. Every promise resolves only after its
+ * transaction committed — an ack never precedes its commit.
  */
 export class BatchWriter {
   private queue: Pending[] = [];
@@ -24,12 +25,14 @@ export class BatchWriter {
   submit(msg: NewMessage): Promise<{ message: Message; duplicate: boolean }> {
     return new Promise((resolve, reject) => {
       this.queue.push({ msg, resolve, reject });
-      if (!this.running) void this.run();
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.run());
+      }
     });
   }
 
   private async run(): Promise<void> {
-    this.running = true;
     try {
       while (this.queue.length) {
         const batch = this.queue.splice(0, this.maxBatch);

@@ -3,6 +3,7 @@ import type { Json } from "../../ports/hub.ts";
 import type { Conversation, ConversationKind, Message, MessageKind, Storage, User } from "../../ports/storage.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
 import { userTopic } from "../accounts/account-service.ts";
+import type { UserCache } from "../accounts/user-cache.ts";
 import { forbidden, invalid, notFound } from "../errors.ts";
 import type { FriendService } from "../friends/friend-service.ts";
 import { BatchWriter } from "./batch-writer.ts";
@@ -71,6 +72,8 @@ export interface SendInput {
  */
 export class MessageService {
   private readonly writer: BatchWriter;
+  /** Conversations by key: their identity never changes, so one lookup per key is enough. */
+  private readonly conversations = new Map<string, Conversation>();
 
   constructor(
     private readonly storage: Storage,
@@ -78,6 +81,7 @@ export class MessageService {
     private readonly friends: FriendService,
     private readonly opts: MessagesOptions,
     private readonly log: Logger,
+    private readonly userCache: UserCache,
   ) {
     this.writer = new BatchWriter(storage.messages, opts.maxBatch);
   }
@@ -90,9 +94,19 @@ export class MessageService {
 
   private async peer(actor: User, peerId: number): Promise<User> {
     if (peerId === actor.id) throw invalid("self_operation", "cannot message yourself");
-    const peer = await this.storage.users.findById(peerId);
+    const peer = await this.userCache.get(peerId);
     if (!peer) throw notFound("user_not_found", "user does not exist");
     return peer;
+  }
+
+  private async conversationFor(key: string, fields: Omit<Conversation, "id" | "lastSeq" | "lastMessageAt" | "key">) {
+    let conv = this.conversations.get(key);
+    if (!conv) {
+      conv = await this.storage.messages.ensureConversation({ ...fields, key });
+      if (this.conversations.size >= 100_000) this.conversations.clear();
+      this.conversations.set(key, conv);
+    }
+    return conv;
   }
 
   /** The direct conversation of two users, or null when they never talked. */
@@ -130,19 +144,21 @@ export class MessageService {
   ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
     if (!input.clientMsgId || input.clientMsgId.length > 128)
       throw invalid("bad_msg_id", "msgId must be 1..128 characters");
-    // A retry returns the original even if the sender was muted since.
-    const prior = await this.storage.messages.bySenderClientId(sender.id, input.clientMsgId);
-    if (prior) {
-      const conv = await this.storage.messages.conversation(prior.conversationId);
-      if (conv) return { view: this.view(prior, conv, sender), duplicate: true, published: false };
+    let peer: User;
+    try {
+      if (sender.mutedUntil > Date.now()) throw forbidden("user_muted", "you are muted");
+      peer = await this.peer(sender, peerId);
+      if (!(await this.canDirect(sender, peer))) throw forbidden("not_friends", "not your friend");
+    } catch (e) {
+      // A retry of a message stored before (say) a mute still returns the original.
+      const prior = await this.storage.messages.bySenderClientId(sender.id, input.clientMsgId);
+      const conv = prior ? await this.storage.messages.conversation(prior.conversationId) : null;
+      if (prior && conv) return { view: this.view(prior, conv, sender), duplicate: true, published: false };
+      throw e;
     }
-    if (sender.mutedUntil > Date.now()) throw forbidden("user_muted", "you are muted");
-    const peer = await this.peer(sender, peerId);
-    if (!(await this.canDirect(sender, peer))) throw forbidden("not_friends", "not your friend");
     const now = Date.now();
-    const conv = await this.storage.messages.ensureConversation({
+    const conv = await this.conversationFor(directKey(sender.id, peer.id), {
       kind: "direct",
-      key: directKey(sender.id, peer.id),
       userA: Math.min(sender.id, peer.id),
       userB: Math.max(sender.id, peer.id),
       createdAt: now,
@@ -299,7 +315,7 @@ export class MessageService {
     const out: Array<{ conv: Conversation; peer: User; last: MessageView | null; unread: number }> = [];
     for (const conv of convs) {
       const peerId = conv.userA === actor.id ? (conv.userB as number) : (conv.userA as number);
-      const peer = await this.storage.users.findById(peerId);
+      const peer = await this.userCache.get(peerId);
       if (!peer) continue;
       const last = await this.storage.messages.lastMessage(conv.id);
       const sender = last ? (last.senderId === actor.id ? actor : peer) : null;
@@ -316,7 +332,7 @@ export class MessageService {
   private async users(ids: number[]): Promise<Map<number, User>> {
     const map = new Map<number, User>();
     for (const id of new Set(ids)) {
-      const u = await this.storage.users.findById(id);
+      const u = await this.userCache.get(id);
       if (u) map.set(id, u);
     }
     return map;

@@ -199,7 +199,7 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     try {
       if (!(await limiter.hit(`chat33:user:${state.userId}`, perUser, 1000)).ok) return failWith(Codes.tooFrequent);
       // Fresh user row per send: a mute, a nickname change or a disabled account applies at once.
-      const user = await storage.users.findById(state.userId);
+      const user = await accounts.cachedUser(state.userId);
       if (!user || user.disabled) return failWith(Codes.loginExpired);
       if ((kind === "system" || kind === "notice") && !user.isAdmin) return failWith(Codes.noSystemMsgPermission);
       const { view, duplicate, published } = await messages.sendDirect(user, targetId, {
