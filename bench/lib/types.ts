@@ -1,0 +1,143 @@
+// Configuration and result types shared by bench/run.ts and bench/lib/report.ts.
+import type { LatencySummary, TargetKind } from "./common.js";
+
+export interface Config {
+  quick: boolean;
+  targets: TargetKind[];
+  notices: boolean;
+  fanoutSizes: number[];
+  memoryConns: number;
+  maxSocketsPerLoadgen: number;
+  connectBatchPerLoadgen: number;
+  bindConcurrencyPerLoadgen: number;
+  settleMs: number;
+  fanoutDurationMs: number;
+  fanoutHttpInFlight: number;
+  fanoutMaxLagPushes: number;
+  /** wall-clock budget for one bind phase (online-notice storms grow as n^2) */
+  bindBudgetMs: number;
+  inflightGroupSize: number;
+  inflightConcurrency: number;
+  inflightDurationMs: number;
+  sendToClientConcurrency: number;
+  sendToClientDurationMs: number;
+  sendToClientProcesses: number;
+  outDir: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// result types
+// ---------------------------------------------------------------------------------------------
+export interface CpuWindow {
+  wallS: number;
+  serverCpuS: number;
+  serverPct: number;
+  loadgenCpuS: number;
+  /** sum over load-generator processes, % of one core */
+  loadgenPct: number;
+  loadgenMaxProcPct: number;
+  /** pusher (orchestrator) or HTTP load process(es), % of one core */
+  driverPct: number;
+  /** the orchestrator itself (= driverPct in fan-out, where it is the pusher) */
+  orchestratorPct: number;
+  /** whole machine busy, % of one core (max = cores × 100) */
+  machineBusyPct: number;
+  /** CPU used by anything that is not part of this bench (other people's processes, kernel threads) */
+  otherPct: number;
+  bottleneck: string;
+}
+
+export interface MemoryResult {
+  conns: number;
+  connectFailed: number;
+  connectMs: number;
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  perConnKiB: number;
+  loadgenRssKiB: number;
+}
+
+export interface FanoutResult {
+  groupSize: number;
+  skipped?: string;
+  bound: number;
+  bindMs: number;
+  bindFailed: number;
+  noticeFrames: number;
+  quietAfterBindMs: number;
+  pushes: number;
+  pushRejected: number;
+  pushErrors: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  deliveriesPerSec: number;
+  latency: LatencySummary;
+  pushHttp: LatencySummary;
+  serverCpuUsPerDelivery: number;
+  cpu: CpuWindow;
+  disconnects: number;
+  malformed: number;
+}
+
+export interface InflightResult {
+  groupSize: number;
+  concurrency: number;
+  requests: number;
+  rejected: number;
+  errors: number;
+  reqPerSec: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  deliveriesPerSec: number;
+  latency: LatencySummary;
+  requestLatency: LatencySummary;
+  serverCpuUsPerDelivery: number;
+  cpu: CpuWindow;
+  disconnects: number;
+  sampleErrors: string[];
+}
+
+export interface SendToClientResult {
+  concurrency: number;
+  requests: number;
+  rejected: number;
+  errors: number;
+  reqPerSec: number;
+  requestLatency: LatencySummary;
+  delivered: number;
+  deliveryLatency: LatencySummary;
+  serverCpuUsPerRequest: number;
+  cpu: CpuWindow;
+  sampleErrors: string[];
+}
+
+export interface TargetResult {
+  target: TargetKind;
+  status: "ok" | "skipped" | "failed";
+  reason?: string;
+  serverPid?: number;
+  loadgens?: number;
+  memory?: MemoryResult;
+  fanout: FanoutResult[];
+  inflight?: InflightResult;
+  sendToClient?: SendToClientResult;
+  notes: string[];
+  elapsedS?: number;
+}
+
+export interface BenchReport {
+  meta: {
+    startedAt: string;
+    finishedAt: string;
+    quick: boolean;
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    memGiB: number;
+    notices: boolean;
+    config: Omit<Config, "outDir" | "targets" | "quick">;
+  };
+  targets: TargetResult[];
+}

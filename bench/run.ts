@@ -1,0 +1,911 @@
+// Parley benchmark orchestrator (`npm run bench`).
+//
+//   node --import tsx bench/run.ts                      # full run: parley, raw, socketio
+//   node --import tsx bench/run.ts --targets=raw,socketio --quick
+//
+// For each target it starts the server, forks load-generator processes (<= 5000 sockets each),
+// and runs: (b) memory per idle connection, (a) fan-out to one group of 1k/5k/10k clients,
+// (d) many send_to_group requests in flight, (c) send_to_client requests/s.
+// Results: bench/results/latest.json and bench/results/latest.md. See bench/README.md.
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  benchData,
+  errMsg,
+  Histogram,
+  isTargetKind,
+  type LatencySummary,
+  type LoadgenStats,
+  machineCpu,
+  nowMs,
+  postJson,
+  procCpuSeconds,
+  procRssKiB,
+  sleep,
+  summarize,
+  TARGET_KINDS,
+  type TargetKind,
+} from "./lib/common.js";
+import {
+  assertServerAlive,
+  installCleanupHandlers,
+  Loadgen,
+  logTail,
+  makeTempDir,
+  runHttpLoad,
+  runHttpLoadParallel,
+  type ServerHandle,
+  startServer,
+  stopAll,
+  stopProcess,
+} from "./lib/procs.js";
+import { renderMarkdown } from "./lib/report.js";
+import type {
+  BenchReport,
+  Config,
+  CpuWindow,
+  FanoutResult,
+  InflightResult,
+  MemoryResult,
+  SendToClientResult,
+  TargetResult,
+} from "./lib/types.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const HOST = "127.0.0.1";
+const SYSTEM_ID = "bench-system";
+const FANOUT_GROUP = "bench-fanout";
+const INFLIGHT_GROUP = "bench-inflight";
+/** hard wall-clock cap for the whole run, whatever happens */
+const RUN_DEADLINE_MS = 30 * 60_000;
+
+// ---------------------------------------------------------------------------------------------
+// configuration
+// ---------------------------------------------------------------------------------------------
+function parseArgs(argv: string[]): Config {
+  const flags = new Map<string, string>();
+  for (const a of argv) {
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    const eq = a.indexOf("=");
+    flags.set(eq === -1 ? a.slice(2) : a.slice(2, eq), eq === -1 ? "true" : a.slice(eq + 1));
+  }
+  const known = new Set(["targets", "quick", "notices", "out", "bind-budget", "sizes", "bind-concurrency", "help"]);
+  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (see bench/README.md)`);
+  if (flags.has("help")) {
+    process.stdout.write(
+      "usage: node --import tsx bench/run.ts [--targets=parley,raw,socketio] [--quick] [--notices=0|1] [--bind-budget=SECONDS]\n" +
+        "         [--sizes=1000,5000,10000] [--bind-concurrency=16] [--out=DIR]\n",
+    );
+    process.exit(0);
+  }
+  const quick = flags.get("quick") === "true" || flags.get("quick") === "1";
+  const targets = (flags.get("targets") ?? TARGET_KINDS.join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const t of targets)
+    if (!isTargetKind(t)) throw new Error(`unknown target ${t}; expected ${TARGET_KINDS.join("|")}`);
+  const base: BaseConfig = {
+    quick,
+    targets: targets as TargetKind[],
+    // the peers send no 1001/1002 notices by default: see README ("online notices")
+    notices: (flags.get("notices") ?? "0") !== "0",
+    maxSocketsPerLoadgen: 5000,
+    bindConcurrencyPerLoadgen: intFlag(flags, "bind-concurrency", 16, 1, 256),
+    fanoutHttpInFlight: 4,
+    fanoutMaxLagPushes: 2,
+    sendToClientProcesses: 2,
+    inflightConcurrency: 128,
+    sendToClientConcurrency: 64,
+    outDir: path.resolve(flags.get("out") ?? path.join(ROOT, "bench/results")),
+  };
+  const budget = flags.get("bind-budget");
+  const bindBudget = budget === undefined ? undefined : Number(budget) * 1000;
+  if (bindBudget !== undefined && !(bindBudget > 0 && bindBudget <= 20 * 60_000))
+    throw new Error("--bind-budget must be 1..1200 seconds");
+  let cfg = quick ? quickConfig(base) : fullConfig(base);
+  if (bindBudget !== undefined) cfg = { ...cfg, bindBudgetMs: bindBudget };
+  const sizes = flags.get("sizes");
+  if (sizes !== undefined) {
+    const list = sizes.split(",").map(Number);
+    if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 50_000))
+      throw new Error("--sizes must be integers 1..50000");
+    cfg = { ...cfg, fanoutSizes: [...list].sort((a, b) => a - b), memoryConns: Math.max(...list) };
+  }
+  return cfg;
+}
+
+function intFlag(flags: Map<string, string>, name: string, def: number, min: number, max: number): number {
+  const v = flags.get(name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer ${min}..${max}`);
+  return n;
+}
+
+type BaseConfig = Omit<
+  Config,
+  | "fanoutSizes"
+  | "memoryConns"
+  | "connectBatchPerLoadgen"
+  | "settleMs"
+  | "bindBudgetMs"
+  | "fanoutDurationMs"
+  | "inflightGroupSize"
+  | "inflightDurationMs"
+  | "sendToClientDurationMs"
+>;
+
+function quickConfig(base: BaseConfig): Config {
+  return {
+    ...base,
+    fanoutSizes: [200, 1000],
+    memoryConns: 1000,
+    connectBatchPerLoadgen: 250,
+    settleMs: 1000,
+    bindBudgetMs: 30_000,
+    fanoutDurationMs: 2000,
+    inflightGroupSize: 200,
+    inflightDurationMs: 2000,
+    sendToClientDurationMs: 2000,
+  };
+}
+
+function fullConfig(base: BaseConfig): Config {
+  return {
+    ...base,
+    fanoutSizes: [1000, 5000, 10000],
+    memoryConns: 10000,
+    connectBatchPerLoadgen: 250,
+    settleMs: 3000,
+    bindBudgetMs: 180_000,
+    fanoutDurationMs: 8000,
+    inflightGroupSize: 1000,
+    inflightDurationMs: 6000,
+    sendToClientDurationMs: 6000,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+const log = (s: string): void => {
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+};
+
+/** Wakes waiters whenever a load generator reports progress. */
+class Signal {
+  private waiters = new Set<() => void>();
+  notify(): void {
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w();
+  }
+  wait(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, maxMs);
+      this.waiters.add(done);
+    });
+  }
+}
+
+class Pool {
+  readonly lgs: Loadgen[] = [];
+  readonly signal = new Signal();
+  /** how many local clients of each load generator are bound to each group */
+  readonly boundPerLg = new Map<string, number[]>();
+
+  constructor(
+    readonly kind: TargetKind,
+    readonly port: number,
+    n: number,
+  ) {
+    for (let i = 0; i < n; i++) this.lgs.push(new Loadgen(ROOT, kind, port, () => this.signal.notify()));
+  }
+  async ready(): Promise<void> {
+    await Promise.all(this.lgs.map((l) => l.ready()));
+  }
+  recv(): number {
+    return this.lgs.reduce((a, l) => a + l.recv, 0);
+  }
+  frames(): number {
+    return this.lgs.reduce((a, l) => a + l.frames, 0);
+  }
+  live(): number {
+    return this.lgs.reduce((a, l) => a + l.live, 0);
+  }
+  cpuSeconds(): number {
+    return this.lgs.reduce((a, l) => a + procCpuSeconds(l.pid), 0);
+  }
+  perProcCpu(): number[] {
+    return this.lgs.map((l) => procCpuSeconds(l.pid));
+  }
+  async reset(): Promise<void> {
+    await Promise.all(this.lgs.map((l) => l.reset()));
+  }
+  async collect(): Promise<{ stats: LoadgenStats[]; hist: Histogram }> {
+    const stats = await Promise.all(this.lgs.map((l) => l.collect()));
+    const hist = new Histogram();
+    for (const s of stats) hist.merge(s.hist);
+    return { stats, hist };
+  }
+  /** Bind the first `total` clients (spread evenly over load generators) to `group`. */
+  async bindTo(
+    group: string,
+    total: number,
+    cfg: Config,
+    budgetMs: number,
+  ): Promise<{ ok: number; failed: number; ms: number; errors: string[]; aborted: boolean }> {
+    const n = this.lgs.length;
+    const prev = this.boundPerLg.get(group) ?? new Array<number>(n).fill(0);
+    const want = prev.map((_, j) => Math.floor(total / n) + (j < total % n ? 1 : 0));
+    const t0 = nowMs();
+    const deadline = t0 + budgetMs;
+    const res = await Promise.all(
+      this.lgs.map((l, j) => {
+        const from = prev[j] ?? 0;
+        const to = want[j] ?? 0;
+        if (to <= from) return Promise.resolve({ ok: 0, failed: 0, ms: 0, errors: [] as string[], aborted: false });
+        return l.bind(group, from, to, SYSTEM_ID, cfg.bindConcurrencyPerLoadgen, deadline);
+      }),
+    );
+    // requests are issued in index order, so [from, from + ok + failed) were attempted
+    this.boundPerLg.set(
+      group,
+      prev.map((p, j) => p + (res[j]?.ok ?? 0) + (res[j]?.failed ?? 0)),
+    );
+    return {
+      ok: res.reduce((a, r) => a + r.ok, 0),
+      failed: res.reduce((a, r) => a + r.failed, 0),
+      ms: nowMs() - t0,
+      errors: res.flatMap((r) => r.errors).slice(0, 5),
+      aborted: res.some((r) => r.aborted),
+    };
+  }
+  bound(group: string): number {
+    return (this.boundPerLg.get(group) ?? []).reduce((a, b) => a + b, 0);
+  }
+  /** Wait until no frame has arrived for `quietMs` (bounded by maxMs). Returns elapsed ms. */
+  async waitQuiet(quietMs: number, maxMs: number): Promise<number> {
+    const t0 = nowMs();
+    let last = this.frames();
+    let lastChange = nowMs();
+    while (nowMs() - t0 < maxMs) {
+      await this.signal.wait(50);
+      const f = this.frames();
+      if (f !== last) {
+        last = f;
+        lastChange = nowMs();
+      } else if (nowMs() - lastChange >= quietMs) break;
+    }
+    return nowMs() - t0;
+  }
+  /** Wait until `expected` bench pushes were received, or no progress for stallMs, or maxMs. */
+  async waitDelivered(expected: number, stallMs: number, maxMs: number): Promise<void> {
+    const t0 = nowMs();
+    let last = this.recv();
+    let lastChange = nowMs();
+    while (this.recv() < expected && nowMs() - t0 < maxMs) {
+      await this.signal.wait(50);
+      const r = this.recv();
+      if (r !== last) {
+        last = r;
+        lastChange = nowMs();
+      } else if (nowMs() - lastChange >= stallMs) break;
+    }
+  }
+  async exitAll(): Promise<void> {
+    await Promise.all(this.lgs.map((l) => l.exit()));
+  }
+}
+
+interface CpuSnap {
+  at: number;
+  server: number;
+  lgs: number[];
+  self: NodeJS.CpuUsage;
+  machine: { busy: number; total: number };
+}
+
+function snap(server: ServerHandle, pool: Pool): CpuSnap {
+  return {
+    at: nowMs(),
+    server: procCpuSeconds(server.pid),
+    lgs: pool.perProcCpu(),
+    self: process.cpuUsage(),
+    machine: machineCpu(),
+  };
+}
+
+const CORES = os.cpus().length;
+
+function cpuWindow(a: CpuSnap, b: CpuSnap, driverCpuS?: number): CpuWindow {
+  const wallS = (b.at - a.at) / 1000;
+  const serverCpuS = b.server - a.server;
+  const perProc = b.lgs.map((v, i) => v - (a.lgs[i] ?? 0));
+  const loadgenCpuS = perProc.reduce((x, y) => x + y, 0);
+  const selfS = (b.self.user - a.self.user + b.self.system - a.self.system) / 1e6;
+  const driverS = driverCpuS ?? selfS;
+  const pct = (s: number): number => Math.round((s / wallS) * 1000) / 10;
+  const mt = b.machine.total - a.machine.total;
+  const machineBusyPct = mt > 0 ? Math.round(((b.machine.busy - a.machine.busy) / mt) * CORES * 1000) / 10 : Number.NaN;
+  const serverPct = pct(serverCpuS);
+  const loadgenPct = pct(loadgenCpuS);
+  const loadgenMaxProcPct = Math.max(0, ...perProc.map(pct));
+  const driverPct = pct(driverS);
+  const orchestratorPct = pct(selfS);
+  const ours = serverPct + loadgenPct + (driverCpuS === undefined ? orchestratorPct : driverPct + orchestratorPct);
+  const otherPct = Math.max(0, Math.round((machineBusyPct - ours) * 10) / 10);
+  const clientSidePct = ours - serverPct;
+  const NEAR = 85;
+  let bottleneck: string;
+  const serverHot = serverPct >= NEAR;
+  // on a 2-core box the client side (load generators + driver) has the other core(s)
+  const clientHot = clientSidePct >= NEAR * Math.max(1, CORES - 1) || loadgenMaxProcPct >= NEAR || driverPct >= NEAR;
+  if (serverHot && clientHot) bottleneck = "both (machine saturated)";
+  else if (serverHot) bottleneck = "server";
+  else if (clientHot) bottleneck = driverPct >= NEAR ? "driver (pusher/http load)" : "client side";
+  else if (machineBusyPct >= NEAR * CORES) bottleneck = "machine (cores busy)";
+  else bottleneck = "none (pacing/latency bound)";
+  if (otherPct >= 20) bottleneck += ` +${Math.round(otherPct)}% foreign CPU`;
+  return {
+    wallS,
+    serverCpuS,
+    serverPct,
+    loadgenCpuS,
+    loadgenPct,
+    loadgenMaxProcPct,
+    driverPct,
+    orchestratorPct,
+    machineBusyPct,
+    otherPct,
+    bottleneck,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// scenarios
+// ---------------------------------------------------------------------------------------------
+async function registerSystem(port: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: false });
+  try {
+    const r = await postJson(agent, HOST, port, "/api/register", { systemId: SYSTEM_ID });
+    // code -1 = already registered: fine
+    if (r.status !== 200 || r.env === undefined || (r.env.code !== 0 && r.env.code !== -1)) {
+      throw new Error(`register failed: HTTP ${r.status} ${r.raw.slice(0, 300)}`);
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function rssSettled(pid: number, settleMs: number): Promise<number> {
+  await sleep(settleMs);
+  // average three readings 250 ms apart to smooth GC noise
+  const rs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    rs.push(procRssKiB(pid));
+    await sleep(250);
+  }
+  return Math.round(rs.reduce((a, b) => a + b, 0) / rs.length);
+}
+
+async function scenarioMemoryAndConnect(
+  cfg: Config,
+  server: ServerHandle,
+  pool: Pool,
+  totalConns: number,
+): Promise<MemoryResult> {
+  const rssBeforeKiB = await rssSettled(server.pid, cfg.settleMs);
+  const n = pool.lgs.length;
+  const t0 = nowMs();
+  const res = await Promise.all(
+    pool.lgs.map((l, j) =>
+      l.connect(
+        Math.floor(totalConns / n) + (j < totalConns % n ? 1 : 0),
+        SYSTEM_ID,
+        cfg.connectBatchPerLoadgen,
+        10 * 60_000,
+      ),
+    ),
+  );
+  const connectMs = nowMs() - t0;
+  const ok = res.reduce((a, r) => a + r.ok, 0);
+  const failed = res.reduce((a, r) => a + r.failed, 0);
+  if (failed > 0)
+    log(
+      `  connect: ${failed} failed, e.g. ${res
+        .flatMap((r) => r.errors)
+        .slice(0, 3)
+        .join(" | ")}`,
+    );
+  if (ok === 0)
+    throw new Error(
+      `no client could connect: ${res
+        .flatMap((r) => r.errors)
+        .slice(0, 3)
+        .join(" | ")}`,
+    );
+  const rssAfterKiB = await rssSettled(server.pid, cfg.settleMs);
+  const stats = await pool.collect();
+  return {
+    conns: ok,
+    connectFailed: failed,
+    connectMs: Math.round(connectMs),
+    rssBeforeKiB,
+    rssAfterKiB,
+    perConnKiB: Math.round(((rssAfterKiB - rssBeforeKiB) / ok) * 100) / 100,
+    loadgenRssKiB: stats.stats.reduce((a, s) => a + s.rssKiB, 0),
+  };
+}
+
+/** What the previous bind phase of the fan-out group cost, to predict the next one. */
+interface BindHistory {
+  bound: number;
+  /** notice frames received per second of bind + quiet time (0 when the server sends none) */
+  noticeRate: number;
+  bindRate: number;
+}
+
+function emptyFanout(groupSize: number, skipped: string): FanoutResult {
+  const nan = Number.NaN;
+  const lat: LatencySummary = { count: 0, minMs: nan, p50Ms: nan, p90Ms: nan, p99Ms: nan, maxMs: nan, meanMs: nan };
+  const cpu: CpuWindow = {
+    wallS: nan,
+    serverCpuS: nan,
+    serverPct: nan,
+    loadgenCpuS: nan,
+    loadgenPct: nan,
+    loadgenMaxProcPct: nan,
+    driverPct: nan,
+    orchestratorPct: nan,
+    machineBusyPct: nan,
+    otherPct: nan,
+    bottleneck: "–",
+  };
+  return {
+    groupSize,
+    skipped,
+    bound: 0,
+    bindMs: 0,
+    bindFailed: 0,
+    noticeFrames: 0,
+    quietAfterBindMs: 0,
+    pushes: 0,
+    pushRejected: 0,
+    pushErrors: 0,
+    expected: 0,
+    delivered: 0,
+    lost: 0,
+    deliveriesPerSec: nan,
+    latency: lat,
+    pushHttp: lat,
+    serverCpuUsPerDelivery: nan,
+    cpu,
+    disconnects: 0,
+    malformed: 0,
+  };
+}
+
+/** Predicted ms to grow the group from `hist.bound` to `n` members: each bind notifies every member. */
+function predictBindMs(hist: BindHistory, n: number): number {
+  if (!Number.isFinite(hist.bound)) return Number.POSITIVE_INFINITY; // a previous bind phase already gave up
+  const binds = n - hist.bound;
+  const notices = (n * (n + 1) - hist.bound * (hist.bound + 1)) / 2;
+  if (hist.noticeRate <= 0) return (binds / Math.max(1, hist.bindRate)) * 1000;
+  // Deliberately rough: assumes the previous phase's time was all notices. From a small group that
+  // overestimates (per-request overhead dominated), from a big one it underestimates (per-notice
+  // cost grows with the group: ~1.6x from 5k to 10k on the reference box), hence the factor.
+  const factor = hist.bound >= 2000 ? 1.5 : 1;
+  return factor * (notices / hist.noticeRate) * 1000;
+}
+
+async function scenarioFanout(
+  cfg: Config,
+  server: ServerHandle,
+  pool: Pool,
+  groupSize: number,
+  prevBind: BindHistory | undefined,
+): Promise<{ result: FanoutResult; hist: BindHistory | undefined }> {
+  if (prevBind) {
+    const predicted = predictBindMs(prevBind, groupSize);
+    if (predicted > cfg.bindBudgetMs) {
+      const why = `bind phase to ${groupSize} predicted ${Math.round(predicted / 1000)} s (> budget ${cfg.bindBudgetMs / 1000} s): ${prevBind.noticeRate > 0 ? `online notices grow as n²/2: ${((groupSize * (groupSize + 1)) / 2 / 1e6 - (prevBind.bound * (prevBind.bound + 1)) / 2 / 1e6).toFixed(1)}M more frames at ${Math.round(prevBind.noticeRate)}/s` : `${Math.round(prevBind.bindRate)} binds/s`}`;
+      log(`  skipped: ${why}`);
+      return { result: emptyFanout(groupSize, why), hist: prevBind };
+    }
+  }
+  const framesBefore = pool.frames();
+  const bound0 = pool.bound(FANOUT_GROUP);
+  const bind = await pool.bindTo(FANOUT_GROUP, groupSize, cfg, cfg.bindBudgetMs);
+  if (bind.failed > 0) log(`  bind: ${bind.failed} failed, e.g. ${bind.errors.join(" | ")}`);
+  const quietAfterBindMs = await pool.waitQuiet(500, cfg.bindBudgetMs);
+  const noticeFrames = pool.frames() - framesBefore;
+  const bound = pool.bound(FANOUT_GROUP);
+  log(
+    `  group ${FANOUT_GROUP}: ${bound} bound in ${Math.round(bind.ms)} ms, ${noticeFrames} notice frames, quiet after ${Math.round(quietAfterBindMs)} ms`,
+  );
+  const spentS = (bind.ms + quietAfterBindMs) / 1000;
+  const newHist: BindHistory = {
+    bound,
+    noticeRate: noticeFrames > 0 ? noticeFrames / Math.max(1e-3, spentS - 0.5) : 0,
+    bindRate: (bound - bound0) / Math.max(1e-3, bind.ms / 1000),
+  };
+  if (bind.aborted || bound < groupSize) {
+    const why = `bind phase exceeded budget ${cfg.bindBudgetMs / 1000} s: ${bound}/${groupSize} bound, ${noticeFrames} notice frames`;
+    log(`  skipped: ${why}`);
+    return {
+      result: { ...emptyFanout(groupSize, why), bound, bindMs: Math.round(bind.ms), noticeFrames },
+      hist: { ...newHist, bound: Number.POSITIVE_INFINITY },
+    };
+  }
+  if (bind.failed > 0) {
+    const why = `${bind.failed} of ${groupSize} binds failed: ${bind.errors.join(" | ")}`;
+    return {
+      result: { ...emptyFanout(groupSize, why), bound, bindMs: Math.round(bind.ms), noticeFrames },
+      hist: { ...newHist, bound: Number.POSITIVE_INFINITY },
+    };
+  }
+
+  await pool.reset();
+  const disconnectsBefore = (await pool.collect()).stats.reduce((a, s) => a + s.disconnects, 0);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.fanoutHttpInFlight });
+  const pushHist = new Histogram();
+  let acked = 0;
+  let rejected = 0;
+  let errors = 0;
+  let inFlight = 0;
+  let seq = 0;
+  const maxLag = cfg.fanoutMaxLagPushes * bound;
+  const maxPushes = 1_000_000;
+  const a = snap(server, pool);
+  const deadline = a.at + cfg.fanoutDurationMs;
+
+  const worker = async (): Promise<void> => {
+    while (nowMs() < deadline && seq < maxPushes) {
+      // end-to-end window: never more than maxLag deliveries outstanding (2 s safety valve)
+      const gateStart = nowMs();
+      while ((acked + inFlight) * bound - pool.recv() >= maxLag && nowMs() - gateStart < 2000 && nowMs() < deadline) {
+        await pool.signal.wait(20);
+      }
+      if (nowMs() >= deadline) break;
+      const s = seq++;
+      inFlight++;
+      const t0 = nowMs();
+      try {
+        const r = await postJson(
+          agent,
+          HOST,
+          server.port,
+          "/api/send_to_group",
+          { sendUserId: "bench", groupName: FANOUT_GROUP, code: 0, msg: "bench", data: benchData(s) },
+          SYSTEM_ID,
+          30_000,
+        );
+        pushHist.record((nowMs() - t0) * 1000);
+        if (r.status === 200 && r.env?.code === 0) acked++;
+        else rejected++;
+      } catch {
+        errors++;
+        await sleep(10);
+      } finally {
+        inFlight--;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: cfg.fanoutHttpInFlight }, worker));
+  agent.destroy();
+  const expected = acked * bound;
+  await pool.waitDelivered(expected, 2000, 30_000);
+  const b = snap(server, pool);
+  const { stats, hist } = await pool.collect();
+  const delivered = stats.reduce((x, s) => x + s.recv, 0);
+  const lastRecv = Math.max(...stats.map((s) => s.lastRecvMs));
+  const spanS = Math.max(1e-3, (lastRecv - a.at) / 1000);
+  // CPU window ends at the last delivery (idle drain time would dilute the percentages)
+  const cpu = cpuWindow(a, { ...b, at: Math.max(lastRecv, a.at + 1) });
+  const result: FanoutResult = {
+    groupSize,
+    bound,
+    bindMs: Math.round(bind.ms),
+    bindFailed: bind.failed,
+    noticeFrames,
+    quietAfterBindMs: Math.round(quietAfterBindMs),
+    pushes: acked,
+    pushRejected: rejected,
+    pushErrors: errors,
+    expected,
+    delivered,
+    lost: Math.max(0, expected - delivered),
+    deliveriesPerSec: Math.round(delivered / spanS),
+    latency: summarize(hist),
+    pushHttp: summarize(pushHist),
+    serverCpuUsPerDelivery:
+      delivered > 0 ? Math.round(((b.server - a.server) / delivered) * 1e6 * 100) / 100 : Number.NaN,
+    cpu,
+    disconnects: stats.reduce((x, s) => x + s.disconnects, 0) - disconnectsBefore,
+    malformed: stats.reduce((x, s) => x + s.malformed, 0),
+  };
+  return { result, hist: newHist };
+}
+
+async function scenarioInflight(cfg: Config, server: ServerHandle, pool: Pool): Promise<InflightResult> {
+  const bind = await pool.bindTo(INFLIGHT_GROUP, cfg.inflightGroupSize, cfg, cfg.bindBudgetMs);
+  if (bind.failed > 0) log(`  bind: ${bind.failed} failed, e.g. ${bind.errors.join(" | ")}`);
+  const quietMs = await pool.waitQuiet(500, cfg.bindBudgetMs);
+  const bound = pool.bound(INFLIGHT_GROUP);
+  log(`  group ${INFLIGHT_GROUP}: ${bound} bound in ${Math.round(bind.ms)} ms, quiet after ${Math.round(quietMs)} ms`);
+  if (bound === 0) throw new Error(`no client could be bound to ${INFLIGHT_GROUP}: ${bind.errors.join(" | ")}`);
+  await pool.reset();
+  const disconnectsBefore = (await pool.collect()).stats.reduce((a, s) => a + s.disconnects, 0);
+  const a = snap(server, pool);
+  const r = await runHttpLoad(ROOT, {
+    type: "run",
+    mode: "group",
+    host: HOST,
+    port: server.port,
+    systemId: SYSTEM_ID,
+    target: INFLIGHT_GROUP,
+    concurrency: cfg.inflightConcurrency,
+    durationMs: cfg.inflightDurationMs,
+  });
+  const expected = r.ok * bound;
+  await pool.waitDelivered(expected, 3000, 60_000);
+  const b = snap(server, pool);
+  const { stats, hist } = await pool.collect();
+  const delivered = stats.reduce((x, s) => x + s.recv, 0);
+  const lastRecv = Math.max(...stats.map((s) => s.lastRecvMs));
+  const spanS = Math.max(1e-3, (lastRecv - r.startMs) / 1000);
+  const reqHist = new Histogram();
+  reqHist.merge(r.hist);
+  return {
+    groupSize: bound,
+    concurrency: cfg.inflightConcurrency,
+    requests: r.ok,
+    rejected: r.rejected,
+    errors: r.errors,
+    reqPerSec: Math.round(r.ok / (r.elapsedMs / 1000)),
+    expected,
+    delivered,
+    lost: Math.max(0, expected - delivered),
+    deliveriesPerSec: Math.round(delivered / spanS),
+    latency: summarize(hist),
+    requestLatency: summarize(reqHist),
+    serverCpuUsPerDelivery:
+      delivered > 0 ? Math.round(((b.server - a.server) / delivered) * 1e6 * 100) / 100 : Number.NaN,
+    cpu: cpuWindow(a, { ...b, at: Math.max(lastRecv, a.at + 1) }, r.cpuSeconds),
+    disconnects: stats.reduce((x, s) => x + s.disconnects, 0) - disconnectsBefore,
+    sampleErrors: r.sampleErrors,
+  };
+}
+
+async function scenarioSendToClient(cfg: Config, server: ServerHandle, pool: Pool): Promise<SendToClientResult> {
+  const first = pool.lgs[0];
+  if (!first) throw new Error("no load generator");
+  const [clientId] = await first.clientIds(0, 1);
+  if (!clientId) throw new Error("no connected client for send_to_client");
+  await pool.waitQuiet(300, 60_000);
+  await pool.reset();
+  const a = snap(server, pool);
+  const r = await runHttpLoadParallel(
+    ROOT,
+    {
+      type: "run",
+      mode: "client",
+      host: HOST,
+      port: server.port,
+      systemId: SYSTEM_ID,
+      target: clientId,
+      concurrency: cfg.sendToClientConcurrency,
+      durationMs: cfg.sendToClientDurationMs,
+    },
+    cfg.sendToClientProcesses,
+  );
+  const b = snap(server, pool);
+  await pool.waitDelivered(r.ok, 2000, 20_000);
+  const { stats, hist } = await pool.collect();
+  const reqHist = new Histogram();
+  reqHist.merge(r.hist);
+  return {
+    concurrency: cfg.sendToClientConcurrency,
+    requests: r.ok,
+    rejected: r.rejected,
+    errors: r.errors,
+    reqPerSec: Math.round(r.ok / (r.elapsedMs / 1000)),
+    requestLatency: summarize(reqHist),
+    delivered: stats.reduce((x, s) => x + s.recv, 0),
+    deliveryLatency: summarize(hist),
+    serverCpuUsPerRequest: r.ok > 0 ? Math.round(((b.server - a.server) / r.ok) * 1e6 * 100) / 100 : Number.NaN,
+    cpu: cpuWindow(a, b, r.cpuSeconds),
+    sampleErrors: r.sampleErrors,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// per target
+// ---------------------------------------------------------------------------------------------
+/**
+ * Other people's processes on the box distort every number here. Before a target starts (no bench
+ * process but this one is running), sample machine CPU in 1 s windows and wait, up to maxMs, for
+ * one in which the rest of the machine uses < 25 % of a core. Returns the last foreign load seen.
+ */
+async function waitForQuietMachine(maxMs: number): Promise<{ foreignPct: number; waitedMs: number }> {
+  const t0 = nowMs();
+  let foreignPct = Number.NaN;
+  while (nowMs() - t0 < maxMs) {
+    const a = machineCpu();
+    const selfA = process.cpuUsage();
+    await sleep(1000);
+    const b = machineCpu();
+    const self = process.cpuUsage(selfA);
+    const total = b.total - a.total;
+    if (!(total > 0)) break;
+    const busyPct = ((b.busy - a.busy) / total) * CORES * 100;
+    foreignPct = Math.max(0, Math.round(busyPct - ((self.user + self.system) / 1e6) * 100));
+    if (foreignPct < 25) break;
+  }
+  return { foreignPct, waitedMs: Math.round(nowMs() - t0) };
+}
+
+async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise<TargetResult> {
+  const result: TargetResult = { target: kind, status: "ok", fanout: [], notes: [] };
+  if (kind === "parley" && !existsSync(path.join(ROOT, "src/cli.ts"))) {
+    return { ...result, status: "skipped", reason: "src/cli.ts does not exist (Parley server not available yet)" };
+  }
+  const quiet = await waitForQuietMachine(cfg.quick ? 10_000 : 30_000);
+  if (quiet.foreignPct >= 25) {
+    const note = `machine was busy before the run: other processes used ${quiet.foreignPct}% of a core (waited ${Math.round(quiet.waitedMs / 1000)} s)`;
+    result.notes.push(note);
+    log(`  warning: ${note}`);
+  }
+  const t0 = nowMs();
+  let server: ServerHandle | undefined;
+  let pool: Pool | undefined;
+  try {
+    log(`== ${kind}: starting server`);
+    server = await startServer(kind, ROOT, runDir, cfg.notices);
+    result.serverPid = server.pid;
+    log(`  ${kind} server pid ${server.pid} on port ${server.port}`);
+    await registerSystem(server.port);
+
+    const totalConns = Math.max(cfg.memoryConns, ...cfg.fanoutSizes, cfg.inflightGroupSize);
+    const nLg = Math.max(2, Math.ceil(totalConns / cfg.maxSocketsPerLoadgen));
+    pool = new Pool(kind, server.port, nLg);
+    await pool.ready();
+    result.loadgens = nLg;
+
+    log(`  (b) memory: connecting ${totalConns} idle clients over ${nLg} load generators`);
+    result.memory = await scenarioMemoryAndConnect(cfg, server, pool, totalConns);
+    assertServerAlive(server, "while connecting (b)");
+    const m = result.memory;
+    log(
+      `      ${m.conns} conns in ${m.connectMs} ms; RSS ${m.rssBeforeKiB} -> ${m.rssAfterKiB} KiB = ${m.perConnKiB} KiB/conn`,
+    );
+
+    let bindHist: BindHistory | undefined;
+    for (const size of cfg.fanoutSizes) {
+      if (size > m.conns) {
+        result.fanout.push(emptyFanout(size, `only ${m.conns} clients connected`));
+        continue;
+      }
+      log(`  (a) fan-out to ${size} clients`);
+      const fr = await scenarioFanout(cfg, server, pool, size, bindHist);
+      if (server.exited) {
+        result.fanout.push({
+          ...emptyFanout(size, "server died during this scenario"),
+          bindMs: fr.result.bindMs,
+          noticeFrames: fr.result.noticeFrames,
+        });
+        assertServerAlive(server, `during fan-out to ${size}`);
+      }
+      bindHist = fr.hist;
+      const f = fr.result;
+      result.fanout.push(f);
+      if (f.skipped) {
+        result.notes.push(`fan-out ${size}: ${f.skipped}`);
+        continue;
+      }
+      log(
+        `      ${f.pushes} pushes, ${f.delivered}/${f.expected} delivered, ${f.deliveriesPerSec} deliveries/s, p50 ${f.latency.p50Ms} ms p99 ${f.latency.p99Ms} ms, server ${f.cpu.serverPct}% loadgens ${f.cpu.loadgenPct}% -> ${f.cpu.bottleneck}`,
+      );
+    }
+
+    log(`  (d) ${cfg.inflightConcurrency} send_to_group requests in flight to ${cfg.inflightGroupSize} clients`);
+    const inflight = await scenarioInflight(cfg, server, pool);
+    assertServerAlive(server, "during (d)");
+    result.inflight = inflight;
+    const d = inflight;
+    log(
+      `      ${d.requests} req (${d.reqPerSec}/s), ${d.delivered}/${d.expected} delivered, ${d.deliveriesPerSec} deliveries/s, p99 ${d.latency.p99Ms} ms -> ${d.cpu.bottleneck}`,
+    );
+
+    log(`  (c) send_to_client, ${cfg.sendToClientConcurrency} concurrent requests`);
+    const stc = await scenarioSendToClient(cfg, server, pool);
+    assertServerAlive(server, "during (c)");
+    result.sendToClient = stc;
+    const c = stc;
+    log(
+      `      ${c.reqPerSec} req/s, p50 ${c.requestLatency.p50Ms} ms p99 ${c.requestLatency.p99Ms} ms -> ${c.cpu.bottleneck}`,
+    );
+  } catch (e) {
+    result.status = "failed";
+    result.reason = errMsg(e);
+    log(`  ${kind} FAILED: ${result.reason}`);
+    if (server) {
+      result.notes.push(`server log tail:\n${logTail(server.logFile, 15)}`);
+      try {
+        mkdirSync(cfg.outDir, { recursive: true });
+        const keep = path.join(cfg.outDir, `${kind}-server.log`);
+        copyFileSync(server.logFile, keep);
+        result.notes.push(`full server log: ${path.relative(ROOT, keep)}`);
+      } catch {
+        // best effort
+      }
+    }
+  } finally {
+    // stop the server first: clients closing against a live server would trigger offline-notice storms
+    if (server) await stopProcess(server.cp, 5000);
+    if (pool) await pool.exitAll();
+    result.elapsedS = Math.round((nowMs() - t0) / 100) / 10;
+    log(`== ${kind}: done in ${result.elapsedS} s`);
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  const cfg = parseArgs(process.argv.slice(2));
+  installCleanupHandlers();
+  const hardStop = setTimeout(() => {
+    process.stderr.write("[bench] run deadline exceeded, aborting\n");
+    void stopAll().finally(() => process.exit(2));
+  }, RUN_DEADLINE_MS);
+  hardStop.unref();
+
+  const runDir = makeTempDir("parley-bench-");
+  const startedAt = new Date().toISOString();
+  log(`targets=${cfg.targets.join(",")} quick=${cfg.quick} notices=${cfg.notices} logs in ${runDir}`);
+  const targets: TargetResult[] = [];
+  for (const t of cfg.targets) targets.push(await runTarget(cfg, t, runDir));
+
+  const { outDir, targets: _t, quick: _q, ...rest } = cfg;
+  const report: BenchReport = {
+    meta: {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      quick: cfg.quick,
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? "unknown",
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      notices: cfg.notices,
+      config: rest,
+    },
+    targets,
+  };
+  mkdirSync(outDir, { recursive: true });
+  const md = renderMarkdown(report);
+  writeFileSync(path.join(outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(outDir, "latest.md"), md);
+  process.stdout.write(`\n${md}\n`);
+  log(`wrote ${path.join(outDir, "latest.json")} and latest.md`);
+  await stopAll();
+  process.exitCode = targets.some((t) => t.status === "failed") ? 1 : 0;
+}
+
+process.on("unhandledRejection", (e) => {
+  process.stderr.write(`[bench] unhandled rejection: ${errMsg(e)}\n`);
+  void stopAll().finally(() => process.exit(1));
+});
+
+main().catch((e: unknown) => {
+  process.stderr.write(`[bench] fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  void stopAll().finally(() => process.exit(1));
+});
