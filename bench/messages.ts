@@ -285,6 +285,13 @@ async function prefill(
         })),
       );
     }
+    // A bulk load outruns autovacuum: refresh planner statistics as a DBA would after one.
+    if (databaseUrl) {
+      const c = new pg.Client({ connectionString: databaseUrl });
+      await c.connect();
+      await c.query("ANALYZE");
+      await c.end();
+    }
   } finally {
     await storage.close();
   }

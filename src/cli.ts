@@ -8,7 +8,7 @@ import { LogSmsSender } from "./adapters/sms/senders.ts";
 import { SqlStorage } from "./adapters/sql/sql-storage.ts";
 import { ConfigError, loadConfig, parseFlags } from "./config/load.ts";
 import { type Config, envName, flagName, KEYS } from "./config/schema.ts";
-import { AccountService, MOBILE_RE } from "./core/accounts/account-service.ts";
+import { AccountService, accountsOptions, MOBILE_RE } from "./core/accounts/account-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
 import { DEMO_PASSWORD, seedDemo } from "./core/demo-seed.ts";
@@ -102,20 +102,7 @@ async function openCore(config: Readonly<Config>) {
   const limiter = new MemoryRateLimiter();
   const realtime = new Realtime(config.ws, new MemoryHub(), log);
   const sms = new SmsService(storage.sms, new LogSmsSender(storage.sms, log), limiter, config.sms);
-  const accounts = new AccountService(
-    storage,
-    realtime,
-    limiter,
-    sms,
-    {
-      sessionTtlMs: config.accounts.sessionTtlMs,
-      multiLogin: config.accounts.multiLogin,
-      scrypt: { logN: config.accounts.scryptLogN, r: 8, p: 1 },
-      loginFailures: config.accounts.loginFailures,
-      loginWindowMs: config.accounts.loginWindowMs,
-    },
-    log,
-  );
+  const accounts = new AccountService(storage, realtime, limiter, sms, accountsOptions(config.accounts), log);
   return { storage, accounts, org: new OrgService(storage), close: () => storage.close() };
 }
 

@@ -14,7 +14,7 @@ import { RedisRateLimiter } from "./adapters/ratelimit/redis-rate-limiter.ts";
 import { HttpSmsSender, LogSmsSender } from "./adapters/sms/senders.ts";
 import { SqlStorage } from "./adapters/sql/sql-storage.ts";
 import type { Config } from "./config/schema.ts";
-import { AccountService } from "./core/accounts/account-service.ts";
+import { AccountService, accountsOptions } from "./core/accounts/account-service.ts";
 import { QrService } from "./core/accounts/qr-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
 import { UserCache } from "./core/accounts/user-cache.ts";
@@ -119,13 +119,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     realtime,
     limiter,
     sms,
-    {
-      sessionTtlMs: config.accounts.sessionTtlMs,
-      multiLogin: config.accounts.multiLogin,
-      scrypt: { logN: config.accounts.scryptLogN, r: 8, p: 1 },
-      loginFailures: config.accounts.loginFailures,
-      loginWindowMs: config.accounts.loginWindowMs,
-    },
+    accountsOptions(config.accounts),
     log.child({ component: "accounts" }),
     userCache,
   );

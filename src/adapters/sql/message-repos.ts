@@ -12,6 +12,7 @@ import type {
   NewMessage,
 } from "../../ports/storage.ts";
 import { isUniqueViolation } from "./errors.ts";
+import { pgAppendBatch } from "./pg-message-writer.ts";
 import type { ConversationsTable, Database, FriendRequestsTable, FriendsTable, MessagesTable } from "./schema.ts";
 import { SqliteMessageWriter } from "./sqlite-message-writer.ts";
 
@@ -50,8 +51,6 @@ function toMessage(r: Selectable<MessagesTable>): Message {
     deletedAt: nullableNum(r.deleted_at),
   };
 }
-
-const dupKey = (senderId: number, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
 
 export class SqlMessages implements MessageRepo {
   /** SQLite: the synchronous fast path for appends, prepared on first use (after migrations). */
@@ -105,22 +104,6 @@ export class SqlMessages implements MessageRepo {
     return rows.map(toConversation);
   }
 
-  private async existing(batch: NewMessage[]): Promise<Map<string, Message>> {
-    const found = new Map<string, Message>();
-    for (let i = 0; i < batch.length; i += 200) {
-      const chunk = batch.slice(i, i + 200);
-      const rows = await this.db
-        .selectFrom("messages")
-        .selectAll()
-        .where((eb) =>
-          eb.or(chunk.map((m) => eb.and([eb("sender_id", "=", m.senderId), eb("client_msg_id", "=", m.clientMsgId)]))),
-        )
-        .execute();
-      for (const r of rows) found.set(dupKey(Number(r.sender_id), r.client_msg_id), toMessage(r));
-    }
-    return found;
-  }
-
   async appendBatch(batch: NewMessage[]): Promise<Array<{ message: Message; duplicate: boolean }>> {
     if (!batch.length) return [];
     if (this.rawSqlite) {
@@ -130,93 +113,16 @@ export class SqlMessages implements MessageRepo {
       return this.db.connection().execute(async () => fast.append(batch));
     }
     try {
-      return await this.appendOnce(batch);
+      return await pgAppendBatch(this.db, batch, toMessage);
     } catch (e) {
-      if (!isUniqueViolation(e)) throw e;
-      // A concurrent writer (another node) stored one of these (sender, clientMsgId) between our
-      // duplicate check and our insert; the transaction rolled back. Retry one by one: the check
-      // now finds the stored original, so every message still has exactly one stored copy.
+      if (!isUniqueViolation(e) && (e as { code?: string }).code !== "40P01") throw e;
+      // Another node stored one of these (sender, clientMsgId) between our check and our insert,
+      // or a deadlock was broken; the transaction rolled back. Retry one by one: the check now
+      // finds a stored original, so every message still has exactly one stored copy.
       const out: Array<{ message: Message; duplicate: boolean }> = [];
-      for (const m of batch) out.push(...(await this.appendOnce([m])));
+      for (const m of batch) out.push(...(await pgAppendBatch(this.db, [m], toMessage)));
       return out;
     }
-  }
-
-  private async appendOnce(batch: NewMessage[]): Promise<Array<{ message: Message; duplicate: boolean }>> {
-    const known = await this.existing(batch);
-    const results: Array<{ message: Message; duplicate: boolean } | null> = batch.map((m) => {
-      const hit = known.get(dupKey(m.senderId, m.clientMsgId));
-      return hit ? { message: hit, duplicate: true } : null;
-    });
-    // In-batch duplicates: the first occurrence is stored, later ones point at it.
-    const firstIndex = new Map<string, number>();
-    const fresh: number[] = [];
-    const aliasOf = new Map<number, number>();
-    batch.forEach((m, i) => {
-      if (results[i]) return;
-      const k = dupKey(m.senderId, m.clientMsgId);
-      const first = firstIndex.get(k);
-      if (first === undefined) {
-        firstIndex.set(k, i);
-        fresh.push(i);
-      } else aliasOf.set(i, first);
-    });
-    if (fresh.length) {
-      const inserted = await this.db.transaction().execute(async (tx) => {
-        const byConv = new Map<number, number[]>();
-        for (const i of fresh) {
-          const list = byConv.get(batch[i].conversationId) ?? [];
-          list.push(i);
-          byConv.set(batch[i].conversationId, list);
-        }
-        const seqOf = new Map<number, number>();
-        // Allocate seq ranges: the UPDATE takes the row (PostgreSQL) / the write lock (SQLite)
-        // first, so concurrent writers of one conversation serialise here.
-        for (const [convId, idxs] of byConv) {
-          const lastAt = Math.max(...idxs.map((i) => batch[i].createdAt));
-          const row = await tx
-            .updateTable("conversations")
-            .set((eb) => ({
-              last_seq: eb("last_seq", "+", idxs.length),
-              last_message_at: lastAt,
-            }))
-            .where("id", "=", convId)
-            .returning("last_seq")
-            .executeTakeFirst();
-          if (!row) throw new Error(`conversation ${convId} does not exist`);
-          const first = Number(row.last_seq) - idxs.length + 1;
-          for (const [n, i] of idxs.entries()) seqOf.set(i, first + n);
-        }
-        const rows = await tx
-          .insertInto("messages")
-          .values(
-            fresh.map((i) => ({
-              conversation_id: batch[i].conversationId,
-              seq: seqOf.get(i) as number,
-              sender_id: batch[i].senderId,
-              client_msg_id: batch[i].clientMsgId,
-              kind: batch[i].kind,
-              content: JSON.stringify(batch[i].content),
-              created_at: batch[i].createdAt,
-              recalled_at: null,
-              deleted_at: null,
-            })),
-          )
-          .returningAll()
-          .execute();
-        return rows.map(toMessage);
-      });
-      // (sender, clientMsgId) is unique, so it identifies each inserted row.
-      const byKey = new Map(inserted.map((m) => [dupKey(m.senderId, m.clientMsgId), m]));
-      for (const i of fresh) {
-        const m = byKey.get(dupKey(batch[i].senderId, batch[i].clientMsgId));
-        if (!m) throw new Error("inserted message missing from RETURNING");
-        results[i] = { message: m, duplicate: false };
-      }
-    }
-    for (const [i, first] of aliasOf)
-      results[i] = { message: (results[first] as { message: Message }).message, duplicate: true };
-    return results as Array<{ message: Message; duplicate: boolean }>;
   }
 
   async message(id: number): Promise<Message | null> {

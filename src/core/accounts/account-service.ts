@@ -9,6 +9,23 @@ import { dummyHash, hashPassword, needsRehash, type ScryptParams, verifyPassword
 import type { SmsService } from "./sms-service.ts";
 import type { UserCache } from "./user-cache.ts";
 
+/** The AccountService options a config gives (one mapping for the server and the CLI). */
+export function accountsOptions(c: {
+  sessionTtlMs: number;
+  multiLogin: AccountsOptions["multiLogin"];
+  scryptLogN: number;
+  loginFailures: number;
+  loginWindowMs: number;
+}): AccountsOptions {
+  return {
+    sessionTtlMs: c.sessionTtlMs,
+    multiLogin: c.multiLogin,
+    scrypt: { logN: c.scryptLogN, r: 8, p: 1 },
+    loginFailures: c.loginFailures,
+    loginWindowMs: c.loginWindowMs,
+  };
+}
+
 export interface AccountsOptions {
   sessionTtlMs: number;
   multiLogin: "per-device" | "single" | "multi";

@@ -1,6 +1,7 @@
 import type { Static } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { invalid, notFound } from "../../core/errors.ts";
+import type { User } from "../../ports/storage.ts";
 import type { SurfaceDeps } from "../deps.ts";
 import { requireUser } from "./auth.ts";
 import { applyItem, logView, visiblePosition } from "./friend-presenters.ts";
@@ -75,36 +76,35 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     },
   });
 
-  for (const path of DELETE_PATHS)
-    postRoute<Static<typeof MsgOpBody>>(api, {
-      path,
+  // Delete and recall share body, checks and answer; only the core operation differs.
+  const ops = [
+    {
+      paths: DELETE_PATHS,
       summary: "删除指定的一条消息 — the sender deletes it for everyone (event 10, operateType 2)",
-      body: MsgOpBody,
-      data: Empty,
-      handler: async (req) => {
-        const user = await me(req);
-        const logId = logIdOf(req.body.logId);
-        // groups are not built yet: no group message exists that one could delete
-        if (req.body.type === GROUP) throw notFound("message_not_found", "message not found");
-        await messages.delete(user, logId);
-        return {};
-      },
-    });
-
-  for (const path of REVOKE_PATHS)
-    postRoute<Static<typeof MsgOpBody>>(api, {
-      path,
+      run: (user: User, logId: number) => messages.delete(user, logId),
+    },
+    {
+      paths: REVOKE_PATHS,
       summary: "撤回指定的一条消息 — own message within messages.recallWindowMs (event 10, operateType 1)",
-      body: MsgOpBody,
-      data: Empty,
-      handler: async (req) => {
-        const user = await me(req);
-        const logId = logIdOf(req.body.logId);
-        if (req.body.type === GROUP) throw notFound("message_not_found", "message not found");
-        await messages.recall(user, logId);
-        return {};
-      },
-    });
+      run: (user: User, logId: number) => messages.recall(user, logId),
+    },
+  ];
+  for (const op of ops)
+    for (const path of op.paths)
+      postRoute<Static<typeof MsgOpBody>>(api, {
+        path,
+        summary: op.summary,
+        body: MsgOpBody,
+        data: Empty,
+        handler: async (req) => {
+          const user = await me(req);
+          const logId = logIdOf(req.body.logId);
+          // groups are not built yet: no group message exists that one could delete or recall
+          if (req.body.type === GROUP) throw notFound("message_not_found", "message not found");
+          await op.run(user, logId);
+          return {};
+        },
+      });
 
   postRoute<Static<typeof MarkReadBody>>(api, {
     path: "/chat33/markRead",
