@@ -1,5 +1,5 @@
 /** Prints the README configuration table from the config schema: `node --import tsx scripts/config-table.ts`. */
-import { KEYS, envName, flagName } from "../src/config/schema.ts";
+import { envName, flagName, KEYS } from "../src/config/schema.ts";
 
 const cell = (v: unknown) => {
   if (Array.isArray(v)) return v.length ? `\`${v.join(",")}\`` : "*(empty)*";
@@ -11,4 +11,6 @@ const rows = KEYS.map((k) => {
   const def = k.path === "files.allowedTypes" ? "images, audio, video, pdf, zip, text, office" : cell(k.default);
   return `| \`${k.path}\` | \`${envName(k.path)}\` | \`${flagName(k.path)}\` | ${def} | ${doc.replace(/\|/g, "\\|")} |`;
 });
-process.stdout.write(["| key | env var | flag | default | description |", "|---|---|---|---|---|", ...rows].join("\n") + "\n");
+process.stdout.write(
+  ["| key | env var | flag | default | description |", "|---|---|---|---|---|", ...rows].join("\n") + "\n",
+);
