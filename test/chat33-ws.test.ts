@@ -2,24 +2,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type WebSocket from "ws";
 import type { User } from "../src/ports/storage.ts";
+import type { Env, Log, MsgFrame } from "./helpers/chat33-types.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
-type Env<T = Record<string, unknown>> = { result: number; message: string; data: T };
-type MsgFrame = {
-  eventType: number;
-  msgId: string;
-  channelType: number;
-  fromId: string;
-  targetId: string;
-  datetime: number;
-  logId: string;
-  msgType: number;
-  msg: Record<string, unknown>;
-  senderInfo: { nickname: string; avatar: string };
-};
 type Failure = { eventType: number; msgId: string; code: number; content: string };
-type Log = MsgFrame & { remark: string; recalled?: number };
 
 const PASSWORD = "secret-pass-1";
 let mobileSeq = 0;

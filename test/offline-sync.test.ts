@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { User } from "../src/ports/storage.ts";
+import type { Env, Log, MsgFrame } from "./helpers/chat33-types.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
-
-type Env<T = Record<string, unknown>> = { result: number; message: string; data: T };
-type MsgFrame = {
-  eventType: number;
-  msgId: string;
-  channelType: number;
-  fromId: string;
-  targetId: string;
-  datetime: number;
-  logId: string;
-  msgType: number;
-  msg: Record<string, unknown>;
-  senderInfo: { nickname: string; avatar: string };
-};
-type Log = MsgFrame & { remark: string; recalled?: number };
 
 const PASSWORD = "secret-pass-1";
 const TOTAL = 200;

@@ -1,19 +1,8 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Message, MessageKind, NewMessage } from "../../ports/storage.ts";
-import type { Database } from "./schema.ts";
+import type { Database, MessagesTable } from "./schema.ts";
 
-interface StoredRow {
-  id: number;
-  conversation_id: number;
-  seq: number;
-  sender_id: number;
-  client_msg_id: string;
-  kind: string;
-  content: string;
-  created_at: number;
-  recalled_at: number | null;
-  deleted_at: number | null;
-}
+type StoredRow = Selectable<MessagesTable>;
 
 const key = (senderId: number, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
 

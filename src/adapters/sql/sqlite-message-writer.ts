@@ -1,18 +1,9 @@
 import type SQLite from "better-sqlite3";
+import type { Selectable } from "kysely";
 import type { Message, NewMessage } from "../../ports/storage.ts";
+import type { MessagesTable } from "./schema.ts";
 
-interface Row {
-  id: number;
-  conversation_id: number;
-  seq: number;
-  sender_id: number;
-  client_msg_id: string;
-  kind: string;
-  content: string;
-  created_at: number;
-  recalled_at: number | null;
-  deleted_at: number | null;
-}
+type Row = Selectable<MessagesTable>;
 
 /**
  * The SQLite fast path of `MessageRepo.appendBatch`: the same contract as the portable Kysely
