@@ -315,14 +315,19 @@ export class AccountService {
       throw e;
     }
     if (!user) throw notFound("user_not_found", "user does not exist");
-    if (rest.disabled || password !== undefined) {
-      const live = await this.storage.sessions.listLive(id, Date.now());
+    if (rest.disabled || password !== undefined) await this.revokeAll(id, rest.disabled ? "disabled" : "admin");
+    return user;
+  }
+
+  /** Ends every live session of a user (their sockets are told); returns how many ended. */
+  async revokeAll(userId: number, reason: SessionRevokedEvent["reason"]): Promise<number> {
+    const live = await this.storage.sessions.listLive(userId, Date.now());
+    return (
       await this.revoke(
         live.map((s) => s.id),
-        rest.disabled ? "disabled" : "admin",
-      );
-    }
-    return user;
+        reason,
+      )
+    ).length;
   }
 }
 

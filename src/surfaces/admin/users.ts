@@ -91,12 +91,7 @@ export function userRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     handler: async (req) => {
       const id = Number(req.body.id);
       if (!(await storage.users.findById(id))) throw notFound("user_not_found", "user does not exist");
-      const live = await storage.sessions.listLive(id, Date.now());
-      const done = await accounts.revoke(
-        live.map((s) => s.id),
-        "admin",
-      );
-      return ok({ id: String(id), revoked: done.length });
+      return ok({ id: String(id), revoked: await accounts.revokeAll(id, "admin") });
     },
   });
 

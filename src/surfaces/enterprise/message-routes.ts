@@ -70,13 +70,17 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
       const { user } = await ctx.auth(req);
       if (p.senderId !== user.id) throw forbidden("not_self", "senderId must be the caller");
       const kind = kindFromEnterprise(p.type) as MessageKind; // 1–5 all map (schema)
-      // A retry must answer like the first send even if the file check would now differ.
-      const prior = await storage.messages.bySenderClientId(user.id, p.id);
-      let content: { [key: string]: Json } = {};
-      if (!prior) {
+      let content: { [key: string]: Json };
+      try {
         if (kind === "text" && p.content.trim() === "") throw invalid("missing_parameter", "content is empty");
         const file = kind !== "text" && p.fileId ? await files.owned(user, p.fileId) : null;
         content = canonicalContent(kind, p.content, file, publicBase(config.publicUrl, req));
+      } catch (e) {
+        // A retry answers like the first send even if the content check would now fail (file
+        // gone…): the core returns the stored original for a known client id. Only on this
+        // failure path do we look — a send in the normal case costs no extra query.
+        if (!(await storage.messages.bySenderClientId(user.id, p.id))) throw e;
+        content = {};
       }
       const { view } = await messages.sendDirect(user, p.receiverId, { clientMsgId: p.id, kind, content });
       return ok(savedMsgVo(view), "消息发送成功");
