@@ -38,7 +38,13 @@ for (const backend of backends) {
     let cleanup: () => Promise<void>;
     before(async () => {
       ({ storage, cleanup } = await backend.make());
-      assert.deepEqual(await storage.migrate(), ["0001_foundation", "0002_accounts", "0003_messages", "0004_files"]);
+      assert.deepEqual(await storage.migrate(), [
+        "0001_foundation",
+        "0002_accounts",
+        "0003_messages",
+        "0004_files",
+        "0005_messages_one_history_index",
+      ]);
     });
     after(async () => {
       await storage.close();
@@ -342,6 +348,20 @@ for (const backend of backends) {
       assert.deepEqual(
         (await m.history(c1.id, r1[2].message.id, 10)).map((x) => x.seq),
         [2, 1],
+      );
+      // an id that is not one of c1's messages pages from the last c1 message before it
+      const c1Ids = [r1[0], r1[2], r2[1]].map((r) => r.message);
+      assert.deepEqual(
+        (await m.history(c1.id, r1[1].message.id, 10)).map((x) => x.seq),
+        c1Ids
+          .filter((x) => x.id <= r1[1].message.id)
+          .map((x) => x.seq)
+          .reverse(),
+      );
+      assert.deepEqual(await m.history(c1.id, r1[0].message.id - 1, 10), []);
+      assert.deepEqual(
+        (await m.history(c1.id, r2[1].message.id + 1000, 10)).map((x) => x.seq),
+        [3, 2, 1],
       );
       assert.deepEqual(
         (await m.since(c1.id, 1, 10)).map((x) => x.seq),

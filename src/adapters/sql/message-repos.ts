@@ -146,8 +146,47 @@ export class SqlMessages implements MessageRepo {
       .selectAll()
       .where("conversation_id", "=", conversationId)
       .where("deleted_at", "is", null);
-    if (beforeId !== null) q = q.where("id", "<=", beforeId);
-    return (await q.orderBy("id", "desc").limit(limit).execute()).map(toMessage);
+    if (beforeId !== null) {
+      const bound = await this.lastSeqAtOrBefore(conversationId, beforeId);
+      if (bound === 0) return [];
+      q = q.where("seq", "<=", bound);
+    }
+    return (await q.orderBy("seq", "desc").limit(limit).execute()).map(toMessage);
+  }
+
+  /**
+   * The seq of the conversation's last message whose id is ≤ `id` (0 when none). Within one
+   * conversation ids grow with seq, so history pages by the `(conversation_id, seq)` index alone
+   * (a second index on `(conversation_id, id)` cost every insert more than it saved here). The
+   * usual `id` is a message of this conversation (a page's `nextLog`): one primary-key lookup.
+   * Any other id is placed by binary search over the gapless seqs (≈ log₂ n index lookups).
+   */
+  private async lastSeqAtOrBefore(conversationId: number, id: number): Promise<number> {
+    const hit = await this.db
+      .selectFrom("messages")
+      .select(["conversation_id", "seq"])
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (hit && Number(hit.conversation_id) === conversationId) return Number(hit.seq);
+    const conv = await this.conversation(conversationId);
+    if (!conv) return 0;
+    const idAt = async (seq: number) => {
+      const r = await this.db
+        .selectFrom("messages")
+        .select("id")
+        .where("conversation_id", "=", conversationId)
+        .where("seq", "=", seq)
+        .executeTakeFirst();
+      return r ? Number(r.id) : Number.POSITIVE_INFINITY;
+    };
+    let lo = 0;
+    let hi = conv.lastSeq;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if ((await idAt(mid)) <= id) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   async page(conversationId: number, offset: number, limit: number) {
@@ -157,7 +196,7 @@ export class SqlMessages implements MessageRepo {
       .where("deleted_at", "is", null);
     const [{ n }, rows] = await Promise.all([
       base.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
-      base.selectAll().orderBy("id", "desc").offset(offset).limit(limit).execute(),
+      base.selectAll().orderBy("seq", "desc").offset(offset).limit(limit).execute(),
     ]);
     return { total: Number(n), list: rows.map(toMessage) };
   }

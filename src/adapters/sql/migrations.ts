@@ -291,5 +291,15 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
         await db.schema.dropTable("files").execute();
       },
     },
+    "0005_messages_one_history_index": {
+      // History pages by (conversation_id, seq); the (conversation_id, id) index only cost
+      // inserts (measured in bench/messages.ts).
+      async up(db: Kysely<unknown>) {
+        await db.schema.dropIndex("messages_conv_id").execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.createIndex("messages_conv_id").on("messages").columns(["conversation_id", "id"]).execute();
+      },
+    },
   };
 }

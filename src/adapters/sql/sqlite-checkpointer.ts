@@ -1,0 +1,113 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type SQLite from "better-sqlite3";
+import type { Logger } from "pino";
+
+/**
+ * The checkpointer thread's code (CommonJS, evaluated in a worker). It opens its own connection to
+ * the database file and runs `PRAGMA wal_checkpoint(PASSIVE)` in a loop: right away again while the
+ * WAL keeps growing, backing off to `maxDelayMs` while it does not. A passive checkpoint never
+ * takes the write lock, so the writer on the main thread goes on committing while pages are copied
+ * back and the database file is fsynced here.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const SQLite = require(workerData.modulePath);
+const stop = new Int32Array(workerData.stop);
+let db;
+try {
+  db = new SQLite(workerData.file);
+  db.pragma("busy_timeout = 0");
+  parentPort.postMessage({ type: "ready" });
+  let delay = workerData.maxDelayMs;
+  let last = "";
+  while (Atomics.load(stop, 0) === 0) {
+    const r = db.pragma("wal_checkpoint(PASSIVE)")[0];
+    if (r.log > workerData.restartFrames && r.checkpointed === r.log) {
+      // Everything is copied back but the main thread's writer keeps appending: take the write
+      // lock for a moment (never waiting for it) so the next commit starts the WAL from the top.
+      db.pragma("wal_checkpoint(RESTART)");
+    }
+    const now = r.log + ":" + r.checkpointed;
+    if (now !== last) { last = now; delay = 1; } else delay = Math.min(delay * 2, workerData.maxDelayMs);
+    Atomics.wait(stop, 0, 0, delay);
+  }
+} catch (err) {
+  parentPort.postMessage({ type: "error", message: String(err && err.message || err) });
+} finally {
+  try { if (db) db.close(); } catch {}
+}
+`;
+
+/**
+ * Moves SQLite's WAL checkpoints off the event loop (measured in bench/messages.ts: with SQLite's
+ * automatic checkpoints every commit that crosses ~4 MiB of WAL copies pages and fsyncs on the
+ * main thread; here the same work runs on the machine's other core). The main connection's
+ * automatic checkpoints are switched off only once the thread is running, and switched back on if
+ * it fails, so the WAL is always checkpointed by somebody.
+ */
+export class SqliteCheckpointer {
+  private readonly worker: Worker;
+  private readonly stop = new Int32Array(new SharedArrayBuffer(4));
+  private readonly exited: Promise<void>;
+  /** Resolves once the thread checkpoints (true) or it failed to start (false). */
+  readonly ready: Promise<boolean>;
+
+  constructor(
+    private readonly db: SQLite.Database,
+    file: string,
+    private readonly log?: Logger,
+    maxDelayMs = 100,
+    restartFrames = 4096,
+  ) {
+    // A WAL that grew during a burst is cut back to this size once it has been checkpointed.
+    db.pragma("journal_size_limit = 67108864");
+    const modulePath = createRequire(import.meta.url).resolve("better-sqlite3");
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { modulePath, file, stop: this.stop.buffer, maxDelayMs, restartFrames },
+    });
+    this.worker.unref();
+    let settle: (ok: boolean) => void = () => {};
+    this.ready = new Promise((resolve) => {
+      settle = resolve;
+    });
+    this.worker.on("message", (m: { type: string; message?: string }) => {
+      if (m.type === "ready") {
+        db.pragma("wal_autocheckpoint = 0");
+        settle(true);
+      } else if (m.type === "error") {
+        this.fallBack(m.message ?? "unknown error");
+        settle(false);
+      }
+    });
+    this.worker.on("error", (err) => {
+      this.fallBack(err.message);
+      settle(false);
+    });
+    this.exited = new Promise((resolve) =>
+      this.worker.once("exit", () => {
+        settle(false);
+        resolve();
+      }),
+    );
+  }
+
+  private fallBack(reason: string): void {
+    this.log?.error({ reason }, "SQLite checkpointer thread failed; checkpointing on the main thread again");
+    try {
+      if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000");
+    } catch {
+      // the connection is closing
+    }
+  }
+
+  /** Stops the thread and waits until its connection is closed (before the main one closes). */
+  async close(): Promise<void> {
+    Atomics.store(this.stop, 0, 1);
+    Atomics.notify(this.stop, 0);
+    // Unreferenced so that it never keeps a process alive; referenced while we wait for it.
+    this.worker.ref();
+    await this.exited;
+  }
+}
