@@ -136,6 +136,34 @@ describe("realtime layer", () => {
     }
   });
 
+  test("holdWrites corks even the first write of a burst and flushes once the microtasks drained", async () => {
+    const s = await startServer();
+    try {
+      await post(`${s.base}/api/register`, { systemId: "sys" });
+      const { c } = await gatewayClient(s.ws, "sys");
+      const conn = [...s.app.realtime.connections.values()][0];
+      const socket = (conn as unknown as { socket: import("node:net").Socket }).socket;
+      s.app.realtime.holdWrites();
+      s.app.realtime.sendText(conn, JSON.stringify({ n: 0 }));
+      assert.equal(socket.writableCorked, 1, "the first write of the burst waits");
+      // continuations of the burst (as after a group commit) still join it
+      await Promise.resolve();
+      s.app.realtime.sendText(conn, JSON.stringify({ n: 1 }));
+      assert.equal(socket.writableCorked, 1);
+      await new Promise<void>((r) => process.nextTick(r));
+      assert.equal(socket.writableCorked, 0, "flushed once the microtasks drained, not on the next loop turn");
+      assert.deepEqual(await c.next(), { n: 0 });
+      assert.deepEqual(await c.next(), { n: 1 });
+      // outside a hold the first write of a turn goes out directly
+      s.app.realtime.sendText(conn, JSON.stringify({ n: 2 }));
+      assert.equal(socket.writableCorked, 0);
+      assert.deepEqual(await c.next(), { n: 2 });
+      c.close();
+    } finally {
+      await s.close();
+    }
+  });
+
   test("shutdown closes sockets with 1001 (reconnectable) and readiness turns false first", async () => {
     const s = await startServer();
     await post(`${s.base}/api/register`, { systemId: "sys" });

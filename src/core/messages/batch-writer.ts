@@ -20,6 +20,8 @@ export class BatchWriter {
   constructor(
     private readonly repo: MessageRepo,
     private readonly maxBatch = 512,
+    /** Called before a committed batch's promises settle (MessageService coalesces the acks' writes). */
+    private readonly beforeSettle: () => void = () => {},
   ) {}
 
   submit(msg: NewMessage): Promise<{ message: Message; duplicate: boolean }> {
@@ -38,6 +40,7 @@ export class BatchWriter {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
           const results = await this.repo.appendBatch(batch.map((p) => p.msg));
+          this.beforeSettle();
           for (const [i, p] of batch.entries()) p.resolve(results[i]);
         } catch (e) {
           for (const p of batch) p.reject(e);

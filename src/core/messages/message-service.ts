@@ -83,7 +83,7 @@ export class MessageService {
     private readonly log: Logger,
     private readonly userCache: UserCache,
   ) {
-    this.writer = new BatchWriter(storage.messages, opts.maxBatch);
+    this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => realtime.holdWrites());
   }
 
   /** SPEC §2: friends, and colleagues of the same company, may talk directly. */
