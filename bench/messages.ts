@@ -89,9 +89,16 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+function cpuTicks(pid: number, tid?: number): number {
+  const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const f = readFileSync(path, "utf8").split(") ")[1].split(" ");
   return Number(f[11]) + Number(f[12]);
+}
+
+/** Machine-wide CPU ticks: total, idle (idle + iowait) and stolen by the hypervisor. */
+function machineTicks(): { total: number; idle: number; steal: number } {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), idle: f[3] + f[4], steal: f[7] };
 }
 
 async function startServer(env: Record<string, string>): Promise<ChildProcess> {
@@ -308,7 +315,12 @@ interface Result {
     failures: number;
     serverCpuUsPerMsg: number;
     serverCpuPct: number;
+    /** The server's main thread (the event loop) alone; the rest is SQLite's checkpointer and libuv. */
+    eventLoopCpuPct: number;
     loadCpuPct: number;
+    /** Of the whole machine (100 % = every core busy). */
+    machineBusyPct: number;
+    stealPct: number;
   };
   fixed: { offered: number; achieved: number; p50: number; p99: number; failures: number };
   history: { messages: number; pages: number; p50: number; p99: number; prefillSeconds: number };
@@ -351,9 +363,13 @@ async function runBackend(backend: string): Promise<Result> {
   await drive(senders, 2, { kind: "window", window: 4 });
   const pid = server.pid as number;
   const t0 = cpuTicks(pid);
+  const m0 = cpuTicks(pid, pid);
+  const s0 = machineTicks();
   const c0 = process.cpuUsage();
   const tp = await drive(senders, SECONDS, { kind: "window", window: WINDOW });
   const serverTicks = cpuTicks(pid) - t0;
+  const mainTicks = cpuTicks(pid, pid) - m0;
+  const s1 = machineTicks();
   const loadCpu = process.cpuUsage(c0);
   const fixed = await drive(senders, SECONDS, { kind: "rate", perSecond: RATE });
   for (const s of senders) s.ws.terminate();
@@ -396,6 +412,9 @@ async function runBackend(backend: string): Promise<Result> {
       failures: tp.failures,
       serverCpuUsPerMsg: (serverTicks * 10_000) / Math.max(1, tp.acks),
       serverCpuPct: (serverTicks / 100 / tp.elapsed) * 100,
+      eventLoopCpuPct: (mainTicks / 100 / tp.elapsed) * 100,
+      machineBusyPct: (1 - (s1.idle - s0.idle) / Math.max(1, s1.total - s0.total)) * 100,
+      stealPct: ((s1.steal - s0.steal) / Math.max(1, s1.total - s0.total)) * 100,
       loadCpuPct: ((loadCpu.user + loadCpu.system) / 1e6 / tp.elapsed) * 100,
     },
     fixed: {
@@ -430,11 +449,11 @@ async function main(): Promise<void> {
     "",
     `Command: \`npm run bench:messages -- ${process.argv.slice(2).join(" ")}\`; senders ${SENDERS}, window ${WINDOW}, ${SECONDS} s per scenario.`,
     "",
-    "| backend | msgs/s (ack after commit) | p50 ms | p99 ms | server CPU µs/msg | server CPU % | load CPU % | failures |",
-    "|---|---|---|---|---|---|---|---|",
+    "| backend | msgs/s (ack after commit) | p50 ms | p99 ms | server CPU µs/msg | server CPU % | event loop CPU % | load CPU % | machine busy % | steal % | failures |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     ...results.map(
       (r) =>
-        `| ${r.backend} | ${int(r.throughput.perSec)} | ${f2(r.throughput.p50)} | ${f2(r.throughput.p99)} | ${f1(r.throughput.serverCpuUsPerMsg)} | ${int(r.throughput.serverCpuPct)} | ${int(r.throughput.loadCpuPct)} | ${r.throughput.failures} |`,
+        `| ${r.backend} | ${int(r.throughput.perSec)} | ${f2(r.throughput.p50)} | ${f2(r.throughput.p99)} | ${f1(r.throughput.serverCpuUsPerMsg)} | ${int(r.throughput.serverCpuPct)} | ${int(r.throughput.eventLoopCpuPct)} | ${int(r.throughput.loadCpuPct)} | ${int(r.throughput.machineBusyPct)} | ${f1(r.throughput.stealPct)} | ${r.throughput.failures} |`,
     ),
     "",
     "| backend | offered msgs/s | achieved | p50 ack ms | p99 ack ms | failures |",

@@ -59,6 +59,8 @@ export class SqlMessages implements MessageRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly rawSqlite: SQLite.Database | null = null,
+    /** SQLite: told after every message batch committed (wakes the WAL checkpointer thread). */
+    private readonly afterCommit: () => void = () => {},
   ) {}
 
   async ensureConversation(c: Omit<Conversation, "id" | "lastSeq" | "lastMessageAt">): Promise<Conversation> {
@@ -110,7 +112,9 @@ export class SqlMessages implements MessageRepo {
       this.fast ??= new SqliteMessageWriter(this.rawSqlite, toMessage);
       const fast = this.fast;
       // Holding Kysely's connection keeps every other statement out of our transaction.
-      return this.db.connection().execute(async () => fast.append(batch));
+      const out = await this.db.connection().execute(async () => fast.append(batch));
+      this.afterCommit();
+      return out;
     }
     try {
       return await pgAppendBatch(this.db, batch, toMessage);

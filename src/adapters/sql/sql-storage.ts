@@ -157,7 +157,7 @@ export class SqlStorage implements Storage {
     this.sms = new SqlSms(db);
     this.org = new SqlOrg(db);
     this.qr = new SqlQr(db);
-    this.messages = new SqlMessages(db, raw);
+    this.messages = new SqlMessages(db, raw, () => this.checkpointer?.committed());
     this.friends = new SqlFriends(db);
     this.files = new SqlFiles(db);
   }

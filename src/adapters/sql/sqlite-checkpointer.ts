@@ -5,15 +5,19 @@ import type { Logger } from "pino";
 
 /**
  * The checkpointer thread's code (CommonJS, evaluated in a worker). It opens its own connection to
- * the database file and runs `PRAGMA wal_checkpoint(PASSIVE)` in a loop: right away again while the
- * WAL keeps growing, backing off to `maxDelayMs` while it does not. A passive checkpoint never
- * takes the write lock, so the writer on the main thread goes on committing while pages are copied
- * back and the database file is fsynced here.
+ * the database file and runs `PRAGMA wal_checkpoint(PASSIVE)` whenever the main thread signals a
+ * commit (shared word 1), and on a timer that backs off to `maxDelayMs` while nothing changes
+ * (writes that do not signal). A passive checkpoint never takes the write lock: the main thread
+ * goes on committing while pages are copied back and the database file is fsynced here. Run right
+ * after a commit it usually finishes before the next one begins, so that one starts the WAL from
+ * the top again. Only if the WAL still grows past `restartFrames` does this thread take the write
+ * lock for a moment (never waiting for it) with `wal_checkpoint(RESTART)`: measured, doing that
+ * often makes the main thread sleep in SQLite's busy handler.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const SQLite = require(workerData.modulePath);
-const stop = new Int32Array(workerData.stop);
+const shared = new Int32Array(workerData.shared);
 let db;
 try {
   db = new SQLite(workerData.file);
@@ -21,16 +25,13 @@ try {
   parentPort.postMessage({ type: "ready" });
   let delay = workerData.maxDelayMs;
   let last = "";
-  while (Atomics.load(stop, 0) === 0) {
+  while (Atomics.load(shared, 0) === 0) {
+    const commits = Atomics.load(shared, 1);
     const r = db.pragma("wal_checkpoint(PASSIVE)")[0];
-    if (r.log > workerData.restartFrames && r.checkpointed === r.log) {
-      // Everything is copied back but the main thread's writer keeps appending: take the write
-      // lock for a moment (never waiting for it) so the next commit starts the WAL from the top.
-      db.pragma("wal_checkpoint(RESTART)");
-    }
+    if (r.log > workerData.restartFrames && r.checkpointed === r.log) db.pragma("wal_checkpoint(RESTART)");
     const now = r.log + ":" + r.checkpointed;
     if (now !== last) { last = now; delay = 1; } else delay = Math.min(delay * 2, workerData.maxDelayMs);
-    Atomics.wait(stop, 0, 0, delay);
+    Atomics.wait(shared, 1, commits, delay);
   }
 } catch (err) {
   parentPort.postMessage({ type: "error", message: String(err && err.message || err) });
@@ -48,7 +49,8 @@ try {
  */
 export class SqliteCheckpointer {
   private readonly worker: Worker;
-  private readonly stop = new Int32Array(new SharedArrayBuffer(4));
+  /** [0]: stop flag, [1]: commit counter (the thread waits on it). */
+  private readonly shared = new Int32Array(new SharedArrayBuffer(8));
   private readonly exited: Promise<void>;
   /** Resolves once the thread checkpoints (true) or it failed to start (false). */
   readonly ready: Promise<boolean>;
@@ -58,14 +60,14 @@ export class SqliteCheckpointer {
     file: string,
     private readonly log?: Logger,
     maxDelayMs = 100,
-    restartFrames = 4096,
+    restartFrames = 16384,
   ) {
     // A WAL that grew during a burst is cut back to this size once it has been checkpointed.
     db.pragma("journal_size_limit = 67108864");
     const modulePath = createRequire(import.meta.url).resolve("better-sqlite3");
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { modulePath, file, stop: this.stop.buffer, maxDelayMs, restartFrames },
+      workerData: { modulePath, file, shared: this.shared.buffer, maxDelayMs, restartFrames },
     });
     this.worker.unref();
     let settle: (ok: boolean) => void = () => {};
@@ -102,10 +104,17 @@ export class SqliteCheckpointer {
     }
   }
 
+  /** Wakes the thread: a transaction just committed (called by the message writer). */
+  committed(): void {
+    Atomics.add(this.shared, 1, 1);
+    Atomics.notify(this.shared, 1);
+  }
+
   /** Stops the thread and waits until its connection is closed (before the main one closes). */
   async close(): Promise<void> {
-    Atomics.store(this.stop, 0, 1);
-    Atomics.notify(this.stop, 0);
+    Atomics.store(this.shared, 0, 1);
+    Atomics.add(this.shared, 1, 1);
+    Atomics.notify(this.shared, 1);
     // Unreferenced so that it never keeps a process alive; referenced while we wait for it.
     this.worker.ref();
     await this.exited;
