@@ -73,7 +73,11 @@ export interface App {
 export async function buildApp(config: Readonly<Config>, options: BuildOptions = {}): Promise<App> {
   const log = options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
 
-  const storage = new SqlStorage({ databaseUrl: config.databaseUrl, sqliteFile: join(config.dataDir, "parley.db") });
+  const storage = new SqlStorage({
+    databaseUrl: config.databaseUrl,
+    sqliteFile: join(config.dataDir, "parley.db"),
+    log: log.child({ component: "storage" }),
+  });
   const applied = await storage.migrate();
   if (applied.length) log.info({ applied }, "migrations applied");
 

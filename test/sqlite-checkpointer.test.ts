@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import SQLite from "better-sqlite3";
+import type { Logger } from "pino";
 import { SqliteCheckpointer } from "../src/adapters/sql/sqlite-checkpointer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "parley-ckpt-"));
@@ -50,9 +51,13 @@ test("the checkpointer thread takes over checkpoints, keeps the WAL bounded, and
 test("when the thread cannot open the database, the main connection keeps checkpointing", async () => {
   const file = join(dir, "b.db");
   const db = open(file);
-  const ck = new SqliteCheckpointer(db, join(dir, "missing", "nope.db"));
+  const logged: string[] = [];
+  const log = { error: (_o: unknown, msg: string) => logged.push(msg) } as unknown as Logger;
+  const ck = new SqliteCheckpointer(db, join(dir, "missing", "nope.db"), log);
   assert.equal(await ck.ready, false);
   assert.equal(db.pragma("wal_autocheckpoint", { simple: true }), 1000);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(logged.length, 1, "the failure is logged once");
   await ck.close();
   db.close();
 });

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
+import type { Logger } from "pino";
 import { conflict } from "../../core/errors.ts";
 import type {
   FileRepo,
@@ -41,6 +42,8 @@ export interface SqlStorageOptions {
    * (default true for a file database; see sqlite-checkpointer.ts).
    */
   checkpointThread?: boolean;
+  /** Where storage reports trouble it handles itself (e.g. the checkpointer thread failing). */
+  log?: Logger;
 }
 
 const INT8_OID = 20;
@@ -147,7 +150,7 @@ export class SqlStorage implements Storage {
     this.db = db;
     this.checkpointer =
       raw && opts.sqliteFile !== ":memory:" && opts.checkpointThread !== false
-        ? new SqliteCheckpointer(raw, opts.sqliteFile)
+        ? new SqliteCheckpointer(raw, opts.sqliteFile, opts.log)
         : null;
     this.kind = kind;
     this.settings = new SqlSettings(db);

@@ -52,6 +52,8 @@ export class SqliteCheckpointer {
   /** [0]: stop flag, [1]: commit counter (the thread waits on it). */
   private readonly shared = new Int32Array(new SharedArrayBuffer(8));
   private readonly exited: Promise<void>;
+  private closing = false;
+  private failed = false;
   /** Resolves once the thread checkpoints (true) or it failed to start (false). */
   readonly ready: Promise<boolean>;
 
@@ -76,7 +78,7 @@ export class SqliteCheckpointer {
     });
     this.worker.on("message", (m: { type: string; message?: string }) => {
       if (m.type === "ready") {
-        db.pragma("wal_autocheckpoint = 0");
+        if (db.open && !this.closing) db.pragma("wal_autocheckpoint = 0");
         settle(true);
       } else if (m.type === "error") {
         this.fallBack(m.message ?? "unknown error");
@@ -88,7 +90,8 @@ export class SqliteCheckpointer {
       settle(false);
     });
     this.exited = new Promise((resolve) =>
-      this.worker.once("exit", () => {
+      this.worker.once("exit", (code) => {
+        if (!this.closing) this.fallBack(`thread exited (${code})`);
         settle(false);
         resolve();
       }),
@@ -96,6 +99,8 @@ export class SqliteCheckpointer {
   }
 
   private fallBack(reason: string): void {
+    if (this.failed) return;
+    this.failed = true;
     this.log?.error({ reason }, "SQLite checkpointer thread failed; checkpointing on the main thread again");
     try {
       if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000");
@@ -112,6 +117,7 @@ export class SqliteCheckpointer {
 
   /** Stops the thread and waits until its connection is closed (before the main one closes). */
   async close(): Promise<void> {
+    this.closing = true;
     Atomics.store(this.shared, 0, 1);
     Atomics.add(this.shared, 1, 1);
     Atomics.notify(this.shared, 1);
