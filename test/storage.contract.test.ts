@@ -125,6 +125,11 @@ for (const backend of backends) {
       assert.equal((await storage.users.findByUsername("alice"))?.id, a.id);
       assert.equal((await storage.users.findByUid(a.uid))?.id, a.id);
       assert.equal(await storage.users.findById(999999), null);
+      assert.deepEqual(
+        (await storage.users.findByIds([b.id, 999999, a.id, b.id])).map((u) => u.id).sort((x, y) => x - y),
+        [a.id, b.id].sort((x, y) => x - y),
+      );
+      assert.deepEqual(await storage.users.findByIds([]), []);
       for (const dup of [{ mobile: "13800000001" }, { username: "alice" }])
         await assert.rejects(
           storage.users.create(newUser(dup)),
@@ -375,6 +380,24 @@ for (const backend of backends) {
       assert.equal(await m.setReadCursor(c1.id, 1, 3, 40), 3);
       assert.equal(await m.setReadCursor(c1.id, 1, 1, 41), 3, "never backwards");
       assert.equal(await m.unreadCount(c1.id, 1), 0);
+      // the batched forms agree with the one-conversation ones
+      assert.deepEqual(await m.unreadCounts([c1.id, c2.id, 999999], 1), new Map());
+      assert.deepEqual(
+        await m.unreadCounts([c1.id, c2.id], 2),
+        new Map([
+          [c1.id, 1],
+          [c2.id, 1],
+        ]),
+      );
+      const lasts = await m.lastMessages([c1.id, c2.id, 999999]);
+      assert.deepEqual(
+        [...lasts].map(([k, v]) => [k, v.clientMsgId]).sort(),
+        [
+          [c1.id, "d"],
+          [c2.id, "b"],
+        ].sort(),
+      );
+      assert.deepEqual(lasts.get(c1.id), await m.lastMessage(c1.id));
       assert.deepEqual(
         (await m.directConversationsOf(1)).map((c) => c.id),
         [c1.id, c2.id],

@@ -89,6 +89,8 @@ export interface UserRepo {
   /** Inserts a user and assigns `id` and `uid`. Throws `conflict` (`user_exists`) on a taken mobile/username. */
   create(user: NewUser): Promise<User>;
   findById(id: number): Promise<User | null>;
+  /** The users that exist among `ids`, in no particular order (one query per 500 ids). */
+  findByIds(ids: readonly number[]): Promise<User[]>;
   findByMobile(mobile: string): Promise<User | null>;
   findByUsername(username: string): Promise<User | null>;
   findByUid(uid: string): Promise<User | null>;
@@ -330,6 +332,10 @@ export interface MessageRepo {
   markDeleted(id: number, at: number): Promise<boolean>;
   /** The newest non-deleted message of a conversation. */
   lastMessage(conversationId: number): Promise<Message | null>;
+  /** `lastMessage` for several conversations at once: conversation id → its last undeleted message. */
+  lastMessages(conversationIds: readonly number[]): Promise<Map<number, Message>>;
+  /** `unreadCount` for several conversations at once: conversation id → count (absent = 0). */
+  unreadCounts(conversationIds: readonly number[], userId: number): Promise<Map<number, number>>;
   /** Read cursor: moves forward only; returns the cursor after the call. */
   setReadCursor(conversationId: number, userId: number, seq: number, at: number): Promise<number>;
   readCursor(conversationId: number, userId: number): Promise<number>;

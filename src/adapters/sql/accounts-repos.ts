@@ -110,6 +110,19 @@ export class SqlUsers implements UserRepo {
   findById(id: number) {
     return this.one("id", id);
   }
+  async findByIds(ids: readonly number[]): Promise<User[]> {
+    const out: User[] = [];
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await this.db
+        .selectFrom("users")
+        .selectAll()
+        .where("id", "in", unique.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.push(toUser(r));
+    }
+    return out;
+  }
   findByMobile(mobile: string) {
     return this.one("mobile", mobile);
   }

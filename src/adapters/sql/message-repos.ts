@@ -243,6 +243,71 @@ export class SqlMessages implements MessageRepo {
     return m ?? null;
   }
 
+  async lastMessages(conversationIds: readonly number[]): Promise<Map<number, Message>> {
+    const out = new Map<number, Message>();
+    const ids = [...new Set(conversationIds)];
+    for (let i = 0; i < ids.length; i += 500) {
+      // One correlated "newest undeleted" lookup per conversation, each a walk down the
+      // (conversation_id, seq) index from the top, in one statement.
+      const rows = await this.db
+        .selectFrom("messages")
+        .selectAll()
+        .where("id", "in", (eb) =>
+          eb
+            .selectFrom("conversations as c")
+            .select((c) =>
+              c
+                .selectFrom("messages as m")
+                .select("m.id")
+                .whereRef("m.conversation_id", "=", "c.id")
+                .where("m.deleted_at", "is", null)
+                .orderBy("m.seq", "desc")
+                .limit(1)
+                .as("last_id"),
+            )
+            .where("c.id", "in", ids.slice(i, i + 500)),
+        )
+        .execute();
+      for (const r of rows) out.set(Number(r.conversation_id), toMessage(r));
+    }
+    return out;
+  }
+
+  async unreadCounts(conversationIds: readonly number[], userId: number): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    const ids = [...new Set(conversationIds)];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db
+        .selectFrom("conversations as c")
+        .select((eb) => [
+          "c.id",
+          eb
+            .selectFrom("messages as m")
+            .select((m) => m.fn.countAll<number>().as("n"))
+            .whereRef("m.conversation_id", "=", "c.id")
+            .where(
+              "m.seq",
+              ">",
+              eb.fn.coalesce(
+                eb
+                  .selectFrom("read_cursors as rc")
+                  .select("rc.seq")
+                  .whereRef("rc.conversation_id", "=", "c.id")
+                  .where("rc.user_id", "=", userId),
+                eb.lit(0),
+              ),
+            )
+            .where("m.sender_id", "!=", userId)
+            .where("m.deleted_at", "is", null)
+            .as("n"),
+        ])
+        .where("c.id", "in", ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) if (Number(r.n) > 0) out.set(Number(r.id), Number(r.n));
+    }
+    return out;
+  }
+
   async setReadCursor(conversationId: number, userId: number, seq: number, at: number): Promise<number> {
     await this.db
       .insertInto("read_cursors")

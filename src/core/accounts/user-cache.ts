@@ -25,6 +25,28 @@ export class UserCache {
     return user;
   }
 
+  /** Several users at once: cached ones from memory, the rest in one query. Missing ids are absent. */
+  async getMany(ids: Iterable<number>): Promise<Map<number, User>> {
+    const now = Date.now();
+    const out = new Map<number, User>();
+    const missing: number[] = [];
+    for (const id of new Set(ids)) {
+      const hit = this.entries.get(id);
+      if (hit && now - hit.at < this.ttlMs) {
+        if (hit.user) out.set(id, hit.user);
+      } else missing.push(id);
+    }
+    if (!missing.length) return out;
+    const found = new Map((await this.repo.findByIds(missing)).map((u) => [u.id, u]));
+    if (this.entries.size + missing.length > this.max) this.entries.clear();
+    for (const id of missing) {
+      const user = found.get(id) ?? null;
+      this.entries.set(id, { user, at: now });
+      if (user) out.set(id, user);
+    }
+    return out;
+  }
+
   invalidate(id: number): void {
     this.entries.delete(id);
   }

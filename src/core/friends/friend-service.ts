@@ -138,9 +138,10 @@ export class FriendService {
   /** Friends with their users; `since` returns changes (including ended friendships) after that time. */
   async list(actor: User, since: number | null): Promise<Array<{ friendship: Friendship; user: User }>> {
     const rows = await this.storage.friends.list(actor.id, since);
+    const users = new Map((await this.storage.users.findByIds(rows.map((f) => f.friendId))).map((u) => [u.id, u]));
     const out: Array<{ friendship: Friendship; user: User }> = [];
     for (const f of rows) {
-      const user = await this.storage.users.findById(f.friendId);
+      const user = users.get(f.friendId);
       if (user) out.push({ friendship: f, user });
     }
     return out;
@@ -149,13 +150,9 @@ export class FriendService {
   /** Requests to and from the actor, newest first, with both users. */
   async requests(actor: User, beforeId: number | null, limit: number) {
     const { total, list } = await this.storage.friends.requestsOf(actor.id, beforeId, limit);
-    const users = new Map<number, User>();
-    for (const r of list)
-      for (const id of [r.fromId, r.toId])
-        if (!users.has(id)) {
-          const u = await this.storage.users.findById(id);
-          if (u) users.set(id, u);
-        }
+    const users = new Map(
+      (await this.storage.users.findByIds(list.flatMap((r) => [r.fromId, r.toId]))).map((u) => [u.id, u]),
+    );
     return {
       total,
       list: list

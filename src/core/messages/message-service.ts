@@ -312,29 +312,31 @@ export class MessageService {
   /** Direct conversations of the user, newest first, with the peer, last message and unread count. */
   async directSummaries(actor: User) {
     const convs = await this.storage.messages.directConversationsOf(actor.id);
+    const peerOf = (conv: Conversation) => (conv.userA === actor.id ? (conv.userB as number) : (conv.userA as number));
+    // Four queries whatever the number of conversations (not three per conversation).
+    const ids = convs.map((c) => c.id);
+    const [peers, lasts, unread] = await Promise.all([
+      this.userCache.getMany(convs.map(peerOf)),
+      this.storage.messages.lastMessages(ids),
+      this.storage.messages.unreadCounts(ids, actor.id),
+    ]);
     const out: Array<{ conv: Conversation; peer: User; last: MessageView | null; unread: number }> = [];
     for (const conv of convs) {
-      const peerId = conv.userA === actor.id ? (conv.userB as number) : (conv.userA as number);
-      const peer = await this.userCache.get(peerId);
+      const peer = peers.get(peerOf(conv));
       if (!peer) continue;
-      const last = await this.storage.messages.lastMessage(conv.id);
+      const last = lasts.get(conv.id) ?? null;
       const sender = last ? (last.senderId === actor.id ? actor : peer) : null;
       out.push({
         conv,
         peer,
         last: last ? this.view(last, conv, sender) : null,
-        unread: await this.storage.messages.unreadCount(conv.id, actor.id),
+        unread: unread.get(conv.id) ?? 0,
       });
     }
     return out;
   }
 
-  private async users(ids: number[]): Promise<Map<number, User>> {
-    const map = new Map<number, User>();
-    for (const id of new Set(ids)) {
-      const u = await this.userCache.get(id);
-      if (u) map.set(id, u);
-    }
-    return map;
+  private users(ids: number[]): Promise<Map<number, User>> {
+    return this.userCache.getMany(ids);
   }
 }
