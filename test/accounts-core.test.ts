@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import http from "node:http";
 import { describe, test } from "node:test";
 import { hashPassword, needsRehash, verifyPassword } from "../src/core/accounts/password.ts";
 import { AppError } from "../src/core/errors.ts";
@@ -121,6 +122,39 @@ describe("account service", () => {
       await assert.rejects(sms.verify(m2, c2), reason("captcha_expired"), "used codes are gone");
     } finally {
       await s.close();
+    }
+  });
+
+  test("SMS: a code the provider failed to deliver does not block the retry nor count toward the daily cap", async () => {
+    // A real HTTP provider that fails the first two requests and accepts the rest.
+    let calls = 0;
+    const provider = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        calls++;
+        res.writeHead(calls <= 2 ? 503 : 200).end("{}");
+      });
+    });
+    await new Promise<void>((r) => provider.listen(0, "127.0.0.1", r));
+    const port = (provider.address() as import("node:net").AddressInfo).port;
+    const s = await startServer({
+      "sms.provider": "http",
+      "sms.httpUrl": `http://127.0.0.1:${port}/send`,
+      "sms.dailyCap": 1,
+    });
+    try {
+      const { sms, storage } = s.app;
+      const mobile = "13600000009";
+      await assert.rejects(sms.send(mobile, "127.0.0.9"), reason("sms_failed"));
+      await assert.rejects(sms.send(mobile, "127.0.0.9"), reason("sms_failed"), "retried at once: not sms_too_soon");
+      assert.equal(await storage.sms.latest(mobile), null, "undelivered codes are not kept");
+      await sms.send(mobile, "127.0.0.9");
+      assert.equal(calls, 3);
+      assert.ok(await storage.sms.latest(mobile), "the delivered code is stored");
+      await assert.rejects(sms.send(mobile, "127.0.0.9"), reason("sms_too_soon"));
+    } finally {
+      await s.close();
+      provider.close();
     }
   });
 

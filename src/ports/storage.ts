@@ -148,6 +148,8 @@ export interface SmsRepo {
   addAttempt(id: number): Promise<number>;
   /** Marks the code used if it still is unused; false when another request used it first. */
   markUsed(id: number, now: number): Promise<boolean>;
+  /** Deletes a code (one the provider failed to deliver: it must not count toward any limit). */
+  remove(id: number): Promise<void>;
   /** The `log` sender's outbox. */
   outboxAdd(entry: { mobile: string; code: string; sentAt: number }): Promise<void>;
   outboxList(mobile: string | null, limit: number): Promise<Array<{ mobile: string; code: string; sentAt: number }>>;

@@ -307,6 +307,10 @@ export class SqlSms implements SmsRepo {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  async remove(id: number): Promise<void> {
+    await this.db.deleteFrom("sms_codes").where("id", "=", id).execute();
+  }
+
   async outboxAdd(e: { mobile: string; code: string; sentAt: number }): Promise<void> {
     await this.db.insertInto("sms_outbox").values({ mobile: e.mobile, code: e.code, sent_at: e.sentAt }).execute();
   }

@@ -37,7 +37,7 @@ export class SmsService {
     if (!(await this.limiter.hit(`sms:ip:${ip}`, this.opts.perIpPerHour, 3600 * 1000)).ok)
       throw new AppError("rate_limited", "sms_ip_limit", "too many SMS requests from this address");
     const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
-    await this.repo.insert({
+    const stored = await this.repo.insert({
       mobile,
       codeHash: hash(mobile, code),
       createdAt: now,
@@ -48,6 +48,8 @@ export class SmsService {
     try {
       await this.sender.send(mobile, code);
     } catch (e) {
+      // Never delivered: the code must not block a retry (resend interval) nor use up the daily cap.
+      await this.repo.remove(stored.id);
       throw new AppError("unavailable", "sms_failed", `SMS provider failed: ${(e as Error).message}`);
     }
   }
