@@ -636,11 +636,22 @@ describe("chat33 WebSocket limits", () => {
       "chat33.msgRatePerUser": 2,
       "ws.maxFrameBytes": 2048,
       "messages.recallWindowMs": 0,
+      "ws.pingIntervalMs": 150,
     });
   });
   after(async () => {
     k.closeAll();
     await s.close();
+  });
+
+  test("a session revoked without a notice (hub message lost) still ends its socket on the sweep", async () => {
+    const u = await k.person("Lost");
+    const c = await k.socket(u);
+    const { session } = await s.app.accounts.authenticate(u.token);
+    // Straight through the storage port: nothing is published, as if the notice had been lost.
+    await s.app.storage.sessions.revoke([session.id], "replaced", Date.now());
+    assert.deepEqual(await c.next(5000), { eventType: -1, code: -1007, content: "账号已经在其他终端登录" });
+    assert.equal((await c.closed).code, 4003);
   });
 
   test("more frames per second than chat33.msgRatePerConnection → -1012", async () => {

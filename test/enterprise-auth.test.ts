@@ -421,6 +421,18 @@ describe("enterprise surface — auth (seed 001)", () => {
       assertError(await call(s.base, "/api/left_user_info", { query: { authorization: token } }), 401, "登录已过期");
     });
 
+    test("a session revoked without a notice (hub message lost) still ends its socket on the sweep", async () => {
+      const u = await user("lost-notice");
+      const token = (await s.app.accounts.startSession(u, { device: "pc" })).token;
+      const { c, first } = await socket(`authorization=${token}`);
+      assert.equal(first.code, 1000);
+      const { session } = await s.app.accounts.authenticate(token);
+      // Straight through the storage port: nothing is published, as if the notice had been lost.
+      await s.app.storage.sessions.revoke([session.id], "admin", Date.now());
+      assert.deepEqual(await c.next(5000), { code: 1003, msg: "登录已过期", data: null });
+      assert.equal((await c.closed).code, 4001);
+    });
+
     test("an anonymous socket gets a fresh random device id", async () => {
       const a = await socket("platform=pc");
       const b = await socket("");

@@ -122,6 +122,8 @@ export interface SessionRepo {
   create(session: Session): Promise<void>;
   findByTokenHash(tokenHash: string): Promise<Session | null>;
   findById(id: string): Promise<Session | null>;
+  /** The sessions that exist among `ids` (one query per 500 ids). */
+  findByIds(ids: readonly string[]): Promise<Session[]>;
   /** Live (not revoked, not expired at `now`) sessions of a user. */
   listLive(userId: number, now: number): Promise<Session[]>;
   /** Revokes the given live sessions; returns the ids actually revoked by this call. */

@@ -23,6 +23,11 @@ export interface ProtocolHandler {
   onEvent?(conn: Connection, event: RealtimeEvent): void;
   /** Called for every open connection on each ping sweep (e.g. to end expired sessions). */
   onSweep?(conn: Connection, now: number): void;
+  /**
+   * Called once per ping sweep with all of this protocol's open connections, for checks that
+   * should be one batched query rather than one per socket (e.g. revoked sessions).
+   */
+  onSweepAll?(conns: Connection[], now: number): void;
 }
 
 /** What an upgrade route decides before the handshake completes. */
@@ -455,11 +460,20 @@ export class Realtime {
 
   private sweep(): void {
     const now = Date.now();
+    const batches = new Map<string, Connection[]>();
     for (const conn of this.connections.values()) {
       if (conn.closing) continue;
-      const onSweep = this.protocols.get(conn.protocol)?.onSweep;
-      if (onSweep) this.safely(() => onSweep(conn, now));
+      const handler = this.protocols.get(conn.protocol);
+      if (handler?.onSweep) {
+        const onSweep = handler.onSweep;
+        this.safely(() => onSweep(conn, now));
+      }
       if (conn.closing) continue;
+      if (handler?.onSweepAll) {
+        const list = batches.get(conn.protocol);
+        if (list) list.push(conn);
+        else batches.set(conn.protocol, [conn]);
+      }
       if (now - conn.lastSeen > this.opts.idleTimeoutMs) this.close(conn, CloseCodes.IDLE_TIMEOUT, "idle timeout");
       else {
         try {
@@ -468,6 +482,11 @@ export class Realtime {
           // socket already gone; the close event cleans up
         }
       }
+    }
+    for (const [protocol, conns] of batches) {
+      const live = conns.filter((c) => !c.closing);
+      const onSweepAll = this.protocols.get(protocol)?.onSweepAll;
+      if (onSweepAll && live.length) this.safely(() => onSweepAll(live, now));
     }
   }
 

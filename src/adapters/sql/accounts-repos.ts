@@ -209,6 +209,20 @@ export class SqlSessions implements SessionRepo {
     return r ? toSession(r) : null;
   }
 
+  async findByIds(ids: readonly string[]): Promise<Session[]> {
+    const out: Session[] = [];
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await this.db
+        .selectFrom("sessions")
+        .selectAll()
+        .where("id", "in", unique.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.push(toSession(r));
+    }
+    return out;
+  }
+
   async listLive(userId: number, now: number): Promise<Session[]> {
     const rows = await this.db
       .selectFrom("sessions")

@@ -253,6 +253,50 @@ export class AccountService {
     return { user, session };
   }
 
+  /**
+   * Which of these sessions have ended (revoked, expired at `now`, or gone), with the reason:
+   * sockets re-check their sessions with this on the sweep, so a revocation whose pub/sub
+   * notice was lost (a hub outage) still ends them. One query per 500 sessions.
+   */
+  async endedSessions(sids: readonly string[], now: number): Promise<Map<string, string>> {
+    const found = new Map((await this.storage.sessions.findByIds(sids)).map((s) => [s.id, s]));
+    const ended = new Map<string, string>();
+    for (const sid of sids) {
+      const s = found.get(sid);
+      if (!s) ended.set(sid, "revoked");
+      else if (s.revokedAt !== null) ended.set(sid, s.revokeReason ?? "revoked");
+      else if (s.expiresAt <= now) ended.set(sid, "expired");
+    }
+    return ended;
+  }
+
+  /**
+   * For socket surfaces, once per sweep: looks up the sessions of `items` (sockets) in one batch
+   * and calls `end` for each item whose session ended — if it still holds that session then.
+   * Errors are logged (the next sweep tries again).
+   */
+  recheckSessions<T>(
+    items: readonly T[],
+    sidOf: (t: T) => string | null | undefined,
+    end: (t: T, reason: string) => void,
+  ): void {
+    const bySid = new Map<string, T[]>();
+    for (const t of items) {
+      const sid = sidOf(t);
+      if (!sid) continue;
+      const list = bySid.get(sid);
+      if (list) list.push(t);
+      else bySid.set(sid, [t]);
+    }
+    if (!bySid.size) return;
+    this.endedSessions([...bySid.keys()], Date.now()).then(
+      (ended) => {
+        for (const [sid, reason] of ended) for (const t of bySid.get(sid) ?? []) if (sidOf(t) === sid) end(t, reason);
+      },
+      (err: unknown) => this.log.warn({ err }, "session re-check failed"),
+    );
+  }
+
   /** Ends sessions and tells their live sockets. */
   async revoke(sids: string[], reason: SessionRevokedEvent["reason"]): Promise<string[]> {
     const done = await this.storage.sessions.revoke(sids, reason, Date.now());

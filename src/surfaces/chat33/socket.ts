@@ -276,6 +276,14 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
       const state = stateOf(conn);
       if (state?.sid && state.expiresAt <= now) endSession(conn, "expired");
     },
+    // Revocations normally arrive as events; this catches one whose notice was lost.
+    onSweepAll(conns) {
+      accounts.recheckSessions(
+        conns,
+        (c) => (c.closing ? null : stateOf(c)?.sid),
+        (c, reason) => endSession(c, reason),
+      );
+    },
   });
 
   realtime.route(`${deps.mount}/ws`, async (req, url) => {

@@ -159,6 +159,14 @@ export function installSocket(d: EnterpriseSocketDeps): void {
       const state = stateOf(conn);
       if (state?.sid && state.expiresAt <= now) endSession(conn, "expired");
     },
+    // Revocations normally arrive as events; this catches one whose notice was lost.
+    onSweepAll(conns) {
+      accounts.recheckSessions(
+        conns,
+        (c) => (c.closing ? null : stateOf(c)?.sid),
+        (c, reason) => endSession(c, reason),
+      );
+    },
   });
 
   realtime.route(`${d.mount}/socket`, async (req, url) => {
