@@ -12,5 +12,5 @@ const rows = KEYS.map((k) => {
   return `| \`${k.path}\` | \`${envName(k.path)}\` | \`${flagName(k.path)}\` | ${def} | ${doc.replace(/\|/g, "\\|")} |`;
 });
 process.stdout.write(
-  ["| key | env var | flag | default | description |", "|---|---|---|---|---|", ...rows].join("\n") + "\n",
+  `${["| key | env var | flag | default | description |", "|---|---|---|---|---|", ...rows].join("\n")}\n`,
 );
