@@ -464,10 +464,7 @@ export class Realtime {
     for (const conn of this.connections.values()) {
       if (conn.closing) continue;
       const handler = this.protocols.get(conn.protocol);
-      if (handler?.onSweep) {
-        const onSweep = handler.onSweep;
-        this.safely(() => onSweep(conn, now));
-      }
+      if (handler?.onSweep) this.safely(() => handler.onSweep?.(conn, now));
       if (conn.closing) continue;
       if (handler?.onSweepAll) {
         const list = batches.get(conn.protocol);
@@ -485,8 +482,7 @@ export class Realtime {
     }
     for (const [protocol, conns] of batches) {
       const live = conns.filter((c) => !c.closing);
-      const onSweepAll = this.protocols.get(protocol)?.onSweepAll;
-      if (onSweepAll && live.length) this.safely(() => onSweepAll(live, now));
+      if (live.length) this.safely(() => this.protocols.get(protocol)?.onSweepAll?.(live, now));
     }
   }
 

@@ -13,6 +13,7 @@ import type {
   UserPatch,
   UserRepo,
 } from "../../ports/storage.ts";
+import { inChunks } from "./chunks.ts";
 import { mapErrors } from "./errors.ts";
 import type { Database, SessionsTable, SmsCodesTable, UsersTable } from "./schema.ts";
 
@@ -111,17 +112,10 @@ export class SqlUsers implements UserRepo {
     return this.one("id", id);
   }
   async findByIds(ids: readonly number[]): Promise<User[]> {
-    const out: User[] = [];
-    const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += 500) {
-      const rows = await this.db
-        .selectFrom("users")
-        .selectAll()
-        .where("id", "in", unique.slice(i, i + 500))
-        .execute();
-      for (const r of rows) out.push(toUser(r));
-    }
-    return out;
+    const rows = await inChunks(ids, (chunk) =>
+      this.db.selectFrom("users").selectAll().where("id", "in", chunk).execute(),
+    );
+    return rows.map(toUser);
   }
   findByMobile(mobile: string) {
     return this.one("mobile", mobile);
@@ -210,17 +204,10 @@ export class SqlSessions implements SessionRepo {
   }
 
   async findByIds(ids: readonly string[]): Promise<Session[]> {
-    const out: Session[] = [];
-    const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += 500) {
-      const rows = await this.db
-        .selectFrom("sessions")
-        .selectAll()
-        .where("id", "in", unique.slice(i, i + 500))
-        .execute();
-      for (const r of rows) out.push(toSession(r));
-    }
-    return out;
+    const rows = await inChunks(ids, (chunk) =>
+      this.db.selectFrom("sessions").selectAll().where("id", "in", chunk).execute(),
+    );
+    return rows.map(toSession);
   }
 
   async listLive(userId: number, now: number): Promise<Session[]> {

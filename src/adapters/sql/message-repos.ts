@@ -11,6 +11,7 @@ import type {
   MessageRepo,
   NewMessage,
 } from "../../ports/storage.ts";
+import { inChunks } from "./chunks.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { pgAppendBatch } from "./pg-message-writer.ts";
 import type { ConversationsTable, Database, FriendRequestsTable, FriendsTable, MessagesTable } from "./schema.ts";
@@ -244,12 +245,10 @@ export class SqlMessages implements MessageRepo {
   }
 
   async lastMessages(conversationIds: readonly number[]): Promise<Map<number, Message>> {
-    const out = new Map<number, Message>();
-    const ids = [...new Set(conversationIds)];
-    for (let i = 0; i < ids.length; i += 500) {
-      // One correlated "newest undeleted" lookup per conversation, each a walk down the
-      // (conversation_id, seq) index from the top, in one statement.
-      const rows = await this.db
+    // One correlated "newest undeleted" lookup per conversation, each a walk down the
+    // (conversation_id, seq) index from the top, in one statement.
+    const rows = await inChunks(conversationIds, (chunk) =>
+      this.db
         .selectFrom("messages")
         .selectAll()
         .where("id", "in", (eb) =>
@@ -265,19 +264,17 @@ export class SqlMessages implements MessageRepo {
                 .limit(1)
                 .as("last_id"),
             )
-            .where("c.id", "in", ids.slice(i, i + 500)),
+            .where("c.id", "in", chunk),
         )
-        .execute();
-      for (const r of rows) out.set(Number(r.conversation_id), toMessage(r));
-    }
-    return out;
+        .execute(),
+    );
+    return new Map(rows.map((r) => [Number(r.conversation_id), toMessage(r)]));
   }
 
   async unreadCounts(conversationIds: readonly number[], userId: number): Promise<Map<number, number>> {
-    const out = new Map<number, number>();
-    const ids = [...new Set(conversationIds)];
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.db
+    // Unread = from others, after the user's read cursor (0 without one), not deleted.
+    const rows = await inChunks(conversationIds, (chunk) =>
+      this.db
         .selectFrom("conversations as c")
         .select((eb) => [
           "c.id",
@@ -301,11 +298,10 @@ export class SqlMessages implements MessageRepo {
             .where("m.deleted_at", "is", null)
             .as("n"),
         ])
-        .where("c.id", "in", ids.slice(i, i + 500))
-        .execute();
-      for (const r of rows) if (Number(r.n) > 0) out.set(Number(r.id), Number(r.n));
-    }
-    return out;
+        .where("c.id", "in", chunk)
+        .execute(),
+    );
+    return new Map(rows.filter((r) => Number(r.n) > 0).map((r) => [Number(r.id), Number(r.n)]));
   }
 
   async setReadCursor(conversationId: number, userId: number, seq: number, at: number): Promise<number> {
@@ -333,16 +329,7 @@ export class SqlMessages implements MessageRepo {
   }
 
   async unreadCount(conversationId: number, userId: number): Promise<number> {
-    const cursor = await this.readCursor(conversationId, userId);
-    const { n } = await this.db
-      .selectFrom("messages")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("conversation_id", "=", conversationId)
-      .where("seq", ">", cursor)
-      .where("sender_id", "!=", userId)
-      .where("deleted_at", "is", null)
-      .executeTakeFirstOrThrow();
-    return Number(n);
+    return (await this.unreadCounts([conversationId], userId)).get(conversationId) ?? 0;
   }
 }
 

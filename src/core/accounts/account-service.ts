@@ -258,7 +258,7 @@ export class AccountService {
    * sockets re-check their sessions with this on the sweep, so a revocation whose pub/sub
    * notice was lost (a hub outage) still ends them. One query per 500 sessions.
    */
-  async endedSessions(sids: readonly string[], now: number): Promise<Map<string, string>> {
+  private async endedSessions(sids: readonly string[], now: number): Promise<Map<string, string>> {
     const found = new Map((await this.storage.sessions.findByIds(sids)).map((s) => [s.id, s]));
     const ended = new Map<string, string>();
     for (const sid of sids) {
