@@ -113,12 +113,12 @@ describe("message core (direct conversations)", () => {
     for (let i = 0; i < 5; i++) sent.push((await messages.sendDirect(x, y.id, text(`u${i}`))).view);
     await messages.sendDirect(y, x.id, text("reply", "reply"));
     const conv = await messages.findDirect(x.id, y.id);
-    assert.equal(await storage.messages.unreadCount(conv?.id ?? 0, y.id), 5);
-    assert.equal(await storage.messages.unreadCount(conv?.id ?? 0, x.id), 1);
+    assert.equal(await storage.readCursors.unreadCount(conv?.id ?? 0, y.id), 5);
+    assert.equal(await storage.readCursors.unreadCount(conv?.id ?? 0, x.id), 1);
     await messages.markRead(y, Number(sent[2].logId));
-    assert.equal(await storage.messages.unreadCount(conv?.id ?? 0, y.id), 2);
+    assert.equal(await storage.readCursors.unreadCount(conv?.id ?? 0, y.id), 2);
     await messages.markRead(y, Number(sent[0].logId));
-    assert.equal(await storage.messages.unreadCount(conv?.id ?? 0, y.id), 2, "cursor does not move back");
+    assert.equal(await storage.readCursors.unreadCount(conv?.id ?? 0, y.id), 2, "cursor does not move back");
     await assert.rejects(messages.markRead(carol, Number(sent[0].logId)), reason("message_not_found"));
     const summaries = await messages.directSummaries(y);
     assert.equal(summaries[0].peer.id, x.id);

@@ -1,4 +1,4 @@
-import type { Company, Storage } from "../ports/storage.ts";
+import type { Company, Repos } from "../ports/storage.ts";
 import type { AccountService } from "./accounts/account-service.ts";
 import { conflict } from "./errors.ts";
 import type { OrgService } from "./org/org-service.ts";
@@ -83,7 +83,7 @@ const USERS = [
  * does not but a demo username/mobile is taken, it refuses (`conflict`) before writing anything.
  */
 export async function seedDemo(deps: {
-  storage: Storage;
+  storage: Pick<Repos, "org" | "users">;
   accounts: AccountService;
   org: OrgService;
 }): Promise<DemoSeedResult> {

@@ -13,6 +13,7 @@ import type {
   UserPatch,
   UserRepo,
 } from "../../ports/storage.ts";
+import { atomic } from "./atomic.ts";
 import { inChunks } from "./chunks.ts";
 import { mapErrors } from "./errors.ts";
 import type { Database, SessionsTable, SmsCodesTable, UsersTable } from "./schema.ts";
@@ -84,7 +85,7 @@ export class SqlUsers implements UserRepo {
   async create(u: NewUser): Promise<User> {
     return mapErrors(
       () =>
-        this.db.transaction().execute(async (tx) => {
+        atomic(this.db, async (tx) => {
           const cols = toColumns(u) as UserColumns;
           const { id } = await tx
             .insertInto("users")

@@ -3,9 +3,6 @@ import type { Kysely, Selectable } from "kysely";
 import type {
   Conversation,
   ConversationKind,
-  FriendRepo,
-  FriendRequest,
-  Friendship,
   Message,
   MessageKind,
   MessageRepo,
@@ -14,7 +11,7 @@ import type {
 import { inChunks } from "./chunks.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { pgAppendBatch } from "./pg-message-writer.ts";
-import type { ConversationsTable, Database, FriendRequestsTable, FriendsTable, MessagesTable } from "./schema.ts";
+import type { ConversationsTable, Database, MessagesTable } from "./schema.ts";
 import { SqliteMessageWriter } from "./sqlite-message-writer.ts";
 
 const nullableNum = (v: number | null) => (v === null ? null : Number(v));
@@ -32,7 +29,7 @@ function toConversation(r: Selectable<ConversationsTable>): Conversation {
   };
 }
 
-function toMessage(r: Selectable<MessagesTable>): Message {
+export function toMessage(r: Selectable<MessagesTable>): Message {
   let content: { [key: string]: unknown } = {};
   try {
     content = JSON.parse(r.content) as { [key: string]: unknown };
@@ -53,15 +50,31 @@ function toMessage(r: Selectable<MessagesTable>): Message {
   };
 }
 
-export class SqlMessages implements MessageRepo {
-  /** SQLite: the synchronous fast path for appends, prepared on first use (after migrations). */
-  private fast: SqliteMessageWriter | null = null;
+/** SQLite: the synchronous message writer of the storage's one connection (shared by every handle). */
+export interface SqliteFastPath {
+  writer(): SqliteMessageWriter;
+  /** Told after every committed message batch (wakes the WAL checkpointer thread). */
+  committed(): void;
+}
 
+/** `SqliteFastPath` for a raw better-sqlite3 connection; the writer is prepared on first use (after migrations). */
+export function sqliteFastPath(raw: SQLite.Database, committed: () => void): SqliteFastPath {
+  let fast: SqliteMessageWriter | null = null;
+  return {
+    writer: () => {
+      fast ??= new SqliteMessageWriter(raw, toMessage);
+      return fast;
+    },
+    committed,
+  };
+}
+
+export class SqlMessages implements MessageRepo {
   constructor(
+    /** The storage's Kysely instance, or a transaction's (then every write joins it). */
     private readonly db: Kysely<Database>,
-    private readonly rawSqlite: SQLite.Database | null = null,
-    /** SQLite: told after every message batch committed (wakes the WAL checkpointer thread). */
-    private readonly afterCommit: () => void = () => {},
+    /** SQLite only: the synchronous path for appends. */
+    private readonly sqlite: SqliteFastPath | null = null,
   ) {}
 
   async ensureConversation(c: Omit<Conversation, "id" | "lastSeq" | "lastMessageAt">): Promise<Conversation> {
@@ -109,14 +122,20 @@ export class SqlMessages implements MessageRepo {
 
   async appendBatch(batch: NewMessage[]): Promise<Array<{ message: Message; duplicate: boolean }>> {
     if (!batch.length) return [];
-    if (this.rawSqlite) {
-      this.fast ??= new SqliteMessageWriter(this.rawSqlite, toMessage);
-      const fast = this.fast;
+    if (this.sqlite) {
+      const fast = this.sqlite.writer();
+      // Inside a transaction (which holds the connection and began with BEGIN IMMEDIATE) the
+      // writer's own transaction becomes a savepoint of it; the storage wakes the checkpointer
+      // when the transaction commits.
+      if (this.db.isTransaction) return fast.append(batch);
       // Holding Kysely's connection keeps every other statement out of our transaction.
       const out = await this.db.connection().execute(async () => fast.append(batch));
-      this.afterCommit();
+      this.sqlite.committed();
       return out;
     }
+    // Inside a transaction a failure aborts it: the transaction's retry (serialisation failures,
+    // deadlocks) runs the batch again from the start.
+    if (this.db.isTransaction) return pgAppendBatch(this.db, batch, toMessage);
     try {
       return await pgAppendBatch(this.db, batch, toMessage);
     } catch (e) {
@@ -269,249 +288,5 @@ export class SqlMessages implements MessageRepo {
         .execute(),
     );
     return new Map(rows.map((r) => [Number(r.conversation_id), toMessage(r)]));
-  }
-
-  async unreadCounts(conversationIds: readonly number[], userId: number): Promise<Map<number, number>> {
-    // Unread = from others, after the user's read cursor (0 without one), not deleted.
-    const rows = await inChunks(conversationIds, (chunk) =>
-      this.db
-        .selectFrom("conversations as c")
-        .select((eb) => [
-          "c.id",
-          eb
-            .selectFrom("messages as m")
-            .select((m) => m.fn.countAll<number>().as("n"))
-            .whereRef("m.conversation_id", "=", "c.id")
-            .where(
-              "m.seq",
-              ">",
-              eb.fn.coalesce(
-                eb
-                  .selectFrom("read_cursors as rc")
-                  .select("rc.seq")
-                  .whereRef("rc.conversation_id", "=", "c.id")
-                  .where("rc.user_id", "=", userId),
-                eb.lit(0),
-              ),
-            )
-            .where("m.sender_id", "!=", userId)
-            .where("m.deleted_at", "is", null)
-            .as("n"),
-        ])
-        .where("c.id", "in", chunk)
-        .execute(),
-    );
-    return new Map(rows.filter((r) => Number(r.n) > 0).map((r) => [Number(r.id), Number(r.n)]));
-  }
-
-  async setReadCursor(conversationId: number, userId: number, seq: number, at: number): Promise<number> {
-    await this.db
-      .insertInto("read_cursors")
-      .values({ conversation_id: conversationId, user_id: userId, seq, updated_at: at })
-      .onConflict((oc) =>
-        oc
-          .columns(["conversation_id", "user_id"])
-          .doUpdateSet({ seq, updated_at: at })
-          .where("read_cursors.seq", "<", seq),
-      )
-      .execute();
-    return this.readCursor(conversationId, userId);
-  }
-
-  async readCursor(conversationId: number, userId: number): Promise<number> {
-    const r = await this.db
-      .selectFrom("read_cursors")
-      .select("seq")
-      .where("conversation_id", "=", conversationId)
-      .where("user_id", "=", userId)
-      .executeTakeFirst();
-    return r ? Number(r.seq) : 0;
-  }
-
-  async unreadCount(conversationId: number, userId: number): Promise<number> {
-    return (await this.unreadCounts([conversationId], userId)).get(conversationId) ?? 0;
-  }
-}
-
-function toFriendship(r: Selectable<FriendsTable>): Friendship {
-  return {
-    userId: Number(r.user_id),
-    friendId: Number(r.friend_id),
-    remark: r.remark,
-    noDisturbing: r.no_disturbing === 1,
-    stickyOnTop: r.sticky_on_top === 1,
-    commonlyUsed: r.commonly_used === 1,
-    addedAt: Number(r.added_at),
-    deletedAt: nullableNum(r.deleted_at),
-    updatedAt: Number(r.updated_at),
-  };
-}
-
-function toRequest(r: Selectable<FriendRequestsTable>): FriendRequest {
-  return {
-    id: Number(r.id),
-    fromId: Number(r.from_id),
-    toId: Number(r.to_id),
-    reason: r.reason,
-    remark: r.remark,
-    roomId: r.room_id,
-    status: r.status as 1 | 2 | 3,
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-  };
-}
-
-export class SqlFriends implements FriendRepo {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  async get(userId: number, friendId: number): Promise<Friendship | null> {
-    const r = await this.db
-      .selectFrom("friends")
-      .selectAll()
-      .where("user_id", "=", userId)
-      .where("friend_id", "=", friendId)
-      .executeTakeFirst();
-    return r ? toFriendship(r) : null;
-  }
-
-  async befriend(a: number, b: number, remarkOfA: string, remarkOfB: string, at: number): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      for (const [u, f, remark] of [
-        [a, b, remarkOfA],
-        [b, a, remarkOfB],
-      ] as const) {
-        await tx
-          .insertInto("friends")
-          .values({
-            user_id: u,
-            friend_id: f,
-            remark,
-            no_disturbing: 0,
-            sticky_on_top: 0,
-            commonly_used: 0,
-            added_at: at,
-            deleted_at: null,
-            updated_at: at,
-          })
-          .onConflict((oc) =>
-            oc
-              .columns(["user_id", "friend_id"])
-              .doUpdateSet({ remark, added_at: at, deleted_at: null, updated_at: at }),
-          )
-          .execute();
-      }
-    });
-  }
-
-  async unfriend(a: number, b: number, at: number): Promise<void> {
-    await this.db
-      .updateTable("friends")
-      .set({ deleted_at: at, updated_at: at })
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("user_id", "=", a), eb("friend_id", "=", b)]),
-          eb.and([eb("user_id", "=", b), eb("friend_id", "=", a)]),
-        ]),
-      )
-      .where("deleted_at", "is", null)
-      .execute();
-  }
-
-  async update(
-    userId: number,
-    friendId: number,
-    patch: Partial<Pick<Friendship, "remark" | "noDisturbing" | "stickyOnTop" | "commonlyUsed">>,
-    at: number,
-  ): Promise<boolean> {
-    const set: Partial<Omit<FriendsTable, "user_id" | "friend_id">> = { updated_at: at };
-    if (patch.remark !== undefined) set.remark = patch.remark;
-    if (patch.noDisturbing !== undefined) set.no_disturbing = patch.noDisturbing ? 1 : 0;
-    if (patch.stickyOnTop !== undefined) set.sticky_on_top = patch.stickyOnTop ? 1 : 0;
-    if (patch.commonlyUsed !== undefined) set.commonly_used = patch.commonlyUsed ? 1 : 0;
-    const r = await this.db
-      .updateTable("friends")
-      .set(set)
-      .where("user_id", "=", userId)
-      .where("friend_id", "=", friendId)
-      .where("deleted_at", "is", null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
-  async list(userId: number, since: number | null): Promise<Friendship[]> {
-    let q = this.db.selectFrom("friends").selectAll().where("user_id", "=", userId);
-    q = since === null ? q.where("deleted_at", "is", null) : q.where("updated_at", ">", since);
-    return (await q.orderBy("added_at", "desc").execute()).map(toFriendship);
-  }
-
-  async createRequest(r: Omit<FriendRequest, "id">): Promise<FriendRequest> {
-    const row = await this.db
-      .insertInto("friend_requests")
-      .values({
-        from_id: r.fromId,
-        to_id: r.toId,
-        reason: r.reason,
-        remark: r.remark,
-        room_id: r.roomId,
-        status: r.status,
-        created_at: r.createdAt,
-        updated_at: r.updatedAt,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toRequest(row);
-  }
-
-  async request(id: number): Promise<FriendRequest | null> {
-    const r = await this.db.selectFrom("friend_requests").selectAll().where("id", "=", id).executeTakeFirst();
-    return r ? toRequest(r) : null;
-  }
-
-  async pendingBetween(fromId: number, toId: number): Promise<FriendRequest | null> {
-    return this.between(fromId, toId, true);
-  }
-
-  async latestBetween(fromId: number, toId: number): Promise<FriendRequest | null> {
-    return this.between(fromId, toId, false);
-  }
-
-  private async between(fromId: number, toId: number, waitingOnly: boolean): Promise<FriendRequest | null> {
-    let q = this.db.selectFrom("friend_requests").selectAll().where("from_id", "=", fromId).where("to_id", "=", toId);
-    if (waitingOnly) q = q.where("status", "=", 1);
-    const r = await q.orderBy("id", "desc").limit(1).executeTakeFirst();
-    return r ? toRequest(r) : null;
-  }
-
-  async resolveRequest(id: number, status: 2 | 3, at: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable("friend_requests")
-      .set({ status, updated_at: at })
-      .where("id", "=", id)
-      .where("status", "=", 1)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
-  async requestsOf(userId: number, beforeId: number | null, limit: number) {
-    const base = this.db
-      .selectFrom("friend_requests")
-      .where((eb) => eb.or([eb("to_id", "=", userId), eb("from_id", "=", userId)]));
-    let page = base.selectAll();
-    if (beforeId !== null) page = page.where("id", "<", beforeId);
-    const [{ n }, rows] = await Promise.all([
-      base.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
-      page.orderBy("id", "desc").limit(limit).execute(),
-    ]);
-    return { total: Number(n), list: rows.map(toRequest) };
-  }
-
-  async pendingCountFor(userId: number): Promise<number> {
-    const { n } = await this.db
-      .selectFrom("friend_requests")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("to_id", "=", userId)
-      .where("status", "=", 1)
-      .executeTakeFirstOrThrow();
-    return Number(n);
   }
 }

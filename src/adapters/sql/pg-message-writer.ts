@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Message, MessageKind, NewMessage } from "../../ports/storage.ts";
+import { atomic } from "./atomic.ts";
 import type { Database, MessagesTable } from "./schema.ts";
 
 type StoredRow = Selectable<MessagesTable>;
@@ -15,13 +16,14 @@ const key = (senderId: number, clientMsgId: string) => `${senderId}\u0000${clien
  *     advances each `last_seq` by its number of new messages,
  *  3. one INSERT of every new message with its seq.
  * `UNIQUE(conversation_id, seq)` and `UNIQUE(sender_id, client_msg_id)` remain the final arbiters.
+ * On a `Storage.transaction` handle the three statements run inside that transaction.
  */
 export async function pgAppendBatch(
   db: Kysely<Database>,
   batch: NewMessage[],
   toMessage: (r: StoredRow) => Message,
 ): Promise<Array<{ message: Message; duplicate: boolean }>> {
-  return db.transaction().execute(async (tx) => {
+  return atomic(db, async (tx) => {
     const senders = batch.map((m) => m.senderId);
     const clientIds = batch.map((m) => m.clientMsgId);
     const found = await sql<StoredRow>`

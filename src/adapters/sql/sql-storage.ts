@@ -1,31 +1,48 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+} from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
-import { conflict } from "../../core/errors.ts";
-import type {
-  FileRepo,
-  FriendRepo,
-  GatewaySystem,
-  GatewaySystemRepo,
-  MessageRepo,
-  OrgRepo,
-  QrRepo,
-  SessionRepo,
-  SettingsRepo,
-  SmsRepo,
-  Storage,
-  StorageKind,
-  UserRepo,
+import { conflict, unavailable } from "../../core/errors.ts";
+import {
+  type FileRepo,
+  type FriendRepo,
+  type GatewaySystem,
+  type GatewaySystemRepo,
+  type MessageRepo,
+  type OrgRepo,
+  type QrRepo,
+  type ReadCursorRepo,
+  type Repos,
+  type SessionRepo,
+  type SettingsRepo,
+  type SmsRepo,
+  type Storage,
+  type StorageKind,
+  TRANSACTION_ATTEMPTS,
+  type UserRepo,
 } from "../../ports/storage.ts";
 import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { mapErrors } from "./errors.ts";
 import { SqlFiles } from "./file-repo.ts";
-import { SqlFriends, SqlMessages } from "./message-repos.ts";
+import { SqlFriends } from "./friend-repo.ts";
+import { type SqliteFastPath, SqlMessages, sqliteFastPath } from "./message-repos.ts";
 import { buildMigrations } from "./migrations.ts";
 import { SqlOrg } from "./org-repos.ts";
+import { SqlReadCursors } from "./read-cursor-repo.ts";
 import type { Database } from "./schema.ts";
 import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
 import { withStatementCache } from "./sqlite-statement-cache.ts";
@@ -47,6 +64,26 @@ export interface SqlStorageOptions {
 }
 
 const INT8_OID = 20;
+
+/**
+ * Kysely's SQLite driver with every transaction starting as `BEGIN IMMEDIATE`: the write lock is
+ * taken before the first read, so a transaction never fails to upgrade its read lock to a write
+ * lock half-way (SQLITE_BUSY), and two read-modify-write transactions serialise.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly dialectConfig: SqliteDialectConfig) {
+    super(dialectConfig);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.dialectConfig);
+  }
+}
 
 /** Builds the Kysely instance for the configured engine. */
 function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: StorageKind; raw: SQLite.Database | null } {
@@ -77,7 +114,7 @@ function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: Storag
   // they cost ~5 µs per message and stalled acks (p99 16–19 ms at 5 k msgs/s, 2–3 ms without).
   sqlite.pragma("cache_size = -65536");
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
+    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) }),
     kind: "sqlite",
     raw: sqlite,
   };
@@ -130,6 +167,30 @@ class SqlGatewaySystems implements GatewaySystemRepo {
   }
 }
 
+/** Every repository on `db` (the storage's Kysely instance, or a transaction's). */
+function reposOn(db: Kysely<Database>, sqlite: SqliteFastPath | null): Repos {
+  return {
+    settings: new SqlSettings(db),
+    gatewaySystems: new SqlGatewaySystems(db),
+    users: new SqlUsers(db),
+    sessions: new SqlSessions(db),
+    sms: new SqlSms(db),
+    org: new SqlOrg(db),
+    qr: new SqlQr(db),
+    messages: new SqlMessages(db, sqlite),
+    readCursors: new SqlReadCursors(db),
+    friends: new SqlFriends(db),
+    files: new SqlFiles(db),
+  };
+}
+
+const RETRYABLE = new Set(["40001", "40P01"]);
+
+/** The transaction `fn` runs in (its async context), to reject nested `transaction()` calls. */
+interface OpenTransaction {
+  open: boolean;
+}
+
 export class SqlStorage implements Storage {
   readonly kind: StorageKind;
   readonly db: Kysely<Database>;
@@ -141,9 +202,17 @@ export class SqlStorage implements Storage {
   readonly org: OrgRepo;
   readonly qr: QrRepo;
   readonly messages: MessageRepo;
+  readonly readCursors: ReadCursorRepo;
   readonly friends: FriendRepo;
   readonly files: FileRepo;
   private readonly checkpointer: SqliteCheckpointer | null;
+  private readonly sqlite: SqliteFastPath | null;
+  /**
+   * Tracks the transaction a call comes from. Enabled only while a transaction is open (async
+   * context tracking costs every promise a little), so the message path pays nothing otherwise.
+   */
+  private readonly current = new AsyncLocalStorage<OpenTransaction>();
+  private openTransactions = 0;
 
   constructor(opts: SqlStorageOptions) {
     const { db, kind, raw } = createDb(opts);
@@ -153,16 +222,64 @@ export class SqlStorage implements Storage {
         ? new SqliteCheckpointer(raw, opts.sqliteFile, opts.log)
         : null;
     this.kind = kind;
-    this.settings = new SqlSettings(db);
-    this.gatewaySystems = new SqlGatewaySystems(db);
-    this.users = new SqlUsers(db);
-    this.sessions = new SqlSessions(db);
-    this.sms = new SqlSms(db);
-    this.org = new SqlOrg(db);
-    this.qr = new SqlQr(db);
-    this.messages = new SqlMessages(db, raw, () => this.checkpointer?.committed());
-    this.friends = new SqlFriends(db);
-    this.files = new SqlFiles(db);
+    this.sqlite = raw ? sqliteFastPath(raw, () => this.checkpointer?.committed()) : null;
+    const repos = reposOn(db, this.sqlite);
+    this.settings = repos.settings;
+    this.gatewaySystems = repos.gatewaySystems;
+    this.users = repos.users;
+    this.sessions = repos.sessions;
+    this.sms = repos.sms;
+    this.org = repos.org;
+    this.qr = repos.qr;
+    this.messages = repos.messages;
+    this.readCursors = repos.readCursors;
+    this.friends = repos.friends;
+    this.files = repos.files;
+  }
+
+  /** See `Transactional` in src/ports/storage/index.ts for the guarantees. */
+  async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    if (this.current.getStore()?.open)
+      throw new Error("storage.transaction: nested transactions are not supported (use the handle you were given)");
+    if (this.kind === "sqlite") {
+      const out = await this.attempt(this.db.transaction(), fn);
+      this.sqlite?.committed();
+      return out;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(this.db.transaction().setIsolationLevel("serializable"), fn);
+      } catch (e) {
+        if (!RETRYABLE.has((e as { code?: string })?.code ?? "")) throw e;
+        if (attempt >= TRANSACTION_ATTEMPTS)
+          throw unavailable("storage_contention", `transaction failed ${attempt} times on concurrent updates`);
+        // jittered backoff: 1, 2, 4 … ms (capped), so the retries of colliding transactions spread out
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+      }
+    }
+  }
+
+  /** One run of `fn` in a transaction of `builder`, with its async context marked as inside it. */
+  private async attempt<T>(
+    builder: { execute<R>(f: (trx: Kysely<Database>) => Promise<R>): Promise<R> },
+    fn: (tx: Repos) => Promise<T>,
+  ): Promise<T> {
+    const marker: OpenTransaction = { open: true };
+    this.openTransactions++;
+    try {
+      return await builder.execute((trx) =>
+        this.current.run(marker, async () => {
+          try {
+            return await fn(reposOn(trx, this.sqlite));
+          } finally {
+            // from here on, work that fn started (timers, promise chains) is outside it
+            marker.open = false;
+          }
+        }),
+      );
+    } finally {
+      if (--this.openTransactions === 0) this.current.disable();
+    }
   }
 
   async migrate(): Promise<string[]> {

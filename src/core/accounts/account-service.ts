@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { RateLimiter } from "../../ports/rate-limit.ts";
-import type { NewUser, Session, Storage, User, UserPatch } from "../../ports/storage.ts";
+import type { NewUser, Repos, Session, User, UserPatch } from "../../ports/storage.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
 import { AppError, conflict, forbidden, invalid, notFound, unauthenticated } from "../errors.ts";
 import type { DeviceType } from "./devices.ts";
@@ -69,6 +69,9 @@ const newSid = () => randomBytes(16).toString("hex");
 
 export const MOBILE_RE = /^1\d{10}$/;
 
+/** The repositories AccountService uses. */
+export type AccountRepos = Pick<Repos, "users" | "sessions" | "org">;
+
 /**
  * Users and sessions for every surface: registration (SMS-verified), password login with
  * brute-force limits, bearer-token authentication, the multi-login policy, logout/revocation,
@@ -76,7 +79,7 @@ export const MOBILE_RE = /^1\d{10}$/;
  */
 export class AccountService {
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: AccountRepos,
     private readonly realtime: Realtime,
     private readonly limiter: RateLimiter,
     private readonly sms: SmsService,

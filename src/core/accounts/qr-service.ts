@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Storage, User } from "../../ports/storage.ts";
+import type { Repos, User } from "../../ports/storage.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
 import { forbidden, invalid } from "../errors.ts";
 
@@ -17,7 +17,7 @@ const hashCode = (code: string) => createHash("sha256").update(code, "utf8").dig
  */
 export class QrService {
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: Pick<Repos, "qr">,
     private readonly realtime: Realtime,
     private readonly ttlMs: number,
   ) {}

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import sharp from "sharp";
 import { type FileStore, isBlobKey } from "../../ports/file-store.ts";
-import type { Storage, StoredFile, User } from "../../ports/storage.ts";
+import type { Repos, StoredFile, User } from "../../ports/storage.ts";
 import { invalid, notFound } from "../errors.ts";
 import { sanitizeName } from "./names.ts";
 import { detectType, isImage } from "./sniff.ts";
@@ -34,7 +34,7 @@ const THUMB_FORMAT: Record<string, "png" | "jpeg" | "webp"> = {
  */
 export class FileService {
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: Pick<Repos, "files">,
     private readonly store: FileStore,
     private readonly opts: FilesOptions,
     private readonly log: Logger,

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Json } from "../../ports/hub.ts";
-import type { FriendRequest, Friendship, Storage, User } from "../../ports/storage.ts";
+import type { FriendRequest, Friendship, Repos, User } from "../../ports/storage.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
 import { userTopic } from "../accounts/account-service.ts";
 import { AppError, conflict, invalid, notFound } from "../errors.ts";
@@ -22,7 +22,7 @@ const card = (u: User) => ({ id: u.id, name: u.nickname, avatar: u.avatar, posit
 /** Friends (chat33): requests, answers, the friend list with per-friend settings. */
 export class FriendService {
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: Pick<Repos, "friends" | "users">,
     private readonly realtime: Realtime,
     private readonly log: Logger,
   ) {}

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import type { Json, Presence } from "../../ports/hub.ts";
-import type { GatewaySystem, Storage } from "../../ports/storage.ts";
+import type { GatewaySystem, Repos } from "../../ports/storage.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { Realtime, RealtimeEvent } from "../../realtime/realtime.ts";
@@ -73,7 +73,7 @@ export class GatewayService {
   private readonly systemCache = new Map<string, { system: GatewaySystem; at: number }>();
 
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: Pick<Repos, "gatewaySystems">,
     private readonly realtime: Realtime,
     private readonly presence: Presence,
     clusterSecret: Buffer,

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Json } from "../../ports/hub.ts";
-import type { Conversation, ConversationKind, Message, MessageKind, Storage, User } from "../../ports/storage.ts";
+import type { Conversation, ConversationKind, Message, MessageKind, Repos, User } from "../../ports/storage.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
 import { userTopic } from "../accounts/account-service.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
@@ -76,7 +76,7 @@ export class MessageService {
   private readonly conversations = new Map<string, Conversation>();
 
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: Pick<Repos, "messages" | "readCursors">,
     private readonly realtime: Realtime,
     private readonly friends: FriendService,
     private readonly opts: MessagesOptions,
@@ -250,7 +250,7 @@ export class MessageService {
   /** Moves the actor's read cursor up to the message `logId` (never backwards). */
   async markRead(actor: User, logId: number): Promise<{ seq: number }> {
     const { message, conv } = await this.visible(actor, logId);
-    const seq = await this.storage.messages.setReadCursor(conv.id, actor.id, message.seq, Date.now());
+    const seq = await this.storage.readCursors.advance(conv.id, actor.id, message.seq, Date.now());
     const peerId = this.participants(conv).find((id) => id !== actor.id) ?? 0;
     const event: MessageReadEvent = {
       type: "message.read",
@@ -318,7 +318,7 @@ export class MessageService {
     const [peers, lasts, unread] = await Promise.all([
       this.userCache.getMany(convs.map(peerOf)),
       this.storage.messages.lastMessages(ids),
-      this.storage.messages.unreadCounts(ids, actor.id),
+      this.storage.readCursors.unreadCounts(ids, actor.id),
     ]);
     const out: Array<{ conv: Conversation; peer: User; last: MessageView | null; unread: number }> = [];
     for (const conv of convs) {

@@ -1,4 +1,4 @@
-import type { Attrs, Company, Department, DictEntry, License, Role, Storage } from "../../ports/storage.ts";
+import type { Attrs, Company, Department, DictEntry, License, Repos, Role } from "../../ports/storage.ts";
 import { invalid } from "../errors.ts";
 
 /**
@@ -6,7 +6,7 @@ import { invalid } from "../errors.ts";
  * company, roles, licenses and small dictionaries (e.g. `sex`). Writes check references.
  */
 export class OrgService {
-  constructor(private readonly storage: Storage) {}
+  constructor(private readonly storage: Pick<Repos, "org">) {}
 
   async createLicense(l: Omit<License, "id">): Promise<License> {
     return this.storage.org.createLicense(l);

@@ -108,14 +108,11 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
       const conv = await messages.findDirect(user.id, peerId);
       // Reading the newest page is what "opening the conversation" means: it marks the peer's
       // messages read (and publishes 1006 to the peer) — only when something was unread.
-      if (conv && page === 1 && (await storage.messages.unreadCount(conv.id, user.id)) > 0)
+      if (conv && page === 1 && (await storage.readCursors.unreadCount(conv.id, user.id)) > 0)
         await messages.markDirectRead(user, peerId);
       const { total, views } = await messages.directPage(user, peerId, page, size);
       const [mine, theirs] = conv
-        ? await Promise.all([
-            storage.messages.readCursor(conv.id, user.id),
-            storage.messages.readCursor(conv.id, peerId),
-          ])
+        ? await Promise.all([storage.readCursors.get(conv.id, user.id), storage.readCursors.get(conv.id, peerId)])
         : [0, 0];
       const data = views.map((v) => {
         const cursor = v.fromId === user.id ? theirs : mine;
@@ -174,6 +171,6 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
   ): Promise<ReadState> {
     if (!s.last) return 0;
     if (s.last.fromId !== user.id) return s.unread === 0 ? 2 : 0;
-    return (await storage.messages.readCursor(s.conv.id, s.peer.id)) >= s.last.seq ? 2 : 0;
+    return (await storage.readCursors.get(s.conv.id, s.peer.id)) >= s.last.seq ? 2 : 0;
   }
 }

@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { forEachStorage } from "./helpers/storage.ts";
+
+/** Contract of the storage itself: migrations, liveness, its kind (src/ports/storage/index.ts). */
+forEachStorage(
+  "system",
+  (ctx) => {
+    test("migrations apply in order, then migrate is idempotent and ping answers", async () => {
+      const { storage } = ctx;
+      assert.deepEqual(await storage.migrate(), [
+        "0001_foundation",
+        "0002_accounts",
+        "0003_messages",
+        "0004_files",
+        "0005_messages_one_history_index",
+      ]);
+      assert.deepEqual(await storage.migrate(), []);
+      assert.equal(await storage.ping(), true);
+      assert.equal(storage.kind, ctx.kind);
+    });
+  },
+  { migrate: false },
+);
