@@ -4,16 +4,14 @@ import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
-import { LogSmsSender } from "./adapters/sms/senders.ts";
-import { SqlStorage } from "./adapters/sql/sql-storage.ts";
+import { accountServices } from "./compose/services.ts";
+import { openStorage } from "./compose/storage.ts";
 import { ConfigError, loadConfig, parseFlags } from "./config/load.ts";
 import { type Config, envName, flagName, KEYS } from "./config/schema.ts";
-import { AccountService, accountsOptions, MOBILE_RE } from "./core/accounts/account-service.ts";
-import { SmsService } from "./core/accounts/sms-service.ts";
+import { MOBILE_RE } from "./core/accounts/account-service.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
 import { DEMO_PASSWORD, seedDemo } from "./core/demo-seed.ts";
 import { AppError } from "./core/errors.ts";
-import { OrgService } from "./core/org/org-service.ts";
 import { Realtime } from "./realtime/realtime.ts";
 
 const COMMANDS = `Usage: parley <command> [options]
@@ -92,18 +90,13 @@ function takeCommandFlags(
  */
 async function openCore(config: Readonly<Config>) {
   const log = pino({ level: config.logLevel === "silent" ? "silent" : "warn" }, process.stderr);
-  const storage = new SqlStorage({ databaseUrl: config.databaseUrl, sqliteFile: join(config.dataDir, "parley.db") });
-  try {
-    await storage.migrate();
-  } catch (e) {
-    await storage.close();
-    throw e;
-  }
-  const limiter = new MemoryRateLimiter();
+  const { storage } = await openStorage(config);
   const realtime = new Realtime(config.ws, new MemoryHub(), log);
-  const sms = new SmsService(storage.sms, new LogSmsSender(storage.sms, log), limiter, config.sms);
-  const accounts = new AccountService(storage, realtime, limiter, sms, accountsOptions(config.accounts), log);
-  return { storage, accounts, org: new OrgService(storage), close: () => storage.close() };
+  const { accounts, org } = accountServices(
+    { config, storage, realtime, limiter: new MemoryRateLimiter(), log },
+    { smsSender: "log" },
+  );
+  return { storage, accounts, org, close: () => storage.close() };
 }
 
 async function userCreate(config: Readonly<Config>, flags: Map<string, string | boolean>): Promise<number> {
@@ -208,12 +201,8 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keep running
     }
     case "migrate": {
-      const storage = new SqlStorage({
-        databaseUrl: config.databaseUrl,
-        sqliteFile: join(config.dataDir, "parley.db"),
-      });
+      const { storage, applied } = await openStorage(config);
       try {
-        const applied = await storage.migrate();
         process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
       } finally {
         await storage.close();

@@ -5,21 +5,18 @@ import type { SmsService } from "../core/accounts/sms-service.ts";
 import type { AdminAuth } from "../core/admin/admin-token.ts";
 import type { FileService } from "../core/files/file-service.ts";
 import type { FriendService } from "../core/friends/friend-service.ts";
+import type { GatewayService } from "../core/gateway/gateway-service.ts";
 import type { MessageService } from "../core/messages/message-service.ts";
 import type { OrgService } from "../core/org/org-service.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
-import type { Storage } from "../ports/storage.ts";
 import type { Realtime } from "../realtime/realtime.ts";
 
 /**
- * What a surface plugin receives from the composition root. Surfaces call core services; they
- * read repositories (ports) only to present data, never SQL, and never another surface.
+ * Every core service (and the shared infrastructure surfaces use), built once by
+ * `src/compose/services.ts`. No storage here: surfaces read and write through core services.
  */
-export interface SurfaceDeps {
-  /** Path prefix of the surface (not `prefix`: Fastify would apply that itself). */
-  mount: string;
+export interface Services {
   config: Readonly<Config>;
-  storage: Storage;
   realtime: Realtime;
   accounts: AccountService;
   sms: SmsService;
@@ -28,6 +25,16 @@ export interface SurfaceDeps {
   friends: FriendService;
   messages: MessageService;
   files: FileService;
+  gateway: GatewayService;
   limiter: RateLimiter;
   admin: AdminAuth;
 }
+
+/**
+ * What a surface plugin receives from the composition root: its mount and the services it
+ * declares (`SurfaceDeps<"accounts" | "messages">`), never storage and never another surface.
+ */
+export type SurfaceDeps<K extends keyof Services = keyof Services> = {
+  /** Path prefix of the surface (not `prefix`: Fastify would apply that itself). */
+  mount: string;
+} & Pick<Services, K>;

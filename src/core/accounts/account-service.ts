@@ -94,6 +94,30 @@ export class AccountService {
     return this.cache ? this.cache.get(id) : this.storage.users.findById(id);
   }
 
+  /** The user as stored now (no cache): for reads that must see the latest state. */
+  findUser(id: number): Promise<User | null> {
+    return this.storage.users.findById(id);
+  }
+
+  findUserByMobile(mobile: string): Promise<User | null> {
+    return this.storage.users.findByMobile(mobile);
+  }
+
+  /** By public id (chat33 `uid` / `markId`). */
+  findUserByUid(uid: string): Promise<User | null> {
+    return this.storage.users.findByUid(uid);
+  }
+
+  /** Users newest first; `query` matches mobile, username, nickname or uid (substring). */
+  listUsers(query: string, offset: number, limit: number): Promise<{ total: number; list: User[] }> {
+    return this.storage.users.list(query, offset, limit);
+  }
+
+  /** A session as stored now (revoked ones included), or null: sockets re-check theirs with it. */
+  findSession(id: string): Promise<Session | null> {
+    return this.storage.sessions.findById(id);
+  }
+
   /** Creates a user (admin API, CLI, registration). Passwords are hashed here. */
   async createUser(input: {
     mobile?: string | null;

@@ -27,6 +27,11 @@ export class SmsService {
     private readonly opts: SmsOptions,
   ) {}
 
+  /** The `log` sender's outbox, newest first (admin API; all mobiles when null). */
+  outbox(mobile: string | null, limit: number): Promise<Array<{ mobile: string; code: string; sentAt: number }>> {
+    return this.repo.outboxList(mobile, limit);
+  }
+
   async send(mobile: string, ip: string): Promise<void> {
     const now = Date.now();
     const last = await this.repo.latest(mobile);

@@ -339,4 +339,26 @@ export class MessageService {
   private users(ids: number[]): Promise<Map<number, User>> {
     return this.userCache.getMany(ids);
   }
+
+  // Reads the surfaces present (no policy beyond what the caller checked).
+
+  /** A stored message by id (deleted and recalled ones included), or null. */
+  message(id: number): Promise<Message | null> {
+    return this.storage.messages.message(id);
+  }
+
+  /** The message a sender stored under a client message id, or null (idempotent retries). */
+  sentWithClientId(senderId: number, clientMsgId: string): Promise<Message | null> {
+    return this.storage.messages.bySenderClientId(senderId, clientMsgId);
+  }
+
+  /** The user's read cursor in a conversation (0 when none). */
+  readCursor(conversationId: number, userId: number): Promise<number> {
+    return this.storage.readCursors.get(conversationId, userId);
+  }
+
+  /** Messages from others after the user's read cursor, not deleted. */
+  unreadCount(conversationId: number, userId: number): Promise<number> {
+    return this.storage.readCursors.unreadCount(conversationId, userId);
+  }
 }

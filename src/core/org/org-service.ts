@@ -83,6 +83,48 @@ export class OrgService {
     return this.storage.org.createDict(d);
   }
 
+  company(id: number): Promise<Company | null> {
+    return this.storage.org.company(id);
+  }
+
+  department(id: number): Promise<Department | null> {
+    return this.storage.org.department(id);
+  }
+
+  role(id: number): Promise<Role | null> {
+    return this.storage.org.role(id);
+  }
+
+  license(id: number): Promise<License | null> {
+    return this.storage.org.license(id);
+  }
+
+  companies(): Promise<Company[]> {
+    return this.storage.org.companies();
+  }
+
+  departments(companyId: number): Promise<Department[]> {
+    return this.storage.org.departments(companyId);
+  }
+
+  /** Users per department of a company. */
+  departmentUserCounts(companyId: number): Promise<Map<number, number>> {
+    return this.storage.org.departmentUserCounts(companyId);
+  }
+
+  /** A company's roles (every role when null). */
+  roles(companyId: number | null): Promise<Role[]> {
+    return this.storage.org.roles(companyId);
+  }
+
+  licenses(): Promise<License[]> {
+    return this.storage.org.licenses();
+  }
+
+  dict(type: string): Promise<DictEntry[]> {
+    return this.storage.org.dict(type);
+  }
+
   /** The dictionary entry for a user's sex (type `sex`, code "0"/"1"/"2"). */
   async sexEntry(sex: number): Promise<DictEntry | null> {
     return (await this.storage.org.dict("sex")).find((e) => e.code === String(sex)) ?? null;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
 import { AppError } from "../../core/errors.ts";
 import { bearerToken } from "../../http/auth.ts";
 import { describeValidation, strictValidatorCompiler } from "../../http/validation.ts";
-import type { SurfaceDeps } from "../deps.ts";
+import type { AdminDeps } from "./deps.ts";
 import { fail, fromAppError } from "./envelope.ts";
 import { orgRoutes } from "./org.ts";
 import { userRoutes } from "./users.ts";
@@ -12,7 +12,7 @@ import { userRoutes } from "./users.ts";
  * console, the CLI and operators. An encapsulated plugin: its own admin-token hook, validator and
  * error handler, so nothing here leaks into the other surfaces.
  */
-export async function adminSurface(app: FastifyInstance, deps: SurfaceDeps): Promise<void> {
+export async function adminSurface(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   await app.register(
     async (api) => {
       // JSON bodies: strict (no coercion). Query strings are text by nature: coerce them there.

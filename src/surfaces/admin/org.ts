@@ -1,8 +1,8 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { conflict, invalid, notFound } from "../../core/errors.ts";
-import type { Attrs } from "../../ports/storage.ts";
-import type { SurfaceDeps } from "../deps.ts";
+import type { Attrs } from "../../ports/storage/org.ts";
+import type { AdminDeps } from "./deps.ts";
 import { ok } from "./envelope.ts";
 import { presentCompany, presentDepartment, presentDict, presentLicense, presentRole } from "./presenters.ts";
 import {
@@ -29,14 +29,14 @@ const tags = ["admin: organisation"];
 const flag = (v: boolean | number | undefined) => (v === undefined ? undefined : v === true || v === 1);
 
 /** The organisation directory the enterprise surface presents: companies, departments, roles, licenses, dictionaries. */
-export function orgRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
-  const { org, storage } = deps;
+export function orgRoutes(api: FastifyInstance, deps: AdminDeps): void {
+  const { org, accounts } = deps;
 
   const userMustExist = async (id: string | number, field: string) => {
-    if (!(await storage.users.findById(Number(id)))) throw invalid("bad_user", `${field}: unknown user`);
+    if (!(await accounts.findUser(Number(id)))) throw invalid("bad_user", `${field}: unknown user`);
   };
   const companyMustExist = async (id: number) => {
-    if (!(await storage.org.company(id))) throw notFound("company_not_found", "company does not exist");
+    if (!(await org.company(id))) throw notFound("company_not_found", "company does not exist");
   };
 
   api.route<{ Body: Static<typeof CompanyBody> }>({
@@ -45,8 +45,7 @@ export function orgRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     schema: { summary: "create a company", tags, body: CompanyBody, response: { 200: envelope(CompanyOut) } },
     handler: async (req) => {
       const b = req.body;
-      if (b.pid && !(await storage.org.company(Number(b.pid))))
-        throw invalid("bad_company", "pid: unknown parent company");
+      if (b.pid && !(await org.company(Number(b.pid)))) throw invalid("bad_company", "pid: unknown parent company");
       if (b.createUser != null) await userMustExist(b.createUser, "createUser");
       const attrs: Attrs = {};
       for (const k of COMPANY_ATTR_KEYS) {
@@ -78,7 +77,7 @@ export function orgRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
       querystring: EmptyQuery,
       response: { 200: envelope(Type.Array(CompanyOut)) },
     },
-    handler: async () => ok((await storage.org.companies()).map(presentCompany)),
+    handler: async () => ok((await org.companies()).map(presentCompany)),
   });
 
   api.route<{ Body: Static<typeof DepartmentBody> }>({
@@ -110,10 +109,7 @@ export function orgRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     handler: async (req) => {
       const { companyId } = req.query;
       await companyMustExist(companyId);
-      const [depts, counts] = await Promise.all([
-        storage.org.departments(companyId),
-        storage.org.departmentUserCounts(companyId),
-      ]);
+      const [depts, counts] = await Promise.all([org.departments(companyId), org.departmentUserCounts(companyId)]);
       const children = new Map<number, number>();
       for (const d of depts) if (d.parentId !== null) children.set(d.parentId, (children.get(d.parentId) ?? 0) + 1);
       return ok(
@@ -148,7 +144,7 @@ export function orgRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     handler: async (req) => {
       const { companyId } = req.query;
       if (companyId !== undefined) await companyMustExist(companyId);
-      return ok((await storage.org.roles(companyId ?? null)).map(presentRole));
+      return ok((await org.roles(companyId ?? null)).map(presentRole));
     },
   });
 
@@ -171,7 +167,7 @@ export function orgRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
       querystring: EmptyQuery,
       response: { 200: envelope(Type.Array(LicenseOut)) },
     },
-    handler: async () => ok((await storage.org.licenses()).map(presentLicense)),
+    handler: async () => ok((await org.licenses()).map(presentLicense)),
   });
 
   api.route<{ Body: Static<typeof DictBody> }>({
@@ -186,7 +182,7 @@ export function orgRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     handler: async (req) => {
       const { type, text, code, url = null } = req.body;
       // The (type, code) unique index is the final arbiter; this check gives the clear answer.
-      if ((await storage.org.dict(type)).some((e) => e.code === code))
+      if ((await org.dict(type)).some((e) => e.code === code))
         throw conflict("dict_exists", `dictionary ${type} already has code ${code}`);
       return ok(presentDict(await org.createDict({ type, text, code, url })));
     },
@@ -201,6 +197,6 @@ export function orgRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
       querystring: DictQuery,
       response: { 200: envelope(Type.Array(DictOut)) },
     },
-    handler: async (req) => ok((await storage.org.dict(req.query.type)).map(presentDict)),
+    handler: async (req) => ok((await org.dict(req.query.type)).map(presentDict)),
   });
 }

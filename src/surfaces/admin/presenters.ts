@@ -1,4 +1,5 @@
-import type { Company, Department, DictEntry, License, Role, User } from "../../ports/storage.ts";
+import type { User } from "../../ports/storage/accounts.ts";
+import type { Company, Department, DictEntry, License, Role } from "../../ports/storage/org.ts";
 import { COMPANY_ATTR_KEYS } from "./schemas.ts";
 
 /** A user as the admin API shows it: string `id`, never the password hash. */

@@ -3,8 +3,8 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { MOBILE_RE } from "../../core/accounts/account-service.ts";
 import { invalid, notFound } from "../../core/errors.ts";
-import type { UserPatch } from "../../ports/storage.ts";
-import type { SurfaceDeps } from "../deps.ts";
+import type { UserPatch } from "../../ports/storage/accounts.ts";
+import type { AdminDeps } from "./deps.ts";
 import { ok } from "./envelope.ts";
 import { presentUser } from "./presenters.ts";
 import {
@@ -27,8 +27,8 @@ function checkUsername(username: string | undefined): void {
 }
 
 /** Users, their sessions, and the SMS outbox. */
-export function userRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
-  const { accounts, storage } = deps;
+export function userRoutes(api: FastifyInstance, deps: AdminDeps): void {
+  const { accounts, sms } = deps;
 
   api.route<{ Body: Static<typeof CreateUserBody> }>({
     method: "POST",
@@ -53,7 +53,7 @@ export function userRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     },
     handler: async (req) => {
       const { query = "", page = 1, size = 20 } = req.query;
-      const { total, list } = await storage.users.list(query, (page - 1) * size, size);
+      const { total, list } = await accounts.listUsers(query, (page - 1) * size, size);
       return ok({ total, list: list.map(presentUser) });
     },
   });
@@ -90,7 +90,7 @@ export function userRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     },
     handler: async (req) => {
       const id = Number(req.body.id);
-      if (!(await storage.users.findById(id))) throw notFound("user_not_found", "user does not exist");
+      if (!(await accounts.findUser(id))) throw notFound("user_not_found", "user does not exist");
       return ok({ id: String(id), revoked: await accounts.revokeAll(id, "admin") });
     },
   });
@@ -106,7 +106,7 @@ export function userRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     },
     handler: async (req) => {
       const { mobile, limit = 50 } = req.query;
-      return ok(await storage.sms.outboxList(mobile || null, limit));
+      return ok(await sms.outbox(mobile || null, limit));
     },
   });
 }

@@ -3,8 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { MOBILE_RE } from "../../core/accounts/account-service.ts";
 import { AppError, forbidden, invalid, notFound } from "../../core/errors.ts";
 import { bearerToken } from "../../http/auth.ts";
-import type { User } from "../../ports/storage.ts";
-import type { SurfaceDeps } from "../deps.ts";
+import type { User } from "../../ports/storage/accounts.ts";
 import {
   AVATAR_MAX,
   EditAvatarBody,
@@ -23,6 +22,7 @@ import {
   UserInfoData,
 } from "./account-schemas.ts";
 import { readCredentials, requireDevice, requireUser, tokenCookie } from "./auth.ts";
+import type { Chat33Deps } from "./deps.ts";
 import { friendshipBetween } from "./friendship.ts";
 import { postRoute } from "./http.ts";
 import { loginView, userInfoView } from "./presenters.ts";
@@ -35,8 +35,8 @@ export const ISREG_PER_MINUTE = 30;
 const ADMIN_PERMISSIONS = [{ permissionId: 1, permissionName: "发系统消息" }];
 
 /** A user id string → the user; anything that is not an existing user's id is -2001. */
-async function userById(deps: SurfaceDeps, id: string): Promise<User> {
-  const user = /^[1-9][0-9]{0,14}$/.test(id) ? await deps.storage.users.findById(Number(id)) : null;
+async function userById(deps: Chat33Deps, id: string): Promise<User> {
+  const user = /^[1-9][0-9]{0,14}$/.test(id) ? await deps.accounts.findUser(Number(id)) : null;
   if (!user) throw notFound("user_not_found", "user does not exist");
   return user;
 }
@@ -46,7 +46,7 @@ const AVATAR_RE = /^(?:https?:\/\/[^\s"'<>\\\p{Cc}]+|\/[^\s"'<>\\\p{Cc}]*)$/iu;
 const CONTROL_RE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 
 /** The user routes of seed 002 (用户相关接口) plus `/send/sms` and the `/user/register` extension. */
-export function accountRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
+export function accountRoutes(api: FastifyInstance, deps: Chat33Deps): void {
   const { accounts, sms, limiter, admin } = deps;
   const cred = (req: FastifyRequest) => readCredentials(req.headers);
 
@@ -152,7 +152,7 @@ export function accountRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     handler: async (req) => {
       if (!(await limiter.hit(`chat33:isreg:${req.ip}`, ISREG_PER_MINUTE, 60_000)).ok)
         throw new AppError("rate_limited", "isreg_limited", "too many lookups from this address");
-      const user = await deps.storage.users.findByMobile(req.body.mobile);
+      const user = await deps.accounts.findUserByMobile(req.body.mobile);
       return { zb_uid: user ? user.uid : "0" };
     },
   });

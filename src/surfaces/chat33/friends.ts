@@ -1,9 +1,9 @@
 import type { Static } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { invalid } from "../../core/errors.ts";
-import type { Friendship } from "../../ports/storage.ts";
-import type { SurfaceDeps } from "../deps.ts";
+import type { Friendship } from "../../ports/storage/friends.ts";
 import { requireUser } from "./auth.ts";
+import type { Chat33Deps } from "./deps.ts";
 import { friendView, requestItem } from "./friend-presenters.ts";
 import {
   CommonlyUsedBody,
@@ -32,7 +32,7 @@ export function checkText(...values: Array<string | undefined>): void {
 type Patch = Partial<Pick<Friendship, "remark" | "noDisturbing" | "stickyOnTop" | "commonlyUsed">>;
 
 /** The friend routes of seed 002 (好友有关接口) except the message ones (see messages.ts). */
-export function friendRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
+export function friendRoutes(api: FastifyInstance, deps: Chat33Deps): void {
   const { accounts, friends } = deps;
   const me = async (req: FastifyRequest) => (await requireUser(accounts, req.headers)).user;
 

@@ -1,6 +1,6 @@
 import { invalid, notFound } from "../../core/errors.ts";
-import type { User } from "../../ports/storage.ts";
-import type { SurfaceDeps } from "../deps.ts";
+import type { User } from "../../ports/storage/accounts.ts";
+import type { Services } from "../deps.ts";
 
 /**
  * chat33 sends every id as a decimal string (`"id": "8"`, `"logId": "123"`). These helpers turn
@@ -17,12 +17,12 @@ export const parseId = (s: string): number | null => (ID_RE.test(s) ? Number(s) 
  * existing friendship (`includeDisabled`).
  */
 export async function userById(
-  deps: Pick<SurfaceDeps, "storage">,
+  deps: Pick<Services, "accounts">,
   id: string,
   opts: { includeDisabled?: boolean } = {},
 ): Promise<User> {
   const n = parseId(id);
-  const user = n === null ? null : await deps.storage.users.findById(n);
+  const user = n === null ? null : await deps.accounts.findUser(n);
   if (!user || (user.disabled && !opts.includeDisabled)) throw notFound("user_not_found", "user does not exist");
   return user;
 }

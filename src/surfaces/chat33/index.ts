@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import type { SurfaceDeps } from "../deps.ts";
 import { accountRoutes } from "./accounts.ts";
+import type { Chat33Deps } from "./deps.ts";
 import { friendRoutes } from "./friends.ts";
 import { setupScope } from "./http.ts";
 import { messageRoutes } from "./messages.ts";
@@ -12,7 +12,7 @@ import { installSocket } from "./socket.ts";
  * (http.ts, envelope.ts); each part of the document registers its routes into it. The WebSocket
  * `<mount>/ws` (socket.ts) is routed before the gateway's `/ws?systemId=` (see main.ts).
  */
-export async function chat33Surface(app: FastifyInstance, deps: SurfaceDeps): Promise<void> {
+export async function chat33Surface(app: FastifyInstance, deps: Chat33Deps): Promise<void> {
   installSocket(deps, app.log.child({ surface: "chat33" }));
   await app.register(
     async (api) => {

@@ -1,9 +1,9 @@
 import type { Static } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { invalid, notFound } from "../../core/errors.ts";
-import type { User } from "../../ports/storage.ts";
-import type { SurfaceDeps } from "../deps.ts";
+import type { User } from "../../ports/storage/accounts.ts";
 import { requireUser } from "./auth.ts";
+import type { Chat33Deps } from "./deps.ts";
 import { applyItem, logView, visiblePosition } from "./friend-presenters.ts";
 import {
   ApplyListBody,
@@ -34,8 +34,8 @@ export const REVOKE_PATHS = ["/chat33/revokeMsg", "/withdrawMsg", "/chat33/Revok
  * Message routes over HTTP: friend history and unread counts, delete / recall, mark read, plus
  * the two `/chat33/*` lookups (applyList, search). Sending is WebSocket event 0 (socket.ts).
  */
-export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
-  const { accounts, friends, messages, storage } = deps;
+export function messageRoutes(api: FastifyInstance, deps: Chat33Deps): void {
+  const { accounts, friends, messages } = deps;
   const me = async (req: FastifyRequest) => (await requireUser(accounts, req.headers)).user;
   const remarkFor = async (userId: number, friendId: number) =>
     (await friends.friendship(userId, friendId))?.remark ?? "";
@@ -122,7 +122,7 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
       }
       const n = logIdOf(logId);
       // the message must belong to the conversation with `id` (and be visible to the user)
-      const [message, conv] = await Promise.all([storage.messages.message(n), messages.findDirect(user.id, peer.id)]);
+      const [message, conv] = await Promise.all([messages.message(n), messages.findDirect(user.id, peer.id)]);
       if (!message || !conv || message.conversationId !== conv.id)
         throw notFound("message_not_found", "message not found");
       await messages.markRead(user, n);
@@ -163,7 +163,7 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     data: SearchData,
     handler: async (req) => {
       const user = await me(req);
-      const found = await storage.users.findByUid(req.body.markId.trim());
+      const found = await accounts.findUserByUid(req.body.markId.trim());
       if (!found || found.disabled) throw notFound("user_not_found", "user does not exist");
       const remark = found.id === user.id ? "" : await remarkFor(user.id, found.id);
       return {

@@ -1,4 +1,4 @@
-import type { User } from "../../ports/storage.ts";
+import type { User } from "../../ports/storage/accounts.ts";
 import type { Friendship } from "./friendship.ts";
 
 /** chat33 booleans on the wire: 1 yes, 2 no (document: verified "1: 已实名 2: 未实名", isFriend "1是 2否"). */

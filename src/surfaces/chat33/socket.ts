@@ -11,12 +11,12 @@ import { chat33Device, type DeviceType } from "../../core/accounts/devices.ts";
 import { AppError } from "../../core/errors.ts";
 import { kindFromChat33 } from "../../core/messages/kinds.ts";
 import type { Json } from "../../ports/hub.ts";
-import type { MessageKind } from "../../ports/storage.ts";
+import type { MessageKind } from "../../ports/storage/messages.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { RealtimeEvent } from "../../realtime/realtime.ts";
-import type { SurfaceDeps } from "../deps.ts";
 import { headerValue, readCookie, TOKEN_COOKIE } from "./auth.ts";
+import type { Chat33Deps } from "./deps.ts";
 import { Codes, fromAppError } from "./envelope.ts";
 import { parseId } from "./ids.ts";
 import { connectionFrame, EventTypes, failureFrame, messageFrame, renderEvent, revokedFrame } from "./ws-frames.ts";
@@ -131,8 +131,8 @@ function cookieAllowed(req: IncomingMessage, allowedOrigins: readonly string[]):
  * The chat33 socket `GET <mount>/ws` (no `systemId`: that one is the gateway's; see
  * docs/chat33.md "WebSocket"). Registered before the gateway's route for the same path.
  */
-export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
-  const { realtime, accounts, messages, storage, limiter, config } = deps;
+export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
+  const { realtime, accounts, messages, limiter, config } = deps;
   const perConnection = config.chat33.msgRatePerConnection;
   const perUser = config.chat33.msgRatePerUser;
 
@@ -158,7 +158,7 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
       realtime.subscribe(conn, userTopic(auth.user.id)),
     ]);
     // A revocation published between the upgrade's check and the subscription was missed: look again.
-    const now = await storage.sessions.findById(auth.session.id);
+    const now = await accounts.findSession(auth.session.id);
     if (!now || now.revokedAt !== null) endSession(conn, now?.revokeReason ?? "logout");
     else if (now.expiresAt <= Date.now()) endSession(conn, "expired");
     else state.expiresAt = now.expiresAt;

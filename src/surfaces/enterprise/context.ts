@@ -5,9 +5,14 @@ import { type Envelope, fail } from "./envelope.ts";
 import { tokenOf } from "./params.ts";
 import type { Presenter } from "./presenters.ts";
 
+/** The services the enterprise surface uses (REST and the socket). */
+export type EnterpriseDeps = SurfaceDeps<
+  "config" | "realtime" | "accounts" | "qr" | "org" | "friends" | "messages" | "files" | "limiter"
+>;
+
 /** What every enterprise route module receives. */
 export interface EnterpriseContext {
-  deps: SurfaceDeps;
+  deps: EnterpriseDeps;
   presenter: Presenter;
   /** Resolves the request's session or throws the `unauthenticated` AppError (→ 401). */
   auth(req: FastifyRequest): Promise<Authenticated>;
@@ -21,7 +26,7 @@ export interface EnterpriseContext {
 export const publicBase = (publicUrl: string, req: FastifyRequest): string =>
   publicUrl.replace(/\/+$/, "") || `${req.protocol}://${req.host || "localhost"}`;
 
-export function createContext(deps: SurfaceDeps, presenter: Presenter): EnterpriseContext {
+export function createContext(deps: EnterpriseDeps, presenter: Presenter): EnterpriseContext {
   return { deps, presenter, auth: (req) => deps.accounts.authenticate(tokenOf(req)) };
 }
 

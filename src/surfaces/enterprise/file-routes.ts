@@ -6,7 +6,7 @@ import { AppError, invalid, notFound } from "../../core/errors.ts";
 import { parseRange } from "../../core/files/file-service.ts";
 import { nameExtension } from "../../core/files/names.ts";
 import { extensionOf, isImage, isMedia } from "../../core/files/sniff.ts";
-import type { StoredFile } from "../../ports/storage.ts";
+import type { StoredFile } from "../../ports/storage/files.ts";
 import { type EnterpriseContext, publicBase, routeWith405 } from "./context.ts";
 import { type Envelope, fail, ok } from "./envelope.ts";
 import { FilePath, MessageResponses } from "./message-schemas.ts";

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../core/errors.ts";
 import { describeValidation, strictValidatorCompiler } from "../../http/validation.ts";
-import type { SurfaceDeps } from "../deps.ts";
 import { registerAuthRoutes } from "./auth-routes.ts";
-import { createContext } from "./context.ts";
+import { createContext, type EnterpriseDeps } from "./context.ts";
 import { type Envelope, fail, fromAppError } from "./envelope.ts";
 import { registerFileRoutes } from "./file-routes.ts";
 import { registerMessageRoutes } from "./message-routes.ts";
@@ -16,14 +15,13 @@ import { installSocket } from "./socket.ts";
  * `<mount>/socket`. An encapsulated Fastify plugin with its own parsers (form bodies), validator
  * (coercing: query/form values are strings), error handler and envelope. See docs/enterprise.md.
  */
-export async function enterpriseSurface(app: FastifyInstance, deps: SurfaceDeps): Promise<void> {
-  const presenter = new Presenter(deps.storage, deps.org);
+export async function enterpriseSurface(app: FastifyInstance, deps: EnterpriseDeps): Promise<void> {
+  const presenter = new Presenter(deps.org, deps.accounts);
   const log = app.log.child({ surface: "enterprise" });
   installSocket({
     mount: deps.mount,
     realtime: deps.realtime,
     accounts: deps.accounts,
-    storage: deps.storage,
     presenter,
     log,
   });

@@ -4,7 +4,9 @@ import { forbidden, invalid, notFound } from "../../core/errors.ts";
 import { isMedia } from "../../core/files/sniff.ts";
 import { kindFromEnterprise } from "../../core/messages/kinds.ts";
 import type { Json } from "../../ports/hub.ts";
-import type { MessageKind, StoredFile, User } from "../../ports/storage.ts";
+import type { User } from "../../ports/storage/accounts.ts";
+import type { StoredFile } from "../../ports/storage/files.ts";
+import type { MessageKind } from "../../ports/storage/messages.ts";
 import { type EnterpriseContext, publicBase, routeWith405 } from "./context.ts";
 import { type Envelope, ok } from "./envelope.ts";
 import { fileUrls } from "./file-routes.ts";
@@ -32,7 +34,7 @@ const tags = ["enterprise (001)"];
  * as in auth-routes.ts: query, form or JSON, merged.
  */
 export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseContext): void {
-  const { messages, friends, files, storage, config, mount } = ctx.deps;
+  const { messages, friends, files, config, mount } = ctx.deps;
 
   /** The canonical content of an enterprise message (SPEC §2: one JSON shape per kind). */
   function canonicalContent(
@@ -79,7 +81,7 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
         // A retry answers like the first send even if the content check would now fail (file
         // gone…): the core returns the stored original for a known client id. Only on this
         // failure path do we look — a send in the normal case costs no extra query.
-        if (!(await storage.messages.bySenderClientId(user.id, p.id))) throw e;
+        if (!(await messages.sentWithClientId(user.id, p.id))) throw e;
         content = {};
       }
       const { view } = await messages.sendDirect(user, p.receiverId, { clientMsgId: p.id, kind, content });
@@ -108,11 +110,11 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
       const conv = await messages.findDirect(user.id, peerId);
       // Reading the newest page is what "opening the conversation" means: it marks the peer's
       // messages read (and publishes 1006 to the peer) — only when something was unread.
-      if (conv && page === 1 && (await storage.readCursors.unreadCount(conv.id, user.id)) > 0)
+      if (conv && page === 1 && (await messages.unreadCount(conv.id, user.id)) > 0)
         await messages.markDirectRead(user, peerId);
       const { total, views } = await messages.directPage(user, peerId, page, size);
       const [mine, theirs] = conv
-        ? await Promise.all([storage.readCursors.get(conv.id, user.id), storage.readCursors.get(conv.id, peerId)])
+        ? await Promise.all([messages.readCursor(conv.id, user.id), messages.readCursor(conv.id, peerId)])
         : [0, 0];
       const data = views.map((v) => {
         const cursor = v.fromId === user.id ? theirs : mine;
@@ -171,6 +173,6 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
   ): Promise<ReadState> {
     if (!s.last) return 0;
     if (s.last.fromId !== user.id) return s.unread === 0 ? 2 : 0;
-    return (await storage.readCursors.get(s.conv.id, s.peer.id)) >= s.last.seq ? 2 : 0;
+    return (await messages.readCursor(s.conv.id, s.peer.id)) >= s.last.seq ? 2 : 0;
   }
 }

@@ -1,6 +1,7 @@
-import type { LoginResult } from "../../core/accounts/account-service.ts";
+import type { AccountService, LoginResult } from "../../core/accounts/account-service.ts";
 import type { OrgService } from "../../core/org/org-service.ts";
-import type { Attrs, Company, Department, DictEntry, License, Role, Storage, User } from "../../ports/storage.ts";
+import type { User } from "../../ports/storage/accounts.ts";
+import type { Attrs, Company, Department, DictEntry, License, Role } from "../../ports/storage/org.ts";
 
 /**
  * Core entities → the enterprise wire shapes (field names exactly as in seed 001). Parley stores
@@ -224,12 +225,12 @@ export function deptVo(
 /** Loads and presents everything the enterprise client shows about a user. */
 export class Presenter {
   constructor(
-    private readonly storage: Storage,
     private readonly org: OrgService,
+    private readonly accounts: Pick<AccountService, "findUser">,
   ) {}
 
   async profile(user: User): Promise<Profile> {
-    const repo = this.storage.org;
+    const repo = this.org;
     const [sex, company, role, dept] = await Promise.all([
       this.org.sexEntry(user.sex),
       user.companyId !== null ? repo.company(user.companyId) : null,
@@ -271,15 +272,15 @@ export class Presenter {
 
   private async company(c: Company): Promise<CompanyVo> {
     const id = String(c.id);
-    const hasChildren = (await this.storage.org.companies()).some((x) => x.pid === id && x.id !== c.id);
+    const hasChildren = (await this.org.companies()).some((x) => x.pid === id && x.id !== c.id);
     return companyVo(c, hasChildren);
   }
 
   private async dept(d: Department): Promise<DeptVo> {
     const [all, counts, owner] = await Promise.all([
-      this.storage.org.departments(d.companyId),
-      this.storage.org.departmentUserCounts(d.companyId),
-      d.ownerId !== null ? this.storage.users.findById(d.ownerId) : null,
+      this.org.departments(d.companyId),
+      this.org.departmentUserCounts(d.companyId),
+      d.ownerId !== null ? this.accounts.findUser(d.ownerId) : null,
     ]);
     return deptVo(d, all, counts, owner ? owner.nickname : null);
   }

@@ -11,7 +11,6 @@ import { enterpriseDevice } from "../../core/accounts/devices.ts";
 import { deviceTopic, type QrConfirmedEvent } from "../../core/accounts/qr-service.ts";
 import { AppError } from "../../core/errors.ts";
 import type { MessageNewEvent, MessageReadEvent } from "../../core/messages/message-service.ts";
-import type { Storage } from "../../ports/storage.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { Realtime, RealtimeEvent } from "../../realtime/realtime.ts";
@@ -44,7 +43,6 @@ export interface EnterpriseSocketDeps {
   mount: string;
   realtime: Realtime;
   accounts: AccountService;
-  storage: Storage;
   presenter: Presenter;
   log: FastifyBaseLogger;
 }
@@ -61,7 +59,7 @@ export interface EnterpriseSocketDeps {
  *   happens after the client saw it always reaches it, on any node.
  */
 export function installSocket(d: EnterpriseSocketDeps): void {
-  const { realtime, accounts, storage, presenter, log } = d;
+  const { realtime, accounts, presenter, log } = d;
 
   const endSession = (conn: Connection, reason: string) => {
     const kicked = reason === "replaced" || reason === "session_replaced";
@@ -86,7 +84,7 @@ export function installSocket(d: EnterpriseSocketDeps): void {
     if (auth) {
       await subscribeSession(conn, auth.session.id, auth.user.id);
       // A revocation published between the upgrade's check and the subscription was missed: look again.
-      const now = await storage.sessions.findById(auth.session.id);
+      const now = await accounts.findSession(auth.session.id);
       if (!now || now.revokedAt !== null) return endSession(conn, now?.revokeReason ?? "revoked");
     }
     realtime.sendText(conn, frame(SocketCodes.CONNECTED, "连接成功", { device: state.device }));
@@ -96,7 +94,7 @@ export function installSocket(d: EnterpriseSocketDeps): void {
   async function qrLogin(conn: Connection, state: SocketState, event: QrConfirmedEvent): Promise<void> {
     state.loggingIn = true;
     try {
-      const user = await storage.users.findById(event.userId);
+      const user = await accounts.findUser(event.userId);
       if (!user || user.disabled || conn.closing) return;
       const platform = event.platform || state.platform;
       const login = await accounts.startSession(user, {

@@ -2,10 +2,10 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { Metrics } from "../../http/metrics.ts";
 import type { Hub } from "../../ports/hub.ts";
-import type { Storage } from "../../ports/storage.ts";
 
 export interface SystemRoutesOptions {
-  storage: Storage;
+  /** Storage liveness (`Storage.ping`). */
+  storageReachable: () => Promise<boolean>;
   hub: Hub;
   metrics: Metrics;
   isReady: () => boolean;
@@ -41,7 +41,8 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
     },
     async (_req, reply) => {
       if (!opts.isReady()) return reply.status(503).send({ ready: false, reason: "draining" });
-      if (!(await opts.storage.ping())) return reply.status(503).send({ ready: false, reason: "storage unreachable" });
+      if (!(await opts.storageReachable()))
+        return reply.status(503).send({ ready: false, reason: "storage unreachable" });
       if (!opts.hub.healthy()) return reply.status(503).send({ ready: false, reason: "hub unreachable" });
       return { ready: true };
     },

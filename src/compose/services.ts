@@ -1,0 +1,89 @@
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { LocalFileStore } from "../adapters/files/local-file-store.ts";
+import { HttpSmsSender, LogSmsSender } from "../adapters/sms/senders.ts";
+import type { Config } from "../config/schema.ts";
+import { AccountService, accountsOptions } from "../core/accounts/account-service.ts";
+import { QrService } from "../core/accounts/qr-service.ts";
+import { SmsService } from "../core/accounts/sms-service.ts";
+import { UserCache } from "../core/accounts/user-cache.ts";
+import type { AdminAuth } from "../core/admin/admin-token.ts";
+import { FileService } from "../core/files/file-service.ts";
+import { FriendService } from "../core/friends/friend-service.ts";
+import { GatewayService } from "../core/gateway/gateway-service.ts";
+import { MessageService } from "../core/messages/message-service.ts";
+import { OrgService } from "../core/org/org-service.ts";
+import type { Presence } from "../ports/hub.ts";
+import type { RateLimiter } from "../ports/rate-limit.ts";
+import type { Storage } from "../ports/storage.ts";
+import type { Realtime } from "../realtime/realtime.ts";
+import type { Services } from "../surfaces/deps.ts";
+
+/** What every core service is built from. Each service gets only the repositories it uses. */
+export interface CoreInputs {
+  config: Readonly<Config>;
+  storage: Storage;
+  realtime: Realtime;
+  limiter: RateLimiter;
+  log: Logger;
+}
+
+/**
+ * Accounts and the organisation directory: what the server and the one-shot CLI commands share.
+ * `smsSender: "log"` forces the `log` sender (the CLI never sends real SMS).
+ */
+export function accountServices(
+  inputs: CoreInputs,
+  opts: { smsSender?: "config" | "log" } = {},
+): Pick<Services, "sms" | "accounts" | "org"> & { userCache: UserCache } {
+  const { config, storage, realtime, limiter, log } = inputs;
+  const smsSender =
+    config.sms.provider === "http" && opts.smsSender !== "log"
+      ? new HttpSmsSender(config.sms.httpUrl)
+      : new LogSmsSender(storage.sms, log.child({ component: "sms" }));
+  const sms = new SmsService(storage.sms, smsSender, limiter, config.sms);
+  const userCache = new UserCache(storage.users);
+  const accounts = new AccountService(
+    storage,
+    realtime,
+    limiter,
+    sms,
+    accountsOptions(config.accounts),
+    log.child({ component: "accounts" }),
+    userCache,
+  );
+  return { sms, userCache, accounts, org: new OrgService(storage) };
+}
+
+/** Every core service of a node (the list in one place: `Services`). */
+export function buildServices(
+  inputs: CoreInputs & { presence: Presence; clusterSecret: Buffer; admin: AdminAuth },
+): Services {
+  const { config, storage, realtime, limiter, log, presence, clusterSecret, admin } = inputs;
+  const gateway = new GatewayService(
+    storage,
+    realtime,
+    presence,
+    clusterSecret,
+    log.child({ surface: "gateway" }),
+    config.gateway.groupNotices,
+  );
+  const { sms, userCache, accounts, org } = accountServices(inputs);
+  const qr = new QrService(storage, realtime, config.qr.ttlMs);
+  const friends = new FriendService(storage, realtime, log.child({ component: "friends" }));
+  const messages = new MessageService(
+    storage,
+    realtime,
+    friends,
+    { recallWindowMs: config.messages.recallWindowMs, maxBatch: config.messages.maxBatch },
+    log.child({ component: "messages" }),
+    userCache,
+  );
+  const files = new FileService(
+    storage,
+    new LocalFileStore(join(config.dataDir, "files")),
+    config.files,
+    log.child({ component: "files" }),
+  );
+  return { config, realtime, accounts, sms, qr, org, friends, messages, files, gateway, limiter, admin };
+}

@@ -1,0 +1,25 @@
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { SqlStorage } from "../adapters/sql/sql-storage.ts";
+import type { Config } from "../config/schema.ts";
+
+/**
+ * The storage adapter the config chooses (PostgreSQL when `databaseUrl` is set, else SQLite in
+ * `<dataDir>/parley.db`), migrated. Closed again when migrating fails.
+ */
+export async function openStorage(
+  config: Readonly<Config>,
+  log?: Logger,
+): Promise<{ storage: SqlStorage; applied: string[] }> {
+  const storage = new SqlStorage({
+    databaseUrl: config.databaseUrl,
+    sqliteFile: join(config.dataDir, "parley.db"),
+    log,
+  });
+  try {
+    return { storage, applied: await storage.migrate() };
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+}
