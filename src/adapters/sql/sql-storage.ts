@@ -253,7 +253,7 @@ export class SqlStorage implements Storage {
         if (!RETRYABLE.has((e as { code?: string })?.code ?? "")) throw e;
         if (attempt >= TRANSACTION_ATTEMPTS)
           throw unavailable("storage_contention", `transaction failed ${attempt} times on concurrent updates`);
-        // jittered backoff: 1, 2, 4 … ms (capped), so the retries of colliding transactions spread out
+        // jittered backoff (a random wait up to 2, 4, 8 … ms, at most 50), so colliding retries spread out
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
       }
     }
