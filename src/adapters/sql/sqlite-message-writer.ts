@@ -68,7 +68,7 @@ export class SqliteMessageWriter {
             m.senderId,
             m.clientMsgId,
             m.kind,
-            JSON.stringify(m.content),
+            m.contentJson,
             m.createdAt,
           );
           const message: Message = {
