@@ -15,6 +15,7 @@ const key = (senderId: number, clientMsgId: string) => `${senderId}\u0000${clien
  *     advances each `last_seq` by its number of new messages,
  *  3. one INSERT of every new message with its seq.
  * `UNIQUE(conversation_id, seq)` and `UNIQUE(sender_id, client_msg_id)` remain the final arbiters.
+ * Content travels as `NewMessage.contentJson`, serialised by the edge (never here).
  */
 export async function pgAppendBatch(
   db: Kysely<Database>,

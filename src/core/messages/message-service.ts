@@ -8,7 +8,7 @@ import { AppError, forbidden, invalid, notFound } from "../errors.ts";
 import type { FriendService } from "../friends/friend-service.ts";
 import { BatchWriter } from "./batch-writer.ts";
 import { adminOnlyKind, type MessageContent, validClientMsgId } from "./content.ts";
-import { type ConversationPolicy, DirectPolicy, directKey } from "./policy.ts";
+import { type ConversationDirectory, type ConversationPolicy, DirectPolicy, directKey } from "./policy.ts";
 
 export interface MessagesOptions {
   /** How long after sending a user may recall their own message. */
@@ -81,6 +81,8 @@ export class MessageService {
   private readonly conversations = new Map<string, Conversation>();
   private readonly policies = new Map<ConversationKind, ConversationPolicy>();
   readonly direct: DirectPolicy;
+  /** Conversations by key, created on first use and cached: what a kind's policy resolves them with. */
+  readonly directory: ConversationDirectory = { ensure: (key, fields) => this.ensureConversation(key, fields) };
 
   constructor(
     private readonly storage: Storage,
@@ -98,7 +100,10 @@ export class MessageService {
     this.registerPolicy(this.direct);
   }
 
-  /** Adds (or replaces) the policy of a conversation kind. */
+  /**
+   * Adds (or replaces) the policy of a conversation kind, e.g. in the composition root:
+   * `messages.registerPolicy(new GroupPolicy(groups, messages.directory))` (docs/ARCHITECTURE.md).
+   */
   registerPolicy(policy: ConversationPolicy): void {
     this.policies.set(policy.kind, policy);
   }
