@@ -157,3 +157,54 @@ describe("one per-user send rate limit for every surface", () => {
     assert.equal(f.code, -1012);
   });
 });
+
+describe("batched read-state and remark lookups (no per-conversation queries in the surfaces)", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer({ "messages.sendRatePerUser": 1000 });
+  });
+  after(() => s.close());
+
+  test("MessageRepo.readCursors and FriendRepo.getMany answer many rows in one call", async () => {
+    const { storage, messages, accounts, friends } = s.app;
+    const mk = (n: string) => accounts.createUser({ username: `b-${n}-${process.pid}`, password: "secret-pass-1" });
+    const me = await mk("me");
+    const peers = await Promise.all(["p1", "p2", "p3"].map(mk));
+    for (const p of peers) {
+      await friends.request(me, p.id, { reason: "" });
+      await friends.respond(p, me.id, true);
+    }
+    await friends.setOptions(me, peers[0].id, { remark: "老一" });
+    const sent = [];
+    for (const [i, p] of peers.entries())
+      sent.push(
+        await messages.sendDirect(me, p.id, {
+          clientMsgId: `bm-${i}`,
+          content: contentOrThrow("text", { content: "x" }),
+        }),
+      );
+    // p1 and p3 read, p2 does not
+    await messages.markRead(peers[0], Number(sent[0].view.logId));
+    await messages.markRead(peers[2], Number(sent[2].view.logId));
+    const convIds = sent.map((r) => r.view.conversationId);
+    const cursors = await storage.messages.readCursors(convIds, [me.id, ...peers.map((p) => p.id)]);
+    assert.equal(cursors.get(convIds[0])?.get(peers[0].id), 1);
+    assert.equal(cursors.get(convIds[1])?.get(peers[1].id), undefined);
+    assert.equal(cursors.get(convIds[2])?.get(peers[2].id), 1);
+    assert.equal(cursors.get(convIds[0])?.get(me.id), undefined);
+    assert.equal((await storage.messages.readCursors(convIds, [])).size, 0);
+    const summaries = await messages.directSummaries(me, { peerCursors: true });
+    assert.deepEqual(
+      summaries.map((x) => [x.peer.id, x.peerReadSeq]).sort((a, b) => a[0] - b[0]),
+      peers.map((p, i) => [p.id, i === 1 ? 0 : 1]).sort((a, b) => a[0] - b[0]),
+    );
+    const many = await storage.friends.getMany(me.id, [...peers.map((p) => p.id), 987654]);
+    assert.equal(many.size, 3);
+    assert.equal(many.get(peers[0].id)?.remark, "老一");
+    const remarks = await friends.remarks(
+      me.id,
+      peers.map((p) => p.id),
+    );
+    assert.deepEqual([...remarks.values()].sort(), ["", "", "老一"]);
+  });
+});

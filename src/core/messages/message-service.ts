@@ -172,7 +172,7 @@ export class MessageService {
     if (!validClientMsgId(input.clientMsgId))
       throw invalid("bad_msg_id", "msgId must be 1..128 characters of text without NUL");
     // Before anything else, retries included: the limit bounds what one user costs the node.
-    if (!(await this.limiter.hit(`messages:user:${sender.id}`, this.opts.sendRatePerUser, 1000)).ok)
+    if (!(await this.withinSendRate(sender.id)))
       throw new AppError("rate_limited", "msg_rate_limited", "too many messages");
     const policy = this.policy(kind);
     if (!policy) throw notFound(kind === "group" ? "group_not_found" : "chatroom_not_found", `no such ${kind}`);
@@ -201,6 +201,14 @@ export class MessageService {
     const published =
       !duplicate && (await this.publish(await policy.topics(conv), { type: "message.new", message: view }));
     return { view, duplicate, published };
+  }
+
+  /**
+   * The per-user send rate limit, one budget over every surface, device and node. A limiter that
+   * cannot be reached fails the send (as chat33 always did): the limit is never silently off.
+   */
+  private async withinSendRate(userId: number): Promise<boolean> {
+    return (await this.limiter.hit(`messages:user:${userId}`, this.opts.sendRatePerUser, 1000)).ok;
   }
 
   /** The message `sender` stored earlier under `clientMsgId`, or null (a retry's answer). */
