@@ -94,9 +94,7 @@ export class MessageService {
     private readonly limiter: RateLimiter,
   ) {
     this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => realtime.holdWrites());
-    this.direct = new DirectPolicy(userCache, friends, {
-      ensure: (key, fields) => this.ensureConversation(key, fields),
-    });
+    this.direct = new DirectPolicy(userCache, friends, this.directory);
     this.registerPolicy(this.direct);
   }
 
