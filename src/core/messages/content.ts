@@ -34,8 +34,14 @@ export const validClientMsgId = (id: string): boolean =>
 /** Kinds only an administrator may send (chat33 `-2006`). */
 const ADMIN_ONLY: ReadonlySet<MessageKind> = new Set(["system", "notice"]);
 
-/** Validated content, serialised once: what the pipeline, the batch writer and storage receive. */
+declare const checked: unique symbol;
+
+/**
+ * Validated content, serialised once: what the pipeline, the batch writer and storage receive.
+ * Only this module makes one (the brand keeps an unchecked object literal from type-checking).
+ */
 export interface MessageContent {
+  readonly [checked]: true;
   readonly kind: MessageKind;
   readonly value: { [key: string]: Json };
   /** `value` as JSON text: exactly what storage writes. */
@@ -102,7 +108,7 @@ export function canonicalContent(
   }
   if (json.length > MAX_CONTENT_BYTES / 3 && Buffer.byteLength(json) > MAX_CONTENT_BYTES)
     return { problem: { field: null, text: `不能超过 ${MAX_CONTENT_BYTES} 字节` } };
-  return { content: { kind, value: raw as { [key: string]: Json }, json } };
+  return { content: { kind, value: raw as { [key: string]: Json }, json } as MessageContent };
 }
 
 /** A problem as one line (field first), e.g. `content 必须是非空字符串`. */
