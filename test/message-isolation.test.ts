@@ -163,6 +163,23 @@ describe("one bad message never fails another user's (issue 8 item 2)", () => {
     }
     c.ws.send(textFrame("fine-id", b.id, "x"));
     assert.ok((await c.next<Frame>()).logId);
+    // enterprise: the same ids are refused with 400 (on the send path and on the retry lookup)
+    const company = await s.app.org.createCompany({ text: "Nul Co" });
+    const e1 = await user("NulE1", { companyId: company.id });
+    const e2 = await user("NulE2", { companyId: company.id });
+    const auth = { authorization: await token(e1, "pc") };
+    for (const [id, content, msg] of [
+      ["nul\u0000id", "x", "消息id无效"],
+      ["lone\ud800", "x", "消息id无效"],
+      ["nul\u0000blank", " ", "缺少参数"],
+    ]) {
+      const r = await post<{ code: number; msg: string }>(
+        `${s.base}/api/save_single_msg`,
+        { content, id, receiverId: e2.id, senderId: e1.id, type: 1 },
+        auth,
+      );
+      assert.deepEqual([r.status, r.body.msg], [400, msg], JSON.stringify(r.body));
+    }
   });
 
   test("a batch with one message that fails inside the writer's transaction still commits the others", async () => {

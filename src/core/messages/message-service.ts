@@ -211,6 +211,7 @@ export class MessageService {
 
   /** The message `sender` stored earlier under `clientMsgId`, or null (a retry's answer). */
   async findSent(sender: User, clientMsgId: string): Promise<MessageView | null> {
+    if (!validClientMsgId(clientMsgId)) return null; // never stored (and PostgreSQL could not even look it up)
     const prior = await this.storage.messages.bySenderClientId(sender.id, clientMsgId);
     const conv = prior ? await this.storage.messages.conversation(prior.conversationId) : null;
     return prior && conv ? this.view(prior, conv, sender) : null;
