@@ -22,6 +22,13 @@ forEachStorage("friends", (ctx) => {
     });
     assert.equal((await f.get(2, 1))?.remark, "alice");
     assert.equal(await f.get(1, 3), null);
+    await f.befriend(1, 4, "dave", "", 101);
+    await f.unfriend(1, 4, 102);
+    const many = await f.getMany(1, [2, 3, 4, 2]);
+    assert.deepEqual([...many.keys()].sort(), [2, 4], "unknown friends absent, ended ones included");
+    assert.deepEqual(many.get(2), await f.get(1, 2));
+    assert.equal(many.get(4)?.deletedAt, 102);
+    assert.deepEqual(await f.getMany(1, []), new Map());
   });
 
   test("update patches only the given settings of a live friendship, one direction", async () => {

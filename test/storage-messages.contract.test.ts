@@ -20,6 +20,7 @@ forEachStorage("messages", (ctx) => {
       clientMsgId,
       kind: "text" as const,
       content: { content: clientMsgId },
+      contentJson: JSON.stringify({ content: clientMsgId }),
       createdAt: t,
     });
     const r1 = await m.appendBatch([

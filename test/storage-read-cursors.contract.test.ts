@@ -27,6 +27,7 @@ forEachStorage("read cursors", (ctx) => {
       clientMsgId: id,
       kind: "text" as const,
       content: { content: id },
+      contentJson: JSON.stringify({ content: id }),
       createdAt: 5,
     });
     await storage.messages.appendBatch([msg(7, "r1"), msg(7, "r2"), msg(8, "r3"), msg(7, "r4")]);
@@ -48,5 +49,17 @@ forEachStorage("read cursors", (ctx) => {
     assert.deepEqual(await rc.unreadCounts([c.id, other.id], 8), new Map(), "zero counts are absent");
     assert.deepEqual(await rc.unreadCounts([c.id, other.id, 999999], 7), new Map([[c.id, 1]]));
     assert.deepEqual(await rc.unreadCounts([], 7), new Map());
+    // the batched lookup agrees with get: conversation → user → seq, users without a cursor absent
+    await rc.advance(other.id, 9, 0, 30);
+    const many = await rc.getMany([c.id, other.id, 999999], [7, 8, 9, 8]);
+    assert.deepEqual(
+      [...many].map(([conv, users]) => [conv, [...users].sort()]).sort(),
+      [
+        [c.id, [[8, 4]]],
+        [other.id, [[9, 0]]],
+      ].sort(),
+    );
+    assert.deepEqual(await rc.getMany([c.id], []), new Map());
+    assert.deepEqual(await rc.getMany([], [8]), new Map());
   });
 });

@@ -16,6 +16,7 @@ forEachStorage("transaction", (ctx) => {
     clientMsgId,
     kind: "text",
     content: { content: clientMsgId },
+    contentJson: JSON.stringify({ content: clientMsgId }),
     createdAt: 1,
   });
   const counter = async (tx: Repos, key: string) => Number((await tx.settings.get(key)) ?? "0");

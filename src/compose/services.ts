@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { LocalFileStore } from "../adapters/files/local-file-store.ts";
 import { HttpSmsSender, LogSmsSender } from "../adapters/sms/senders.ts";
-import type { Config } from "../config/schema.ts";
+import { type Config, sendRatePerUser } from "../config/schema.ts";
 import { AccountService, accountsOptions } from "../core/accounts/account-service.ts";
 import { QrService } from "../core/accounts/qr-service.ts";
 import { SmsService } from "../core/accounts/sms-service.ts";
@@ -75,9 +75,14 @@ export function buildServices(
     storage,
     realtime,
     friends,
-    { recallWindowMs: config.messages.recallWindowMs, maxBatch: config.messages.maxBatch },
+    {
+      recallWindowMs: config.messages.recallWindowMs,
+      maxBatch: config.messages.maxBatch,
+      sendRatePerUser: sendRatePerUser(config),
+    },
     log.child({ component: "messages" }),
     userCache,
+    limiter,
   );
   const files = new FileService(
     storage,

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from "kysely";
 import type { FriendRepo, FriendRequest, Friendship } from "../../ports/storage.ts";
 import { atomic } from "./atomic.ts";
+import { inChunks } from "./chunks.ts";
 import type { Database, FriendRequestsTable, FriendsTable } from "./schema.ts";
 
 const nullableNum = (v: number | null) => (v === null ? null : Number(v));
@@ -44,6 +45,13 @@ export class SqlFriends implements FriendRepo {
       .where("friend_id", "=", friendId)
       .executeTakeFirst();
     return r ? toFriendship(r) : null;
+  }
+
+  async getMany(userId: number, friendIds: readonly number[]): Promise<Map<number, Friendship>> {
+    const rows = await inChunks(friendIds, (chunk) =>
+      this.db.selectFrom("friends").selectAll().where("user_id", "=", userId).where("friend_id", "in", chunk).execute(),
+    );
+    return new Map(rows.map((r) => [Number(r.friend_id), toFriendship(r)]));
   }
 
   async befriend(a: number, b: number, remarkOfA: string, remarkOfB: string, at: number): Promise<void> {

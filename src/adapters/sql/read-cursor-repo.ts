@@ -30,6 +30,32 @@ export class SqlReadCursors implements ReadCursorRepo {
     return r ? Number(r.seq) : 0;
   }
 
+  async getMany(
+    conversationIds: readonly number[],
+    userIds: readonly number[],
+  ): Promise<Map<number, Map<number, number>>> {
+    const out = new Map<number, Map<number, number>>();
+    const users = [...new Set(userIds)];
+    if (!users.length) return out;
+    const rows = await inChunks(conversationIds, (chunk) =>
+      inChunks(users, (userChunk) =>
+        this.db
+          .selectFrom("read_cursors")
+          .select(["conversation_id", "user_id", "seq"])
+          .where("conversation_id", "in", chunk)
+          .where("user_id", "in", userChunk)
+          .execute(),
+      ),
+    );
+    for (const r of rows) {
+      const conv = Number(r.conversation_id);
+      const m = out.get(conv) ?? new Map<number, number>();
+      out.set(conv, m);
+      m.set(Number(r.user_id), Number(r.seq));
+    }
+    return out;
+  }
+
   async unreadCounts(conversationIds: readonly number[], userId: number): Promise<Map<number, number>> {
     // Unread = from others, after the user's read cursor (0 without one), not deleted.
     const rows = await inChunks(conversationIds, (chunk) =>

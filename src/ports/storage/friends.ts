@@ -29,6 +29,8 @@ export interface FriendRequest {
 export interface FriendRepo {
   /** The user's view of the friendship (also returns ended ones, with `deletedAt`). */
   get(userId: number, friendId: number): Promise<Friendship | null>;
+  /** `get` for several friends at once: friend id → the user's view (ended ones included). */
+  getMany(userId: number, friendIds: readonly number[]): Promise<Map<number, Friendship>>;
   /** Creates or revives both directions at once. */
   befriend(a: number, b: number, remarkOfA: string, remarkOfB: string, at: number): Promise<void>;
   /** Ends both directions. */

@@ -41,6 +41,11 @@ export interface NewMessage {
   clientMsgId: string;
   kind: MessageKind;
   content: { [key: string]: unknown };
+  /**
+   * `content` serialised — by the edge, once (core/messages/content.ts). Writers store this text
+   * as it is and never serialise client data inside a shared transaction.
+   */
+  contentJson: string;
   createdAt: number;
 }
 

@@ -7,6 +7,11 @@ export interface ReadCursorRepo {
   advance(conversationId: number, userId: number, seq: number, at: number): Promise<number>;
   /** The user's cursor in the conversation (0 when none). */
   get(conversationId: number, userId: number): Promise<number>;
+  /**
+   * The cursors of `userIds` in `conversationIds`, in one query per chunk of ids:
+   * conversation id → user id → seq (a user without a cursor is absent, i.e. 0).
+   */
+  getMany(conversationIds: readonly number[], userIds: readonly number[]): Promise<Map<number, Map<number, number>>>;
   /** Unread = messages from others with seq above the user's cursor, not deleted. */
   unreadCount(conversationId: number, userId: number): Promise<number>;
   /** `unreadCount` for several conversations at once: conversation id → count (absent = 0). */

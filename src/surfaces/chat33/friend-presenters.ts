@@ -1,8 +1,8 @@
-import { chat33MsgType } from "../../core/messages/kinds.ts";
 import type { MessageView } from "../../core/messages/message-service.ts";
 import type { User } from "../../ports/storage/accounts.ts";
 import type { FriendRequest, Friendship } from "../../ports/storage/friends.ts";
 import type { ConversationKind } from "../../ports/storage/messages.ts";
+import { chat33MsgType } from "./kinds.ts";
 import { sameCompany, yesNo } from "./presenters.ts";
 
 /** chat33 `channelType`: 1 chat room (core Chatroom), 2 group (core Group, chat33 "room"), 3 friend. */
