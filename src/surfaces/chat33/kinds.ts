@@ -1,4 +1,4 @@
-import type { MessageKind } from "../../ports/storage.ts";
+import type { MessageKind } from "../../ports/storage/messages.ts";
 
 /** SPEC §2: canonical kind ↔ chat33 `msgType` (seed 002). The surface's own numbers live here. */
 const MSG_TYPES: ReadonlyArray<[MessageKind, number]> = [

@@ -1,4 +1,4 @@
-import type { MessageKind } from "../../ports/storage.ts";
+import type { MessageKind } from "../../ports/storage/messages.ts";
 
 /** SPEC §2: canonical kind ↔ enterprise (seed 001) message `type`. The surface's own numbers live here. */
 const TYPES: ReadonlyArray<[MessageKind, number]> = [
