@@ -24,6 +24,7 @@ import { FriendService } from "./core/friends/friend-service.ts";
 import { GatewayService } from "./core/gateway/gateway-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
+import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
 import { createMetrics } from "./http/metrics.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
 import type { RateLimiter } from "./ports/rate-limit.ts";
@@ -103,7 +104,13 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir));
   const generatedAdminToken = admin.ensure();
 
-  const realtime = new Realtime(config.ws, hub, log.child({ layer: "realtime" }));
+  // One rule for the client address behind proxies: Fastify's req.ip and WebSocket upgrades.
+  const trust = parseTrustProxy(config.http.trustProxy);
+  const realtime = new Realtime(
+    { ...config.ws, clientAddress: (req) => clientAddress(req, trust) },
+    hub,
+    log.child({ layer: "realtime" }),
+  );
   const gateway = new GatewayService(
     storage,
     realtime,
@@ -150,7 +157,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: !config.requestLog }),
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: config.http.trustProxy,
+    trustProxy: trust ?? false,
     return503OnClosing: true,
     forceCloseConnections: "idle",
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
