@@ -25,6 +25,7 @@ import { GatewayService } from "./core/gateway/gateway-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
 import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
+import { clientErrorHandler } from "./http/client-error.ts";
 import { createMetrics } from "./http/metrics.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
 import type { RateLimiter } from "./ports/rate-limit.ts";
@@ -159,6 +160,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: trust ?? false,
     return503OnClosing: true,
+    clientErrorHandler,
     forceCloseConnections: "idle",
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance;
