@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { LocalFileStore } from "./adapters/files/local-file-store.ts";
@@ -26,6 +26,7 @@ import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
 import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
 import { clientErrorHandler } from "./http/client-error.ts";
+import { CENSOR, REDACT_PATHS, RedactingLogController, requestSerializer } from "./http/redact.ts";
 import { createMetrics } from "./http/metrics.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
 import type { RateLimiter } from "./ports/rate-limit.ts";
@@ -73,7 +74,11 @@ export interface App {
 
 /** Composition root of one node. Builds everything without listening. */
 export async function buildApp(config: Readonly<Config>, options: BuildOptions = {}): Promise<App> {
-  const log = options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
+  // Every log line of this node goes through one child that masks secrets (src/http/redact.ts).
+  const log = (options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } })).child(
+    {},
+    { redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { req: requestSerializer } },
+  );
 
   const storage = new SqlStorage({
     databaseUrl: config.databaseUrl,
@@ -156,7 +161,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
 
   const http = Fastify({
     loggerInstance: log,
-    logController: new LogController({ disableRequestLogging: !config.requestLog }),
+    logController: new RedactingLogController({ disableRequestLogging: !config.requestLog }),
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: trust ?? false,
     return503OnClosing: true,
