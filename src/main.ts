@@ -6,6 +6,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
+import { modesOf, prepareDataDir, sqliteFileOf } from "./adapters/data-dir.ts";
 import { LocalFileStore } from "./adapters/files/local-file-store.ts";
 import { type MemoryBus, MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { RedisHub } from "./adapters/hub/redis-hub.ts";
@@ -26,8 +27,8 @@ import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
 import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
 import { clientErrorHandler } from "./http/client-error.ts";
-import { CENSOR, REDACT_PATHS, RedactingLogController, requestSerializer } from "./http/redact.ts";
 import { createMetrics } from "./http/metrics.ts";
+import { CENSOR, REDACT_PATHS, RedactingLogController, requestSerializer } from "./http/redact.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
 import type { RateLimiter } from "./ports/rate-limit.ts";
 import type { Storage } from "./ports/storage.ts";
@@ -80,6 +81,8 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     { redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { req: requestSerializer } },
   );
 
+  const modes = modesOf(config);
+  prepareDataDir(config.dataDir, modes, sqliteFileOf(config));
   const storage = new SqlStorage({
     databaseUrl: config.databaseUrl,
     sqliteFile: join(config.dataDir, "parley.db"),
@@ -107,7 +110,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     "base64",
   );
 
-  const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir));
+  const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir, modes));
   const generatedAdminToken = admin.ensure();
 
   // One rule for the client address behind proxies: Fastify's req.ip and WebSocket upgrades.
@@ -153,7 +156,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   );
   const files = new FileService(
     storage,
-    new LocalFileStore(join(config.dataDir, "files")),
+    new LocalFileStore(join(config.dataDir, "files"), modes),
     config.files,
     log.child({ component: "files" }),
   );
@@ -196,6 +199,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     isReady: () => !draining,
     nodeId: hub.nodeId,
     version: VERSION,
+    metricsToken: config.metrics.token,
   });
 
   const deps: Omit<SurfaceDeps, "mount"> = {

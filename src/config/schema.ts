@@ -25,6 +25,8 @@ export interface Config {
   host: string;
   tcpPort: number;
   dataDir: string;
+  dataDirMode: string;
+  fileMode: string;
   databaseUrl: string;
   redisUrl: string;
   redisPrefix: string;
@@ -32,6 +34,7 @@ export interface Config {
   nodeId: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   requestLog: boolean;
+  metrics: { token: string };
   http: { bodyLimitBytes: number; trustProxy: string };
   ws: {
     maxFrameBytes: number;
@@ -93,7 +96,19 @@ export const KEYS: readonly KeyDef[] = [
     path: "dataDir",
     kind: "string",
     default: "./data",
-    doc: "data directory (SQLite file, admin token hash)",
+    doc: "data directory (SQLite file, admin token hash, uploads)",
+  },
+  {
+    path: "dataDirMode",
+    kind: "string",
+    default: "0700",
+    doc: "octal mode of the data directory and the directories Parley creates in it (set at every start)",
+  },
+  {
+    path: "fileMode",
+    kind: "string",
+    default: "0600",
+    doc: "octal mode of the files Parley creates in the data directory (parley.db and its -wal/-shm, admin token hash, uploads, thumbnails)",
   },
   {
     path: "databaseUrl",
@@ -125,7 +140,19 @@ export const KEYS: readonly KeyDef[] = [
     values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
     doc: "pino log level",
   },
-  { path: "requestLog", kind: "bool", default: false, doc: "log every HTTP request (noisy; off by default)" },
+  {
+    path: "requestLog",
+    kind: "bool",
+    default: false,
+    doc: "log every HTTP request (noisy; off by default; secrets in URLs and headers are masked)",
+  },
+  {
+    path: "metrics.token",
+    kind: "string",
+    default: "",
+    secret: true,
+    doc: "bearer token GET /metrics requires (Authorization: Bearer …); empty = no authentication (restrict it at the proxy)",
+  },
   {
     path: "http.bodyLimitBytes",
     kind: "int",
