@@ -225,16 +225,25 @@ export class AccountService {
     const id = account.mobile ?? account.username ?? "";
     const address = login.ip ?? "?";
     const o = this.opts;
-    const pairKey = `login:pair:${address}|${id}`;
+    // One indexed lookup first, so the limits key on the account itself (a user reachable by
+    // username and by mobile has one budget, not two); unknown names key on the name.
+    const user = account.mobile
+      ? await this.storage.users.findByMobile(account.mobile)
+      : account.username
+        ? ((await this.storage.users.findByUsername(account.username)) ??
+          (MOBILE_RE.test(account.username) ? await this.storage.users.findByMobile(account.username) : null))
+        : null;
+    const subject = user ? `u:${user.id}` : `n:${id}`;
+    const pairKey = `login:pair:${address}|${subject}`;
     const addrKey = `login:ip:${address}`;
-    const acctKey = `login:acct:${id}`;
+    const acctKey = `login:acct:${subject}`;
     const limited = () => new AppError("rate_limited", "login_limited", "too many failed logins, try again later");
 
     const pair = await this.limiter.hit(pairKey, o.loginFailures, o.loginWindowMs);
     if (!pair.ok) {
       if (pair.count === o.loginFailures + 1)
         this.log.warn(
-          { account: id, address, failures: o.loginFailures, retryAfterMs: pair.retryAfterMs },
+          { account: id, userId: user?.id, address, failures: o.loginFailures, retryAfterMs: pair.retryAfterMs },
           "login locked for this account from this address",
         );
       throw limited();
@@ -259,18 +268,15 @@ export class AccountService {
       const beyond = byAcct.count - o.loginFailures;
       if (beyond > 0) {
         const spacing = Math.min(o.loginDelayMs * 2 ** Math.min(beyond - 1, 30), o.loginDelayMaxMs);
-        const slot = await this.limiter.slot(`login:acct:${id}`, spacing, o.loginDelayMaxMs);
+        const slot = await this.limiter.slot(acctKey, spacing, o.loginDelayMaxMs);
         if (beyond === 1)
-          this.log.warn({ account: id, failures: o.loginFailures }, "login attempts on this account are now delayed");
+          this.log.warn(
+            { account: id, userId: user?.id, failures: o.loginFailures },
+            "login attempts on this account are now delayed",
+          );
         if (!slot.ok) throw limited();
         if (slot.waitMs > 0) await new Promise((r) => setTimeout(r, slot.waitMs));
       }
-      const user = account.mobile
-        ? await this.storage.users.findByMobile(account.mobile)
-        : account.username
-          ? ((await this.storage.users.findByUsername(account.username)) ??
-            (MOBILE_RE.test(account.username) ? await this.storage.users.findByMobile(account.username) : null))
-          : null;
       // Spend the same time whether or not the account exists.
       const ok = await this.hashes.run(async () =>
         verifyPassword(password, user?.passwordHash ?? (await dummyHash(o.scrypt))),
