@@ -20,7 +20,14 @@ export const modesOf = (c: { dataDirMode: string; fileMode: string }): DataModes
 /** mkdir -p with `mode` (applied with chmod too, so the umask does not widen or narrow it). */
 export function ensureDir(path: string, mode: number): void {
   if (!existsSync(path)) mkdirSync(path, { recursive: true, mode });
-  chmodSync(path, mode);
+  try {
+    chmodSync(path, mode);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new Error(
+      `cannot set mode 0${mode.toString(8)} on ${path} (${code}): run Parley as the directory's owner, or set dataDirMode`,
+    );
+  }
 }
 
 /**
