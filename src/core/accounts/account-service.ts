@@ -293,7 +293,12 @@ export class AccountService {
       await Promise.all([this.limiter.reset(pairKey), this.limiter.release(addrKey), this.limiter.reset(acctKey)]);
       if (user.disabled) throw forbidden("user_disabled", "account disabled");
       if (needsRehash(user.passwordHash, o.scrypt)) {
-        await this.storage.users.update(user.id, { passwordHash: await this.hash(password) });
+        // Upgrading the hash is best effort: a full pool leaves it for the next login.
+        const upgraded = await this.hash(password).catch((err: unknown) => {
+          if (err instanceof AppError && err.reason === "login_busy") return null;
+          throw err;
+        });
+        if (upgraded) await this.storage.users.update(user.id, { passwordHash: upgraded });
       }
       return this.startSession(user, login);
     } catch (e) {
