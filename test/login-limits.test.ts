@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
 import { HashPool } from "../src/core/accounts/hash-pool.ts";
 import { AppError } from "../src/core/errors.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
@@ -180,8 +182,18 @@ for (const surface of [chat33, enterprise]) {
 }
 
 describe("login limits key on the account, not on the name used", () => {
-  test("failures by username and by mobile share one budget", async () => {
-    const s = await startServer({ "accounts.loginFailures": 4 });
+  test("failures by username and by mobile share one budget; the lock-out is logged once, without the password", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const s = await startServer(
+      { "accounts.loginFailures": 4, logLevel: "warn" },
+      { logger: pino({ level: "warn" }, sink) },
+    );
     try {
       const { accounts } = s.app;
       const mobile = newMobile();
@@ -197,6 +209,10 @@ describe("login limits key on the account, not on the name used", () => {
       }
       await assert.rejects(accounts.passwordLogin({ mobile }, PASSWORD, at), reason("login_limited"));
       await assert.rejects(accounts.passwordLogin({ username: "two-names" }, PASSWORD, at), reason("login_limited"));
+      const locks = lines.filter((l) => l.includes("login locked for this account from this address"));
+      assert.equal(locks.length, 1, lines.join(""));
+      assert.equal(JSON.parse(locks[0]).address, "198.51.100.70");
+      for (const secret of [PASSWORD, "wrong-1", "wrong-2"]) assert.ok(!lines.join("").includes(secret));
     } finally {
       await s.close();
     }
