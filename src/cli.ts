@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
+import { modesOf } from "./adapters/data-dir.ts";
 import { MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { accountServices } from "./compose/services.ts";
@@ -210,7 +211,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "admin-token": {
-      const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir));
+      const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir, modesOf(config)));
       const sub = positional[1] ?? "print";
       if (sub === "rotate") {
         if (admin.source === "configured") {

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
+import { modesOf } from "./adapters/data-dir.ts";
 import type { MemoryBus } from "./adapters/hub/memory-hub.ts";
 import { buildHttp } from "./compose/http.ts";
 import { createHub } from "./compose/hub.ts";
@@ -10,7 +11,9 @@ import { buildServices } from "./compose/services.ts";
 import { openStorage } from "./compose/storage.ts";
 import type { Config } from "./config/schema.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
+import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
 import { createMetrics } from "./http/metrics.ts";
+import { CENSOR, REDACT_PATHS, requestSerializer } from "./http/redact.ts";
 import type { Hub } from "./ports/hub.ts";
 import type { Storage } from "./ports/storage.ts";
 import { Realtime } from "./realtime/realtime.ts";
@@ -40,7 +43,11 @@ export interface App extends Services {
 
 /** Composition root of one node. Builds everything without listening. */
 export async function buildApp(config: Readonly<Config>, options: BuildOptions = {}): Promise<App> {
-  const log = options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
+  // Every log line of this node goes through one child that masks secrets (src/http/redact.ts).
+  const log = (options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } })).child(
+    {},
+    { redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { req: requestSerializer } },
+  );
 
   const { storage, applied } = await openStorage(config, log.child({ component: "storage" }));
   if (applied.length) log.info({ applied }, "migrations applied");
@@ -55,10 +62,16 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     "base64",
   );
 
-  const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir));
+  const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir, modesOf(config)));
   const generatedAdminToken = admin.ensure();
 
-  const realtime = new Realtime(config.ws, hub, log.child({ layer: "realtime" }));
+  // One rule for the client address behind proxies: Fastify's req.ip and WebSocket upgrades.
+  const trust = parseTrustProxy(config.http.trustProxy);
+  const realtime = new Realtime(
+    { ...config.ws, clientAddress: (req) => clientAddress(req, trust) },
+    hub,
+    log.child({ layer: "realtime" }),
+  );
   const services = buildServices({ config, storage, realtime, limiter, log, presence, clusterSecret, admin });
   const metrics = createMetrics(realtime.stats);
 
@@ -70,6 +83,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     services,
     metrics,
     hub,
+    trustProxy: trust,
     storageReachable: () => storage.ping(),
     isReady: () => !draining,
   });

@@ -1,9 +1,12 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.ts";
+import type { TrustFn } from "../http/client-address.ts";
+import { clientErrorHandler } from "../http/client-error.ts";
 import type { Metrics } from "../http/metrics.ts";
+import { RedactingLogController } from "../http/redact.ts";
 import type { Hub } from "../ports/hub.ts";
 import { adminSurface } from "../surfaces/admin/index.ts";
 import { chat33Surface } from "../surfaces/chat33/index.ts";
@@ -20,6 +23,8 @@ export interface HttpInputs {
   metrics: Metrics;
   hub: Hub;
   storageReachable: () => Promise<boolean>;
+  /** The parsed `http.trustProxy` (one rule with WebSocket upgrades; src/http/client-address.ts). */
+  trustProxy: TrustFn | null;
   /** False while draining (readiness). */
   isReady: () => boolean;
 }
@@ -33,10 +38,11 @@ export async function buildHttp(inputs: HttpInputs): Promise<FastifyInstance> {
   const { config, log, version, services, metrics } = inputs;
   const http = Fastify({
     loggerInstance: log,
-    logController: new LogController({ disableRequestLogging: !config.requestLog }),
+    logController: new RedactingLogController({ disableRequestLogging: !config.requestLog }),
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: config.http.trustProxy,
+    trustProxy: inputs.trustProxy ?? false,
     return503OnClosing: true,
+    clientErrorHandler,
     forceCloseConnections: "idle",
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance;
@@ -66,6 +72,7 @@ export async function buildHttp(inputs: HttpInputs): Promise<FastifyInstance> {
     isReady: inputs.isReady,
     nodeId: inputs.hub.nodeId,
     version,
+    metricsToken: config.metrics.token,
   });
 
   // chat33 registers before the gateway: both serve WebSocket /ws (see Realtime.route).

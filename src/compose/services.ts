@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { modesOf } from "../adapters/data-dir.ts";
 import { LocalFileStore } from "../adapters/files/local-file-store.ts";
 import { HttpSmsSender, LogSmsSender } from "../adapters/sms/senders.ts";
 import { type Config, sendRatePerUser } from "../config/schema.ts";
@@ -86,7 +87,7 @@ export function buildServices(
   );
   const files = new FileService(
     storage,
-    new LocalFileStore(join(config.dataDir, "files")),
+    new LocalFileStore(join(config.dataDir, "files"), modesOf(config)),
     config.files,
     log.child({ component: "files" }),
   );
