@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { type Logger, pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { LocalFileStore } from "./adapters/files/local-file-store.ts";
@@ -149,6 +149,9 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   const http = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: !config.requestLog }),
+    // Without request logging no line carries a request id, so skip the per-request child
+    // logger (measured: about a microsecond of each gateway push, bench (c)).
+    ...(config.requestLog ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
@@ -156,11 +159,15 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance;
 
-  http.addHook("onResponse", async (req, reply) => {
+  // A callback hook (no promise per request) into plain counters: see RequestDurations.
+  http.addHook("onResponse", (req, reply, done) => {
     metrics.httpDuration.observe(
-      { method: req.method, route: req.routeOptions.url ?? "unmatched", status: String(reply.statusCode) },
+      req.method,
+      req.routeOptions.url ?? "unmatched",
+      reply.statusCode,
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   await http.register(swagger, {
