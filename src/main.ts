@@ -24,6 +24,7 @@ import { FriendService } from "./core/friends/friend-service.ts";
 import { GatewayService } from "./core/gateway/gateway-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
+import { installCors, parseCorsOrigins } from "./http/cors.ts";
 import { createMetrics } from "./http/metrics.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
 import type { RateLimiter } from "./ports/rate-limit.ts";
@@ -71,6 +72,8 @@ export interface App {
 
 /** Composition root of one node. Builds everything without listening. */
 export async function buildApp(config: Readonly<Config>, options: BuildOptions = {}): Promise<App> {
+  // settings that can only be checked here fail before anything is opened
+  const cors = parseCorsOrigins(config.http.corsOrigins);
   const log = options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
 
   const storage = new SqlStorage({
@@ -158,6 +161,9 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     forceCloseConnections: "idle",
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance;
+
+  // before every route: preflights of allowed origins never reach a surface's 405 or auth hook
+  installCors(http, cors);
 
   // A callback hook (no promise per request) into plain counters: see RequestDurations.
   http.addHook("onResponse", (req, reply, done) => {

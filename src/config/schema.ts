@@ -32,7 +32,7 @@ export interface Config {
   nodeId: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   requestLog: boolean;
-  http: { bodyLimitBytes: number; trustProxy: boolean };
+  http: { bodyLimitBytes: number; trustProxy: boolean; corsOrigins: string[] };
   ws: {
     maxFrameBytes: number;
     maxBufferedBytes: number;
@@ -128,6 +128,12 @@ export const KEYS: readonly KeyDef[] = [
     doc: "maximum HTTP request body size in bytes",
   },
   { path: "http.trustProxy", kind: "bool", default: false, doc: "trust X-Forwarded-* headers from a reverse proxy" },
+  {
+    path: "http.corsOrigins",
+    kind: "list",
+    default: [],
+    doc: "comma-separated Origin allow-list for browser (CORS) calls to every HTTP surface and /files; * = any origin without credentials; empty = closed",
+  },
   {
     path: "ws.maxFrameBytes",
     kind: "int",
