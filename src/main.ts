@@ -26,6 +26,7 @@ import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
 import { installCors, parseCorsOrigins } from "./http/cors.ts";
 import { createMetrics } from "./http/metrics.ts";
+import { openapiDocument } from "./http/openapi.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
 import type { RateLimiter } from "./ports/rate-limit.ts";
 import type { Storage } from "./ports/storage.ts";
@@ -177,13 +178,12 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   });
 
   await http.register(swagger, {
-    openapi: {
-      info: {
-        title: "Parley",
-        version: VERSION,
-        description: "One IM server, five APIs. See docs/ in the repository for each surface.",
-      },
-    },
+    openapi: openapiDocument({
+      version: VERSION,
+      gateway: config.gateway.enabled ? config.gateway.prefix : null,
+      chat33: config.chat33.enabled ? config.chat33.prefix : null,
+      enterprise: config.enterprise.enabled ? config.enterprise.prefix : null,
+    }),
   });
   await http.register(swaggerUi, { routePrefix: "/docs" });
 

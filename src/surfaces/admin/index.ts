@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { MAX_JSON_DEPTH } from "../../core/json-limits.ts";
 import { bearerToken } from "../../http/auth.ts";
+import { documentRoutes } from "../../http/openapi.ts";
 import { type HttpFailure, httpScope } from "../../http/scope.ts";
 import { describeValidation } from "../../http/validation.ts";
 import type { SurfaceDeps } from "../deps.ts";
@@ -51,6 +52,7 @@ export async function adminSurface(app: FastifyInstance, deps: SurfaceDeps): Pro
   await app.register(
     async (api) => {
       adminHttp.install(api);
+      documentRoutes(api, { mount: deps.mount, security: () => [{ adminBearer: [] }] });
 
       // Runs before the body is read: without the admin token nothing else happens.
       api.addHook("onRequest", async (req, reply) => {

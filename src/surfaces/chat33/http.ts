@@ -1,10 +1,12 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { MAX_JSON_DEPTH } from "../../core/json-limits.ts";
+import { documentRoutes, type Security } from "../../http/openapi.ts";
 import { type HttpFailure, httpScope, type ValidationIssue } from "../../http/scope.ts";
 import { describeValidation } from "../../http/validation.ts";
 import { Codes, type Envelope, fail, fromAppError, ok } from "./envelope.ts";
 import { envelope, Headers } from "./schemas.ts";
+import { SEED_RESPONSES } from "./seed-examples.ts";
 
 /**
  * HTTP rules of the chat33 surface, applied to one encapsulated Fastify scope:
@@ -70,9 +72,27 @@ export const chat33Http = httpScope<Envelope>({
   methodNotAllowed: () => fail(Codes.paramError, "只支持 POST 请求"),
 });
 
+/** Routes that need no credentials at all, and those that need only `FZM-DEVICE` (logins). */
+const PUBLIC = new Set(["/send/sms", "/user/isreg"]);
+const DEVICE_ONLY = new Set(["/user/pwdLogin", "/user/register"]);
+
+/** OpenAPI security of a chat33 route: every route not listed above needs a session. */
+export function chat33Security(path: string): Security | undefined {
+  if (PUBLIC.has(path)) return undefined;
+  if (DEVICE_ONLY.has(path)) return [{ chat33Device: [] }];
+  // the admin token, or an admin user's session
+  if (path === "/user/muted") return [{ adminBearer: [] }, { chat33Token: [], chat33Device: [] }];
+  return [{ chat33Token: [], chat33Device: [] }];
+}
+
+const CHAT33_EXAMPLES = Object.fromEntries(
+  Object.entries(SEED_RESPONSES).map(([path, response]) => [path, { response }]),
+);
+
 /** Installs the parser, validator, alias hook and error handler on a chat33 scope. */
-export function setupScope(api: FastifyInstance): void {
+export function setupScope(api: FastifyInstance, mount: string): void {
   chat33Http.install(api);
+  documentRoutes(api, { mount, security: chat33Security, examples: CHAT33_EXAMPLES });
   api.addHook("preValidation", async (req) => {
     // no body at all (no Content-Type, no length): the parser did not run
     if (req.body === undefined) req.body = {};

@@ -1,4 +1,5 @@
 import { MAX_JSON_DEPTH } from "../../core/json-limits.ts";
+import type { Security } from "../../http/openapi.ts";
 import { type HttpFailure, httpScope } from "../../http/scope.ts";
 import { describeValidation } from "../../http/validation.ts";
 import { type Envelope, fail, fromAppError } from "./envelope.ts";
@@ -45,3 +46,10 @@ export const enterpriseHttp = httpScope<Envelope>({
   answer,
   methodNotAllowed: () => fail(405, "请求方法不支持"),
 });
+
+/** Routes that need no session: login, the login QR code, and the file bytes (content-addressed). */
+const PUBLIC = new Set(["/auth/login", "/auth/scan_login_url", "/files/:sha256"]);
+
+/** OpenAPI security of an enterprise route. */
+export const enterpriseSecurity = (path: string): Security | undefined =>
+  PUBLIC.has(path) ? undefined : [{ enterpriseAuth: [] }];

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from "fastify";
+import { documentRoutes } from "../../http/openapi.ts";
 import type { SurfaceDeps } from "../deps.ts";
 import { registerAuthRoutes } from "./auth-routes.ts";
 import { createContext } from "./context.ts";
 import { registerFileRoutes } from "./file-routes.ts";
-import { enterpriseHttp } from "./http.ts";
+import { enterpriseHttp, enterpriseSecurity } from "./http.ts";
 import { registerMessageRoutes } from "./message-routes.ts";
 import { mergeParams } from "./params.ts";
 import { Presenter } from "./presenters.ts";
@@ -30,6 +31,7 @@ export async function enterpriseSurface(app: FastifyInstance, deps: SurfaceDeps)
   await app.register(
     async (api) => {
       enterpriseHttp.install(api);
+      documentRoutes(api, { mount: deps.mount, security: enterpriseSecurity });
       api.addHook("preValidation", mergeParams);
 
       registerAuthRoutes(api, ctx);

@@ -1,4 +1,5 @@
 import { MAX_JSON_DEPTH } from "../../core/json-limits.ts";
+import type { RouteExamples } from "../../http/openapi.ts";
 import { type HttpFailure, httpScope } from "../../http/scope.ts";
 import { describeValidation } from "../../http/validation.ts";
 import { type Envelope, fail, fromAppError } from "./envelope.ts";
@@ -39,3 +40,23 @@ export const gatewayHttp = httpScope<Envelope>({
   answer,
   methodNotAllowed: () => fail("Method Not Allowed"),
 });
+
+/** Examples of the gateway document (seed 000): its response examples, requests from its field tables. */
+const PUSH = { sendUserId: "user-1", code: 0, msg: "hello", data: { text: "hi" } };
+const MESSAGE_ID = { code: 0, msg: "success", data: { messageId: "5b4646dd8328f4b1" } };
+const CLIENT_ID = "<clientId from the first /ws frame>";
+export const GATEWAY_EXAMPLES: Readonly<Record<string, RouteExamples>> = {
+  "/api/register": { request: { systemId: "my-system" }, response: { code: 0, msg: "success", data: [] } },
+  "/api/send_to_client": { request: { clientId: CLIENT_ID, ...PUSH }, response: MESSAGE_ID },
+  "/api/send_to_clients": { request: { clientIds: [CLIENT_ID], ...PUSH }, response: MESSAGE_ID },
+  "/api/bind_to_group": {
+    request: { sendUserId: "user-1", clientId: CLIENT_ID, groupName: "room-1" },
+    response: { code: 0, msg: "success", data: [] },
+  },
+  "/api/send_to_group": { request: { groupName: "room-1", ...PUSH }, response: MESSAGE_ID },
+  "/api/get_online_list": {
+    request: { groupName: "room-1" },
+    response: { code: 0, msg: "success", data: { count: 1, list: ["9fa54bdbbf2778cb"] } },
+  },
+  "/api/close_client": { request: { clientId: CLIENT_ID }, response: { code: 0, msg: "success", data: {} } },
+};

@@ -9,10 +9,11 @@ import {
   type PushEvent,
 } from "../../core/gateway/gateway-service.ts";
 import { bearerToken } from "../../http/auth.ts";
+import { documentRoutes } from "../../http/openapi.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
 import { type Envelope, ok, wsError } from "./envelope.ts";
-import { gatewayHttp } from "./http.ts";
+import { GATEWAY_EXAMPLES, gatewayHttp } from "./http.ts";
 import {
   BindBody,
   CloseBody,
@@ -86,6 +87,16 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
   await app.register(
     async (api) => {
       gatewayHttp.install(api);
+      documentRoutes(api, {
+        mount: opts.mount,
+        security: (path) =>
+          path !== "/api/register"
+            ? [{ gatewaySystem: [] }, { gatewaySystem: [], gatewaySecret: [] }]
+            : opts.registerRequiresAdmin
+              ? [{ adminBearer: [] }]
+              : undefined,
+        examples: GATEWAY_EXAMPLES,
+      });
 
       const system = (req: FastifyRequest) => gateway.authorize(header(req, "systemid"), header(req, "systemsecret"));
       const tags = ["gateway (000)"];

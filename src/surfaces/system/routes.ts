@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { Metrics } from "../../http/metrics.ts";
+import { documentRoutes, rawResponse } from "../../http/openapi.ts";
 import type { Hub } from "../../ports/hub.ts";
 import type { Storage } from "../../ports/storage.ts";
 
@@ -15,6 +16,7 @@ export interface SystemRoutesOptions {
 
 /** Operational endpoints no seed has: liveness, readiness (false while draining), Prometheus metrics. */
 export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptions): Promise<void> {
+  documentRoutes(app, { mount: "", security: () => undefined });
   const tags = ["operations"];
   app.get(
     "/healthz",
@@ -46,7 +48,14 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
       return { ready: true };
     },
   );
-  app.get("/metrics", { schema: { summary: "Prometheus metrics", tags } }, async (_req, reply) => {
+  const metricsExample =
+    '# HELP parley_ws_connections Open WebSocket connections per surface\n# TYPE parley_ws_connections gauge\nparley_ws_connections{surface="gateway"} 1\n';
+  const metricsDoc = {
+    summary: "Prometheus metrics",
+    tags,
+    response: { 200: rawResponse("text/plain", "Prometheus text format", metricsExample) },
+  };
+  app.get("/metrics", { schema: metricsDoc }, async (_req, reply) => {
     reply.header("content-type", opts.metrics.registry.contentType);
     return opts.metrics.registry.metrics();
   });
