@@ -54,6 +54,7 @@ export const Reasons = {
   sms_daily_cap: "rate_limited",
   sms_ip_limit: "rate_limited",
   qr_rate_limited: "rate_limited",
+  login_busy: "rate_limited",
   msg_rate_limited: "rate_limited",
 
   // SMS codes
@@ -85,6 +86,8 @@ export const Reasons = {
   chatroom_not_found: "not_found",
   missing_file: "invalid_argument",
   file_kind_mismatch: "invalid_argument",
+  bad_content: "invalid_argument",
+  not_in_room: "forbidden",
 
   // files
   file_not_found: "not_found",

@@ -16,6 +16,11 @@ export const SECURITY_SCHEMES = {
     description:
       "the admin token (PARLEY_ADMIN_TOKEN, or the one printed at first start / stored in <dataDir>/admin-token): every /admin/api route, gateway /api/register when gateway.registerRequiresAdmin, chat33 /user/muted",
   },
+  metricsBearer: {
+    type: "http",
+    scheme: "bearer",
+    description: "metrics.token (PARLEY_METRICS_TOKEN), when it is set: GET /metrics",
+  },
   chat33Token: {
     type: "apiKey",
     in: "header",

@@ -139,6 +139,7 @@ const REASONS: ReasonTable<[number, string?]> = {
   guest_no_send: [Codes.guestNoSend],
   no_system_permission: [Codes.noSystemMsgPermission],
   msg_rate_limited: [Codes.tooFrequent],
+  bad_content: [Codes.msgFormat],
 };
 
 type Answer = { status: number; body: Envelope };
