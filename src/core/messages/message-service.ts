@@ -1,11 +1,11 @@
 import type { Logger } from "pino";
 import type { Json } from "../../ports/hub.ts";
 import type { Conversation, ConversationKind, Message, MessageKind, Storage, User } from "../../ports/storage.ts";
-import type { Realtime } from "../../realtime/realtime.ts";
-import { userTopic } from "../accounts/account-service.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { forbidden, invalid, notFound } from "../errors.ts";
+import type { CoreEvent, CoreEvents, MessageChangedEvent, MessageReadEvent } from "../events.ts";
 import type { FriendService } from "../friends/friend-service.ts";
+import { userTopic } from "../topics.ts";
 import { BatchWriter } from "./batch-writer.ts";
 
 export interface MessagesOptions {
@@ -32,30 +32,6 @@ export interface MessageView {
   [key: string]: Json;
 }
 
-/** Published to the users of a conversation after a message committed. */
-export type MessageNewEvent = { type: "message.new"; message: MessageView };
-/** Published when a message was recalled or deleted (chat33 event 10). */
-export type MessageChangedEvent = {
-  type: "message.changed";
-  op: "recall" | "delete";
-  logId: string;
-  conversationId: number;
-  conversationKind: ConversationKind;
-  operatorId: number;
-  operatorName: string;
-};
-/** Published when a user's read cursor moved (enterprise 1006). */
-export type MessageReadEvent = {
-  type: "message.read";
-  conversationId: number;
-  conversationKind: ConversationKind;
-  readerId: number;
-  /** The other participant of a direct conversation. */
-  peerId: number;
-  seq: number;
-  logId: string;
-};
-
 export const directKey = (a: number, b: number) => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
 
 export interface SendInput {
@@ -77,13 +53,13 @@ export class MessageService {
 
   constructor(
     private readonly storage: Storage,
-    private readonly realtime: Realtime,
+    private readonly events: CoreEvents,
     private readonly friends: FriendService,
     private readonly opts: MessagesOptions,
     private readonly log: Logger,
     private readonly userCache: UserCache,
   ) {
-    this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => realtime.holdWrites());
+    this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => events.afterCommit());
   }
 
   /** SPEC §2: friends, and colleagues of the same company, may talk directly. */
@@ -182,10 +158,10 @@ export class MessageService {
    * message is stored either way; clients recover it from history), so a caller that relies on
    * the publication for its ack can answer directly instead.
    */
-  private async publishTo(userIds: number[], event: { type: string; [key: string]: Json }): Promise<boolean> {
+  private async publishTo(userIds: number[], event: CoreEvent): Promise<boolean> {
     const results = await Promise.all(
       userIds.map((id) =>
-        this.realtime.publish(userTopic(id), event).then(
+        this.events.publish(userTopic(id), event).then(
           () => true,
           (err: unknown) => {
             this.log.warn({ err }, "message publish failed");
