@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { AdminTokenStore } from "../core/admin/admin-token.ts";
+import type { AdminTokenStore } from "../ports/admin-token-store.ts";
 
 /** Keeps the admin token hash in `<dataDir>/admin-token.sha256` (mode 0600), cached by mtime. */
 export class AdminTokenFile implements AdminTokenStore {
