@@ -158,6 +158,33 @@ describe("WebSocket edges on every surface", () => {
     });
   });
 
+  test("gateway: the node operations of the previous version (gw.bind, gw.close) still work during a rolling upgrade", async () => {
+    const c = await open("/ws?systemId=sys");
+    await c.next();
+    // the newest gateway connection is this client's (ids grow)
+    const conn = [...s.app.realtime.connections.values()].filter((x) => x.protocol === "gateway").at(-1);
+    assert.ok(conn);
+    const node = s.app.realtime.nodeId;
+    // another system's name reaches nobody
+    assert.equal(
+      await s.app.realtime.callNode(node, "gw.bind", { connId: conn.id, systemId: "other", group: "g" }),
+      false,
+    );
+    assert.equal(
+      await s.app.realtime.callNode(node, "gw.bind", { connId: conn.id, systemId: "sys", group: "old", userId: "u" }),
+      true,
+    );
+    const r = await post(
+      `${s.base}/api/send_to_group`,
+      { sendUserId: "x", groupName: "old", code: 7, msg: "m", data: "d" },
+      { SystemId: "sys" },
+    );
+    assert.equal(r.body.code, 0);
+    assert.equal((await c.next<{ code: number }>()).code, 7);
+    assert.equal(await s.app.realtime.callNode(node, "gw.close", { connId: conn.id, systemId: "sys" }), true);
+    assert.deepEqual(await c.closed, { code: 1000, reason: "closed by system" });
+  });
+
   test("renderers are exhaustive: assertNever rejects (at compile time) an event a switch did not handle", () => {
     type Future = CoreEvent | { type: "future.event" };
     const render = (e: Future): string | null => {

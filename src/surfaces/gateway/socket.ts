@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { assertNever, type CoreEvent } from "../../core/events.ts";
 import type { GatewayClientState, GatewayService } from "../../core/gateway/gateway-service.ts";
+import { gatewayGroupTopic, gatewayOwner } from "../../core/topics.ts";
 import { upgradeQueryValidator } from "../../http/upgrade-query.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
@@ -74,6 +75,27 @@ export function installGatewaySocket(realtime: Realtime, gateway: GatewayService
       return state ? gateway.bound(state, meta, subscribe, () => conn.closing) : Promise.resolve(false);
     },
   });
+
+  // Node operations of the previous version (before the generic conn.bind / conn.close), so its
+  // nodes can still bind and close clients of this one during a rolling upgrade.
+  realtime.registerOp("gw.bind", (p) => {
+    const systemId = String(p.systemId);
+    const group = String(p.group);
+    return realtime.bind(
+      { nodeId: realtime.nodeId, connId: Number(p.connId) },
+      gatewayOwner(systemId),
+      gatewayGroupTopic(systemId, group),
+      { group, userId: String(p.userId ?? ""), extend: String(p.extend ?? "") },
+    );
+  });
+  realtime.registerOp("gw.close", (p) =>
+    realtime.closeRemote(
+      { nodeId: realtime.nodeId, connId: Number(p.connId) },
+      gatewayOwner(String(p.systemId)),
+      CloseCodes.NORMAL,
+      "closed by system",
+    ),
+  );
 
   realtime.route(`${mount}/ws`, async (_req, url) => {
     const query = checkQuery(url);
