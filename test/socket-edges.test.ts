@@ -185,6 +185,19 @@ describe("WebSocket edges on every surface", () => {
     assert.deepEqual(await c.closed, { code: 1000, reason: "closed by system" });
   });
 
+  test("generic connection ops: kick (last frame, then 4003) and close reach only the connection's owner", async () => {
+    const c = await open("/ws?systemId=sys");
+    await c.next();
+    const conn = [...s.app.realtime.connections.values()].filter((x) => x.protocol === "gateway").at(-1);
+    assert.ok(conn?.owner);
+    const addr = { nodeId: s.app.realtime.nodeId, connId: conn.id };
+    assert.equal(await s.app.realtime.kick(addr, "someone-else", "{}"), false);
+    assert.equal(await s.app.realtime.closeRemote(addr, "someone-else", 1000, "x"), false);
+    assert.equal(await s.app.realtime.kick(addr, conn.owner, JSON.stringify({ bye: true })), true);
+    assert.deepEqual(await c.next(), { bye: true });
+    assert.deepEqual(await c.closed, { code: 4003, reason: "kicked" });
+  });
+
   test("renderers are exhaustive: assertNever rejects (at compile time) an event a switch did not handle", () => {
     type Future = CoreEvent | { type: "future.event" };
     const render = (e: Future): string | null => {

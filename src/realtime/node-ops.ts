@@ -1,4 +1,5 @@
 import type { Hub, Json } from "../ports/hub.ts";
+import { CloseCodes } from "./close-codes.ts";
 import type { FanOut } from "./fanout.ts";
 import type { ProtocolHandler, RealtimeEvent } from "./protocol.ts";
 import type { ConnectionRegistry } from "./registry.ts";
@@ -14,7 +15,8 @@ export class UnknownOpError extends Error {}
  * Named operations other nodes invoke on this node through the hub, and the generic connection
  * operations every surface can use on a connection anywhere in the cluster:
  * `conn.send` / `conn.sendMany` (live-only delivery), `conn.bind` (subscribe to a topic) and
- * `conn.close` (close with a code and reason). Binding and closing name the connection's owner.
+ * `conn.close` (close with a code and reason) and `conn.kick` (a last frame, then close 4003).
+ * Binding, closing and kicking name the connection's owner.
  */
 export class NodeOps {
   private readonly ops = new Map<string, OpHandler>();
@@ -37,6 +39,9 @@ export class NodeOps {
     );
     this.register("conn.close", (p) =>
       this.closeLocal(Number(p.connId), String(p.owner), Number(p.code), String(p.reason ?? "")),
+    );
+    this.register("conn.kick", (p) =>
+      this.kickLocal(Number(p.connId), String(p.owner), typeof p.text === "string" ? p.text : null),
     );
   }
 
@@ -74,6 +79,15 @@ export class NodeOps {
     if (hook) return (await hook(conn, topic, meta, subscribe)) && !conn.closing;
     await subscribe();
     return !conn.closing;
+  }
+
+  /** A kick: the surface's last frame (if any), then close 4003 (do not reconnect automatically). */
+  private kickLocal(connId: number, owner: string, text: string | null): boolean {
+    const conn = this.registry.owned(connId, owner);
+    if (!conn) return false;
+    if (text !== null) this.writer.send(conn, conn.transport.frame(text));
+    this.writer.close(conn, CloseCodes.KICKED, "kicked");
+    return true;
   }
 
   private closeLocal(connId: number, owner: string, code: number, reason: string): boolean {

@@ -153,6 +153,11 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     return (await this.callNode(addr.nodeId, "conn.close", { connId: addr.connId, owner, code, reason })) === true;
   }
 
+  /** Kicks a connection anywhere in the cluster: `text` (a surface frame) if given, then close 4003. */
+  async kick(addr: ConnectionAddress, owner: string, text: string | null = null): Promise<boolean> {
+    return (await this.callNode(addr.nodeId, "conn.kick", { connId: addr.connId, owner, text })) === true;
+  }
+
   /** Sends a text message to one local connection. */
   sendText(conn: Connection, text: string): boolean {
     return this.writer.send(conn, conn.transport.frame(text));
