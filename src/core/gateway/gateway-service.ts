@@ -56,6 +56,8 @@ export function hashSecret(secret: string): string {
 export class GatewayService {
   private readonly codec: ClientIdCodec;
   private readonly systemCache = new Map<string, { system: GatewaySystem; at: number }>();
+  /** One owner-key string per system, shared by all its clients (idle clients are the common case). */
+  private readonly owners = new Map<string, string>();
 
   constructor(
     private readonly storage: Storage,
@@ -118,7 +120,7 @@ export class GatewayService {
     this.presence
       .add(gatewayAllSet(systemId), clientId)
       .catch((err: unknown) => this.log.warn({ err }, "presence add failed"));
-    return { systemId, clientId, owner: gatewayOwner(systemId), groups: null };
+    return { systemId, clientId, owner: this.ownerOf(systemId), groups: null };
   }
 
   /** A client's socket closed: it leaves presence and its groups are told (offline notice). */
@@ -144,7 +146,17 @@ export class GatewayService {
 
   /** The owner key node operations must name to reach a client of `system`. */
   owner(system: GatewaySystem): string {
-    return gatewayOwner(system.systemId);
+    return this.ownerOf(system.systemId);
+  }
+
+  private ownerOf(systemId: string): string {
+    let owner = this.owners.get(systemId);
+    if (owner === undefined) {
+      if (this.owners.size >= SYSTEM_CACHE_MAX) this.owners.clear();
+      owner = gatewayOwner(systemId);
+      this.owners.set(systemId, owner);
+    }
+    return owner;
   }
 
   async sendToClient(system: GatewaySystem, clientId: string, push: Push): Promise<string> {
