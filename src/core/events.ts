@@ -1,7 +1,6 @@
 import type { EventPublisher } from "../ports/events.ts";
 import type { Json } from "../ports/hub.ts";
-import type { ConversationKind } from "../ports/storage.ts";
-import type { MessageView } from "./messages/message-service.ts";
+import type { MessageChangedEvent, MessageNewEvent, MessageReadEvent } from "./messages/message-service.ts";
 
 /**
  * Every event the core publishes, as one discriminated union on `type`. Surfaces render them in
@@ -38,31 +37,9 @@ export type FriendRequestEvent = {
   receiver: UserCard;
 };
 
-/** A message committed; topic: every participant. */
-export type MessageNewEvent = { type: "message.new"; message: MessageView };
-
-/** A message was recalled or deleted; topic: every participant. */
-export type MessageChangedEvent = {
-  type: "message.changed";
-  op: "recall" | "delete";
-  logId: string;
-  conversationId: number;
-  conversationKind: ConversationKind;
-  operatorId: number;
-  operatorName: string;
-};
-
-/** A user's read cursor moved; topic: every participant. */
-export type MessageReadEvent = {
-  type: "message.read";
-  conversationId: number;
-  conversationKind: ConversationKind;
-  readerId: number;
-  /** The other participant of a direct conversation. */
-  peerId: number;
-  seq: number;
-  logId: string;
-};
+// The message events (message.new / message.changed / message.read) are defined with the
+// message pipeline that emits them and joined into the union here.
+export type { MessageChangedEvent, MessageNewEvent, MessageReadEvent } from "./messages/message-service.ts";
 
 /** A gateway push (seed 000); topic: a gateway group, or sent to single clients. */
 export type GatewayPushEvent = {

@@ -3,7 +3,7 @@ import type { Json } from "../../ports/hub.ts";
 import type { Conversation, ConversationKind, Message, MessageKind, Storage, User } from "../../ports/storage.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { forbidden, invalid, notFound } from "../errors.ts";
-import type { CoreEvent, CoreEvents, MessageChangedEvent, MessageReadEvent } from "../events.ts";
+import type { CoreEvent, CoreEvents } from "../events.ts";
 import type { FriendService } from "../friends/friend-service.ts";
 import { userTopic } from "../topics.ts";
 import { BatchWriter } from "./batch-writer.ts";
@@ -31,6 +31,30 @@ export interface MessageView {
   senderInfo: { nickname: string; avatar: string };
   [key: string]: Json;
 }
+
+/** Published to the users of a conversation after a message committed. */
+export type MessageNewEvent = { type: "message.new"; message: MessageView };
+/** Published when a message was recalled or deleted (chat33 event 10). */
+export type MessageChangedEvent = {
+  type: "message.changed";
+  op: "recall" | "delete";
+  logId: string;
+  conversationId: number;
+  conversationKind: ConversationKind;
+  operatorId: number;
+  operatorName: string;
+};
+/** Published when a user's read cursor moved (enterprise 1006). */
+export type MessageReadEvent = {
+  type: "message.read";
+  conversationId: number;
+  conversationKind: ConversationKind;
+  readerId: number;
+  /** The other participant of a direct conversation. */
+  peerId: number;
+  seq: number;
+  logId: string;
+};
 
 export const directKey = (a: number, b: number) => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
 
