@@ -11,6 +11,7 @@ import type { ProtocolHandler, RealtimeEvent, RealtimeStats, UpgradeRoute } from
 import { ConnectionRegistry } from "./registry.ts";
 import { Sweeper } from "./sweeper.ts";
 import { TopicIndex } from "./topic-index.ts";
+import type { Transport, TransportSink } from "./transport.ts";
 import { UpgradeRouter } from "./upgrade.ts";
 import { Writer } from "./writer.ts";
 import { WsTransport } from "./ws-transport.ts";
@@ -60,7 +61,7 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     this.fanout = new FanOut(this.protocols, this.writer, log);
     this.registry = new ConnectionRegistry(this.protocols, this.topics, this.writer, this.stats, log);
     this.ws = new WsTransport(opts, this.registry);
-    this.upgrades = new UpgradeRouter(this.ws, this.writer, opts.allowedOrigins, log);
+    this.upgrades = new UpgradeRouter(this.ws, opts.allowedOrigins, log);
     this.sweeper = new Sweeper(this.registry.connections, this.protocols, this.writer, opts, log);
     this.ops = new NodeOps(hub, this.registry, this.topics, this.fanout, this.writer, this.protocols);
     hub.onMessage((topic, payload) => this.deliverLocal(topic, payload as RealtimeEvent));
@@ -97,6 +98,18 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
   callNode(nodeId: string, op: string, args: { [key: string]: Json }, timeoutMs?: number): Promise<Json> {
     return this.ops.call(nodeId, op, args, timeoutMs);
   }
+
+  /**
+   * Adds another transport (e.g. length-prefixed TCP): `make` gets the sink its connections
+   * report to. Its connections share the registry, topics, fan-out, writer, sweeper and node ops;
+   * `stop()` stops it.
+   */
+  addTransport<T extends Transport>(make: (sink: TransportSink) => T): T {
+    const t = make(this.registry);
+    this.transports.push(t);
+    return t;
+  }
+  private readonly transports: Transport[] = [];
 
   start(): void {
     this.sweeper.start();
@@ -198,5 +211,6 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     this.sweeper.stop();
     for (const conn of this.registry.connections.values()) conn.transport.terminate(conn);
     this.ws.stop();
+    for (const t of this.transports) t.stop();
   }
 }

@@ -1,5 +1,6 @@
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { CloseCodes } from "./close-codes.ts";
 import { Connection } from "./connection.ts";
 import { bump, type ProtocolHandler, type RealtimeStats } from "./protocol.ts";
 import type { TopicIndex } from "./topic-index.ts";
@@ -31,6 +32,24 @@ export class ConnectionRegistry implements TransportSink {
     this.connections.set(conn.id, conn);
     bump(this.stats.open, protocol);
     return conn;
+  }
+
+  begin(conn: Connection, onOpen: (conn: Connection) => void | Promise<void>): void {
+    const failed = (err: unknown) => {
+      conn.ready = true;
+      this.log.error({ err }, "onOpen failed");
+      this.writer.close(conn, CloseCodes.INTERNAL, "internal error");
+    };
+    try {
+      const done = onOpen(conn);
+      if (!done) conn.ready = true;
+      else
+        done.then(() => {
+          conn.ready = true;
+        }, failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
   message(conn: Connection, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {

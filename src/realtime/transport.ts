@@ -12,7 +12,8 @@ import type { Connection } from "./connection.ts";
  * What an implementation must do:
  * - Accept connections its own way (the WebSocket transport completes HTTP upgrades handed to it
  *   by the upgrade router; a TCP transport would own a `net.Server`) and hand each new one to
- *   `sink.opened(protocol, transport, handle, socket)`, which registers it and returns the `Connection`.
+ *  *   `sink.opened(protocol, transport, handle, socket)`, which registers it and returns the
+ *   `Connection`, then call `sink.begin(conn, onOpen)` with the surface's open hook.
  *   `socket` is the byte stream the writer writes prepared frames to (and corks/uncorks);
  *   `handle` is the transport's own per-connection object (e.g. the `ws` WebSocket).
  * - Deliver each complete inbound message as `sink.message(conn, data, isBinary)` — a TCP
@@ -42,6 +43,11 @@ export interface Transport {
 export interface TransportSink {
   /** Registers a new connection speaking wire protocol `protocol`. */
   opened(protocol: string, transport: Transport, handle: unknown, socket: Duplex): Connection;
+  /**
+   * Runs the surface's `onOpen` for a registered connection; the connection is `ready` when it
+   * returns or the promise it returns settles (a failure closes it with 1011).
+   */
+  begin(conn: Connection, onOpen: (conn: Connection) => void | Promise<void>): void;
   message(conn: Connection, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void;
   alive(conn: Connection): void;
   closed(conn: Connection, code: number): void;

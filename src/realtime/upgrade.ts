@@ -1,10 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { CloseCodes } from "./close-codes.ts";
-import type { Connection } from "./connection.ts";
 import type { UpgradeDecision, UpgradeRoute } from "./protocol.ts";
-import type { Writer } from "./writer.ts";
 import type { WsTransport } from "./ws-transport.ts";
 
 /**
@@ -17,7 +14,6 @@ export class UpgradeRouter {
 
   constructor(
     private readonly transport: WsTransport,
-    private readonly writer: Writer,
     private readonly allowedOrigins: readonly string[],
     private readonly log: Logger,
   ) {}
@@ -63,37 +59,13 @@ export class UpgradeRouter {
         if (!decision) rejectUpgrade(socket, 404, "Not Found");
         else if (!decision.accept) rejectUpgrade(socket, decision.status, decision.message);
         if (!decision?.accept || socket.destroyed) return;
-        this.transport.accept(req, socket, head, decision.protocol, (conn) => this.open(conn, decision.onOpen));
+        this.transport.accept(req, socket, head, decision.protocol, decision.onOpen);
       },
       (err: unknown) => {
         this.log.error({ err }, "upgrade route failed");
         rejectUpgrade(socket, 500, "Internal Server Error");
       },
     );
-  }
-
-  private open(conn: Connection, onOpen: (conn: Connection) => void | Promise<void>): void {
-    const failed = (err: unknown) => {
-      this.log.error({ err }, "onOpen failed");
-      this.writer.close(conn, CloseCodes.INTERNAL, "internal error");
-    };
-    try {
-      const done = onOpen(conn);
-      if (done) {
-        done.then(
-          () => {
-            conn.ready = true;
-          },
-          (err: unknown) => {
-            conn.ready = true;
-            failed(err);
-          },
-        );
-      } else conn.ready = true;
-    } catch (err) {
-      conn.ready = true;
-      failed(err);
-    }
   }
 }
 

@@ -57,8 +57,14 @@ export class WsTransport implements Transport {
     };
   }
 
-  /** Completes a WebSocket handshake the upgrade router accepted; `then` gets the new connection. */
-  accept(req: IncomingMessage, socket: Duplex, head: Buffer, protocol: string, then: (conn: Connection) => void): void {
+  /** Completes a WebSocket handshake the upgrade router accepted, then runs the route's `onOpen`. */
+  accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    protocol: string,
+    onOpen: (conn: Connection) => void | Promise<void>,
+  ): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = this.sink.opened(protocol, this, ws, socket);
       (ws as TaggedSocket)[kConn] = conn;
@@ -67,7 +73,7 @@ export class WsTransport implements Transport {
       ws.on("pong", this.onPong);
       ws.on("close", this.onClose);
       ws.on("error", onError);
-      then(conn);
+      this.sink.begin(conn, onOpen);
     });
   }
 
