@@ -28,6 +28,8 @@ export class Connection {
   state: unknown = null;
   /** Transport-private per-connection state (e.g. the WebSocket transport's pending pongs). */
   transportState = 0;
+  /** The client address behind trusted proxies (src/http/client-address.ts), as HTTP's `req.ip`. */
+  address = "";
 
   constructor(
     /** Unique on this node for the life of the process. */

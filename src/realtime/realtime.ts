@@ -24,6 +24,8 @@ export interface RealtimeOptions {
   pingIntervalMs: number;
   idleTimeoutMs: number;
   allowedOrigins: readonly string[];
+  /** The client address of an upgrade request (behind trusted proxies); default: the TCP peer. */
+  clientAddress?: (req: IncomingMessage) => string;
 }
 
 /**
@@ -61,7 +63,7 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     this.fanout = new FanOut(this.protocols, this.writer, log);
     this.registry = new ConnectionRegistry(this.protocols, this.topics, this.writer, this.stats, log);
     this.ws = new WsTransport(opts, this.registry);
-    this.upgrades = new UpgradeRouter(this.ws, opts.allowedOrigins, log);
+    this.upgrades = new UpgradeRouter(this.ws, opts.allowedOrigins, log, opts.clientAddress);
     this.sweeper = new Sweeper(this.registry.connections, this.protocols, this.writer, opts, log);
     this.ops = new NodeOps(hub, this.registry, this.topics, this.fanout, this.writer, this.protocols);
     hub.onMessage((topic, payload) => this.deliverLocal(topic, payload as RealtimeEvent));
@@ -118,6 +120,11 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
   /** Called by the HTTP server's `upgrade` event. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.upgrades.handle(req, socket, head);
+  }
+
+  /** The client address of an upgrade (the same rule as HTTP's `req.ip`). */
+  addressOf(req: IncomingMessage): string {
+    return this.upgrades.addressOf(req);
   }
 
   /** Subscribes a local connection to a topic; resolves once cluster publishes will reach it. */

@@ -16,7 +16,13 @@ export class UpgradeRouter {
     private readonly transport: WsTransport,
     private readonly allowedOrigins: readonly string[],
     private readonly log: Logger,
+    private readonly clientAddress?: (req: IncomingMessage) => string,
   ) {}
+
+  /** The client address of an upgrade (the same rule as HTTP's `req.ip`). */
+  addressOf(req: IncomingMessage): string {
+    return this.clientAddress ? this.clientAddress(req) : (req.socket.remoteAddress ?? "");
+  }
 
   /**
    * Routes WebSocket upgrades for `path` (exact match) to `route`. Several surfaces may share a
@@ -59,10 +65,14 @@ export class UpgradeRouter {
         if (!decision) rejectUpgrade(socket, 404, "Not Found");
         else if (!decision.accept) rejectUpgrade(socket, decision.status, decision.message);
         if (!decision?.accept || socket.destroyed) return;
-        this.transport.accept(req, socket, head, decision.protocol, decision.onOpen);
+        const address = this.addressOf(req);
+        this.transport.accept(req, socket, head, decision.protocol, (conn) => {
+          conn.address = address;
+          return decision.onOpen(conn);
+        });
       },
       (err: unknown) => {
-        this.log.error({ err }, "upgrade route failed");
+        this.log.error({ err, address: this.addressOf(req) }, "upgrade route failed");
         rejectUpgrade(socket, 500, "Internal Server Error");
       },
     );

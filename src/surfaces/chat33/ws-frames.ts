@@ -1,8 +1,8 @@
 import { assertNever, type CoreEvent, type FriendRequestEvent } from "../../core/events.ts";
-import { chat33MsgType } from "../../core/messages/kinds.ts";
 import type { MessageView } from "../../core/messages/message-service.ts";
 import { Codes, MESSAGES } from "./envelope.ts";
 import { CHANNEL_TYPE } from "./friend-presenters.ts";
+import { chat33MsgType } from "./kinds.ts";
 
 /**
  * The chat33 WebSocket wire format (document "webSocket接口"). Every server→client frame is built
