@@ -143,8 +143,13 @@ describe("WebSocket edges on every surface", () => {
       const frame = (msgDepth: number) => `{"eventType":0,"msgId":"d","msg":${nested(msgDepth)}}`;
       for (const depth of [MAX_JSON_DEPTH, 5000]) {
         c.ws.send(frame(depth));
-        assert.deepEqual(await c.next(), { eventType: -1, msgId: "", code: -1005, content: "消息格式错误" });
+        assert.deepEqual(await c.next(), { eventType: -1, msgId: "d", code: -1005, content: "消息格式错误" });
       }
+      // the msgId is echoed when readable at the top level, never from inside the nesting
+      c.ws.send(`{"eventType":0,"msg":{"msgId":"inner","x":${nested(40)}},"msgId":"top \\"q\\""}`);
+      assert.deepEqual(await c.next(), { eventType: -1, msgId: 'top "q"', code: -1005, content: "消息格式错误" });
+      c.ws.send(`{"eventType":0,"msg":{"msgId":"inner","x":${nested(40)}}}`);
+      assert.deepEqual(await c.next(), { eventType: -1, msgId: "", code: -1005, content: "消息格式错误" });
       // at the limit the frame is parsed: a guest's message is refused for being a guest's
       c.ws.send(frame(MAX_JSON_DEPTH - 1));
       assert.equal((await c.next<{ eventType: number; code: number }>()).eventType, 0);

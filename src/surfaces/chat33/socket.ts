@@ -60,8 +60,9 @@ function parseFrame(
     if (isBinary) throw new Error("binary");
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     const text = buf.toString("utf8");
-    // nested deeper than MAX_JSON_DEPTH: refused before JSON.parse builds it (a malformed frame)
-    if (jsonTextTooDeep(text)) throw new Error("too deep");
+    // nested deeper than MAX_JSON_DEPTH: refused before JSON.parse builds it (a malformed frame;
+    // the answer still echoes a top-level msgId, read without parsing the frame)
+    if (jsonTextTooDeep(text)) return { error: true, eventType: EventTypes.connection, msgId: topLevelMsgId(text) };
     v = JSON.parse(text);
   } catch {
     return { error: true, eventType: EventTypes.connection, msgId: "" };
@@ -73,6 +74,50 @@ function parseFrame(
   if (typeof body.eventType !== "number" || !Number.isSafeInteger(body.eventType))
     return { error: true, eventType: EventTypes.connection, msgId };
   return { eventType: body.eventType, msgId, body };
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/** End index of the JSON string token starting at `start` (its closing quote), or -1. */
+function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c /* \ */) i++;
+    else if (c === 0x22 /* " */) return i;
+  }
+  return -1;
+}
+
+/**
+ * The string value of the top-level `msgId` key of a frame's text, found by one linear scan that
+ * builds nothing but that key and value (for a frame refused before parsing); "" when unreadable.
+ */
+function topLevelMsgId(text: string): string {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x22) {
+      const end = stringEnd(text, i);
+      if (end < 0) return "";
+      let j = end + 1;
+      while (j < text.length && isSpace(text.charCodeAt(j))) j++;
+      if (depth === 1 && text.charCodeAt(j) === 0x3a /* : */ && text.slice(i, end + 1) === '"msgId"') {
+        j++;
+        while (j < text.length && isSpace(text.charCodeAt(j))) j++;
+        const valueEnd = text.charCodeAt(j) === 0x22 ? stringEnd(text, j) : -1;
+        if (valueEnd < 0) return "";
+        try {
+          return String(JSON.parse(text.slice(j, valueEnd + 1))).slice(0, MSG_ID_MAX);
+        } catch {
+          return "";
+        }
+      }
+      i = end;
+    }
+  }
+  return "";
 }
 
 /**
