@@ -1,4 +1,4 @@
-import type { ErrorCode } from "./errors.ts";
+import type { ErrorCode } from "../ports/errors.ts";
 
 /**
  * The catalogue of error reasons: every `reason` an `AppError` may carry, with the core code it

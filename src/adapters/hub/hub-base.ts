@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { AppError, type Reason } from "../../core/errors.ts";
+import { AppError } from "../../ports/errors.ts";
 import type { Json, RequestHandler, TopicHandler } from "../../ports/hub.ts";
 
 /** Wire messages on a node's private channel. */
@@ -100,9 +100,7 @@ export abstract class HubBase {
     this.pending.delete(msg.id);
     clearTimeout(entry.timer);
     if (msg.ok) entry.resolve(msg.p);
-    // The remote is a Parley node: its reason is one of the catalogue's (an unknown one, from a
-    // node of another version, falls back on the code at every surface).
-    else entry.reject(new AppError("unavailable", msg.err as Reason, `remote node failed: ${msg.err}`));
+    else entry.reject(new AppError("unavailable", msg.err, `remote node failed: ${msg.err}`));
   }
 
   protected rejectAllPending(): void {
