@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { modesOf } from "./adapters/data-dir.ts";
+import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
 import { MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { accountServices } from "./compose/services.ts";
@@ -13,7 +14,7 @@ import { MOBILE_RE } from "./core/accounts/account-service.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
 import { DEMO_PASSWORD, seedDemo } from "./core/demo-seed.ts";
 import { AppError } from "./core/errors.ts";
-import { Realtime } from "./realtime/realtime.ts";
+import type { CoreEvent } from "./core/events.ts";
 
 const COMMANDS = `Usage: parley <command> [options]
 
@@ -92,9 +93,10 @@ function takeCommandFlags(
 async function openCore(config: Readonly<Config>) {
   const log = pino({ level: config.logLevel === "silent" ? "silent" : "warn" }, process.stderr);
   const { storage } = await openStorage(config);
-  const realtime = new Realtime(config.ws, new MemoryHub(), log);
+  // No sockets here: events go to an in-process hub nobody listens on.
+  const events = new HubEventPublisher<CoreEvent>(new MemoryHub());
   const { accounts, org } = accountServices(
-    { config, storage, realtime, limiter: new MemoryRateLimiter(), log },
+    { config, storage, events, limiter: new MemoryRateLimiter(), log },
     { smsSender: "log" },
   );
   return { storage, accounts, org, close: () => storage.close() };

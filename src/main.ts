@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { modesOf } from "./adapters/data-dir.ts";
+import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
 import type { MemoryBus } from "./adapters/hub/memory-hub.ts";
 import { buildHttp } from "./compose/http.ts";
 import { createHub } from "./compose/hub.ts";
@@ -11,7 +12,9 @@ import { buildServices } from "./compose/services.ts";
 import { openStorage } from "./compose/storage.ts";
 import type { Config } from "./config/schema.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
+import type { CoreEvent } from "./core/events.ts";
 import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
+import { parseCorsOrigins } from "./http/cors.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { CENSOR, REDACT_PATHS, requestSerializer } from "./http/redact.ts";
 import type { Hub } from "./ports/hub.ts";
@@ -43,6 +46,8 @@ export interface App extends Services {
 
 /** Composition root of one node. Builds everything without listening. */
 export async function buildApp(config: Readonly<Config>, options: BuildOptions = {}): Promise<App> {
+  // settings that can only be checked here fail before anything is opened
+  const cors = parseCorsOrigins(config.http.corsOrigins);
   // Every log line of this node goes through one child that masks secrets (src/http/redact.ts).
   const log = (options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } })).child(
     {},
@@ -72,7 +77,21 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     hub,
     log.child({ layer: "realtime" }),
   );
-  const services = buildServices({ config, storage, realtime, limiter, log, presence, clusterSecret, admin });
+  const events = new HubEventPublisher<CoreEvent>(hub);
+  // After a group commit, every socket write of the burst that follows (acks, fan-out) is corked
+  // and leaves as one writev per socket.
+  events.onAfterCommit(() => realtime.holdWrites());
+  const services = buildServices({
+    config,
+    storage,
+    events,
+    realtime,
+    limiter,
+    log,
+    presence,
+    clusterSecret,
+    admin,
+  });
   const metrics = createMetrics(realtime.stats);
 
   let draining = false;
@@ -84,6 +103,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     metrics,
     hub,
     trustProxy: trust,
+    cors,
     storageReachable: () => storage.ping(),
     isReady: () => !draining,
   });

@@ -9,6 +9,7 @@ import { QrService } from "../core/accounts/qr-service.ts";
 import { SmsService } from "../core/accounts/sms-service.ts";
 import { UserCache } from "../core/accounts/user-cache.ts";
 import type { AdminAuth } from "../core/admin/admin-token.ts";
+import type { CoreEvents } from "../core/events.ts";
 import { FileService } from "../core/files/file-service.ts";
 import { FriendService } from "../core/friends/friend-service.ts";
 import { GatewayService } from "../core/gateway/gateway-service.ts";
@@ -20,11 +21,14 @@ import type { Storage } from "../ports/storage.ts";
 import type { Realtime } from "../realtime/realtime.ts";
 import type { Services } from "../surfaces/deps.ts";
 
-/** What every core service is built from. Each service gets only the repositories it uses. */
+/**
+ * What every core service is built from. Each service gets only the repositories it uses; core
+ * services publish through `events` (the events port), never to the realtime layer directly.
+ */
 export interface CoreInputs {
   config: Readonly<Config>;
   storage: Storage;
-  realtime: Realtime;
+  events: CoreEvents;
   limiter: RateLimiter;
   log: Logger;
 }
@@ -37,7 +41,7 @@ export function accountServices(
   inputs: CoreInputs,
   opts: { smsSender?: "config" | "log" } = {},
 ): Pick<Services, "sms" | "accounts" | "org"> & { userCache: UserCache } {
-  const { config, storage, realtime, limiter, log } = inputs;
+  const { config, storage, events, limiter, log } = inputs;
   const smsSender =
     config.sms.provider === "http" && opts.smsSender !== "log"
       ? new HttpSmsSender(config.sms.httpUrl)
@@ -46,7 +50,7 @@ export function accountServices(
   const userCache = new UserCache(storage.users);
   const accounts = new AccountService(
     storage,
-    realtime,
+    events,
     limiter,
     sms,
     accountsOptions(config.accounts),
@@ -56,13 +60,18 @@ export function accountServices(
   return { sms, userCache, accounts, org: new OrgService(storage) };
 }
 
-/** Every core service of a node (the list in one place: `Services`). */
+/**
+ * Every core service of a node (the list in one place: `Services`). `realtime` is the node's
+ * socket layer: the gateway's connection operations (ConnectionOps) and what the surfaces' socket
+ * routes attach to.
+ */
 export function buildServices(
-  inputs: CoreInputs & { presence: Presence; clusterSecret: Buffer; admin: AdminAuth },
+  inputs: CoreInputs & { realtime: Realtime; presence: Presence; clusterSecret: Buffer; admin: AdminAuth },
 ): Services {
-  const { config, storage, realtime, limiter, log, presence, clusterSecret, admin } = inputs;
+  const { config, storage, events, realtime, limiter, log, presence, clusterSecret, admin } = inputs;
   const gateway = new GatewayService(
     storage,
+    events,
     realtime,
     presence,
     clusterSecret,
@@ -70,11 +79,11 @@ export function buildServices(
     config.gateway.groupNotices,
   );
   const { sms, userCache, accounts, org } = accountServices(inputs);
-  const qr = new QrService(storage, realtime, config.qr.ttlMs);
-  const friends = new FriendService(storage, realtime, log.child({ component: "friends" }));
+  const qr = new QrService(storage, events, config.qr.ttlMs);
+  const friends = new FriendService(storage, events, log.child({ component: "friends" }));
   const messages = new MessageService(
     storage,
-    realtime,
+    events,
     friends,
     {
       recallWindowMs: config.messages.recallWindowMs,

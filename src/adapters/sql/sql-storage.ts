@@ -16,7 +16,7 @@ import {
 } from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
-import { conflict, unavailable } from "../../core/errors.ts";
+import { conflict, unavailable } from "../../ports/errors.ts";
 import {
   type FileRepo,
   type FriendRepo,
