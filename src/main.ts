@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { LocalFileStore } from "./adapters/files/local-file-store.ts";
 import { type MemoryBus, MemoryHub } from "./adapters/hub/memory-hub.ts";
@@ -25,6 +24,7 @@ import { GatewayService } from "./core/gateway/gateway-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
 import { createMetrics } from "./http/metrics.ts";
+import { createLogger } from "./log.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
 import type { RateLimiter } from "./ports/rate-limit.ts";
 import type { Storage } from "./ports/storage.ts";
@@ -35,8 +35,9 @@ import type { SurfaceDeps } from "./surfaces/deps.ts";
 import { enterpriseSurface } from "./surfaces/enterprise/index.ts";
 import { gatewaySurface } from "./surfaces/gateway/routes.ts";
 import { systemRoutes } from "./surfaces/system/routes.ts";
+import { VERSION } from "./version.ts";
 
-export const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+export { VERSION } from "./version.ts";
 
 export interface BuildOptions {
   logger?: Logger;
@@ -71,7 +72,7 @@ export interface App {
 
 /** Composition root of one node. Builds everything without listening. */
 export async function buildApp(config: Readonly<Config>, options: BuildOptions = {}): Promise<App> {
-  const log = options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
+  const log = options.logger ?? createLogger(config);
 
   const storage = new SqlStorage({
     databaseUrl: config.databaseUrl,

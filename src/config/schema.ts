@@ -71,6 +71,13 @@ const KEY_LIST = [
     values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
     doc: "pino log level",
   },
+  {
+    path: "logFormat",
+    kind: "enum",
+    default: "auto",
+    values: ["auto", "json", "pretty"],
+    doc: "log lines as JSON (for collectors) or pretty (local time, for people); auto = pretty on a terminal, else JSON",
+  },
   { path: "requestLog", kind: "bool", default: false, doc: "log every HTTP request (noisy; off by default)" },
   {
     path: "http.bodyLimitBytes",
