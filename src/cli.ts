@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
@@ -6,6 +7,7 @@ import { MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { LogSmsSender } from "./adapters/sms/senders.ts";
 import { SqlStorage } from "./adapters/sql/sql-storage.ts";
+import { sqliteBackup } from "./adapters/sql/sqlite-backup.ts";
 import { checkDataDir, checkPostgres, StartupError } from "./adapters/startup-checks.ts";
 import { ConfigError, loadConfig, parseFlags } from "./config/load.ts";
 import { type Config, envName, flagName, KEYS } from "./config/schema.ts";
@@ -31,6 +33,7 @@ Commands:
       --nickname=<text>   --admin (a Parley administrator)
   seed --demo           create demo data once (company "Parley Demo", departments, roles, five
                         users with the public password "${DEMO_PASSWORD}") and print how to log in
+  backup --out=<file>   copy the SQLite database into a new file, online (PostgreSQL: pg_dump)
   config check          validate the configuration (file, environment, flags) and print the
                         effective values, secrets masked
   help [command], --help, <command> --help
@@ -75,6 +78,12 @@ Storage options (--data-dir, --database-url, …) as for serve.
 Creates the demo company "Parley Demo" (departments, roles, users admin, alice, bob, carol, dave
 with the public password "${DEMO_PASSWORD}") once, and prints their ids and how to log in. Demo only.
 `,
+  backup: `Usage: parley backup --out=<file> [options]
+
+Copies the SQLite database (<data-dir>/parley.db) into a new file with SQLite's online backup API:
+safe while the server runs. Restore: docs/OPERATIONS.md ("Backup and restore"). With
+PostgreSQL (--database-url) use pg_dump instead.
+`,
   config: `Usage: parley config check [--config=<file>] [options]
 
 Loads the configuration the way serve does (JSON file, then PARLEY_* variables, then flags),
@@ -103,6 +112,7 @@ const COMMAND_FLAGS: Record<string, Record<string, "value" | "switch">> = {
     "--admin": "switch",
   },
   seed: { "--demo": "switch" },
+  backup: { "--out": "value" },
 };
 
 /**
@@ -373,6 +383,20 @@ async function main(argv: string[]): Promise<number> {
       if (sub !== "create") throw new ConfigError(`unknown user action ${sub ?? "(none)"} (create)`);
       if (positional.length > 2) throw new ConfigError(`unexpected argument ${positional[2]}`);
       return userCreate(config, own.values);
+    }
+    case "backup": {
+      if (positional.length > 1) throw new ConfigError(`unexpected argument ${positional[1]}`);
+      if (config.databaseUrl)
+        throw new ConfigError("backup copies the SQLite file; with PostgreSQL use pg_dump (docs/OPERATIONS.md)");
+      const out = own.values.get("--out");
+      if (typeof out !== "string" || out === "") throw new ConfigError("backup needs --out=<new file>");
+      const file = join(config.dataDir, "parley.db");
+      if (!existsSync(file))
+        throw new StartupError("PARLEY_DATA_DIR", `no database at ${file}: is this the server's data directory?`);
+      if (existsSync(out)) throw new ConfigError(`${out} already exists; back up into a new file`);
+      const { pages } = await sqliteBackup(file, out);
+      process.stdout.write(`backup of ${file} written to ${out} (${pages} pages)\n`);
+      return 0;
     }
     case "config": {
       if (positional[1] !== "check") throw new ConfigError(`unknown config action ${positional[1]} (check)`);
