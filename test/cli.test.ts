@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -204,6 +213,40 @@ describe("parley CLI", () => {
         return true;
       },
     );
+  });
+
+  test("bin/parley.mjs runs dist/ when it is built and current, else src/ through tsx", async () => {
+    // A stand-in project: the real bin script and node_modules, a src/ and a dist/ that say who ran.
+    const root = tempDir();
+    mkdirSync(join(root, "bin"));
+    mkdirSync(join(root, "src", "core"), { recursive: true });
+    copyFileSync(BIN, join(root, "bin", "parley.mjs"));
+    writeFileSync(join(root, "package.json"), '{"type":"module"}\n');
+    symlinkSync(join(import.meta.dirname, "..", "node_modules"), join(root, "node_modules"));
+    writeFileSync(join(root, "src", "cli.ts"), 'const from: string = "src";\nprocess.stdout.write(from);\n');
+    writeFileSync(join(root, "src", "core", "x.ts"), "export {};\n");
+    const bin = join(root, "bin", "parley.mjs");
+    const who = async (extra: NodeJS.ProcessEnv = {}) =>
+      (await run(process.execPath, [bin], { env: { ...cleanEnv(), ...extra } })).stdout;
+    assert.equal(await who(), "src", "no dist/: tsx");
+    await assert.rejects(
+      run(process.execPath, [bin], { env: { ...cleanEnv(), PARLEY_RUN_FROM: "dist" } }),
+      /npm run build/,
+    );
+    mkdirSync(join(root, "dist"));
+    writeFileSync(join(root, "dist", "cli.js"), 'process.stdout.write("dist");\n');
+    const at = (file: string, secondsAgo: number) => {
+      const t = new Date(Date.now() - secondsAgo * 1000);
+      utimesSync(file, t, t);
+    };
+    at(join(root, "src", "cli.ts"), 60);
+    at(join(root, "src", "core", "x.ts"), 60);
+    at(join(root, "dist", "cli.js"), 10);
+    assert.equal(await who(), "dist", "dist/ newer than every source: dist");
+    assert.equal(await who({ PARLEY_RUN_FROM: "src" }), "src", "forced");
+    at(join(root, "src", "core", "x.ts"), 0);
+    assert.equal(await who(), "src", "a source edited after the build: tsx");
+    assert.equal(await who({ PARLEY_RUN_FROM: "dist" }), "dist", "forced");
   });
 
   test("npm run bench -- --help and bench:messages -- --help print usage instead of starting", async () => {

@@ -191,4 +191,4 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
 }
 
 /** Variables read elsewhere (tests, CI), not config keys. */
-const IGNORED_ENV = new Set(["PARLEY_REQUIRE_SERVICES", "PARLEY_TEST_KEEP", "PARLEY_BENCH"]);
+const IGNORED_ENV = new Set(["PARLEY_REQUIRE_SERVICES", "PARLEY_TEST_KEEP", "PARLEY_BENCH", "PARLEY_RUN_FROM"]);
