@@ -24,6 +24,7 @@ import { GatewayService } from "./core/gateway/gateway-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
 import { createMetrics } from "./http/metrics.ts";
+import { lateRecorder, meterHub, meterLogins, meterMessages, meterSmsSender } from "./instrumentation.ts";
 import { createLogger } from "./log.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
 import type { RateLimiter } from "./ports/rate-limit.ts";
@@ -74,10 +75,13 @@ export interface App {
 export async function buildApp(config: Readonly<Config>, options: BuildOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config);
 
+  // Business metrics (src/instrumentation.ts): storage and the hub start before the registry exists.
+  const late = lateRecorder();
   const storage = new SqlStorage({
     databaseUrl: config.databaseUrl,
     sqliteFile: join(config.dataDir, "parley.db"),
     log: log.child({ component: "storage" }),
+    onQuery: late.record.storageQuery,
   });
   const applied = await storage.migrate();
   if (applied.length) log.info({ applied }, "migrations applied");
@@ -92,6 +96,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     hub = new MemoryHub(options.memoryBus, config.nodeId || undefined);
     limiter = new MemoryRateLimiter();
   }
+  hub = meterHub(hub, late.record);
   await hub.start();
   const presence = hub.presenceStore();
 
@@ -113,10 +118,12 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     log.child({ surface: "gateway" }),
     config.gateway.groupNotices,
   );
-  const smsSender =
+  const smsSender = meterSmsSender(
     config.sms.provider === "http"
       ? new HttpSmsSender(config.sms.httpUrl)
-      : new LogSmsSender(storage.sms, log.child({ component: "sms" }));
+      : new LogSmsSender(storage.sms, log.child({ component: "sms" })),
+    late.record,
+  );
   const sms = new SmsService(storage.sms, smsSender, limiter, config.sms);
   const userCache = new UserCache(storage.users);
   const accounts = new AccountService(
@@ -145,7 +152,9 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     config.files,
     log.child({ component: "files" }),
   );
-  const metrics = createMetrics(realtime.stats);
+  const metrics = createMetrics(realtime.stats, { version: VERSION });
+  late.attach(metrics.record);
+  meterLogins(accounts, metrics.record);
 
   const http = Fastify({
     loggerInstance: log,
@@ -200,8 +209,11 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     admin,
   };
   // chat33 registers before the gateway: both serve WebSocket /ws (see Realtime.route).
-  if (config.chat33.enabled) await http.register(chat33Surface, { ...deps, mount: config.chat33.prefix });
-  if (config.enterprise.enabled) await http.register(enterpriseSurface, { ...deps, mount: config.enterprise.prefix });
+  // Each surface's messages are counted under its name (parley_messages_stored_total{surface}).
+  const metered = (surface: string) => ({ ...deps, messages: meterMessages(messages, surface, metrics.record) });
+  if (config.chat33.enabled) await http.register(chat33Surface, { ...metered("chat33"), mount: config.chat33.prefix });
+  if (config.enterprise.enabled)
+    await http.register(enterpriseSurface, { ...metered("enterprise"), mount: config.enterprise.prefix });
   await http.register(adminSurface, { ...deps, mount: "/admin/api" });
 
   if (config.gateway.enabled) {

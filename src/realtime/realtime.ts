@@ -51,6 +51,8 @@ export interface RealtimeStats {
   framesOut: Map<string, number>;
   slowConsumers: Map<string, number>;
   open: Map<string, number>;
+  /** Message events (`message.new`) written to sockets, by `<protocol> <message kind>`. */
+  messagesDelivered: Map<string, number>;
 }
 
 const kConn = Symbol("parley.connection");
@@ -89,6 +91,7 @@ export class Realtime {
     framesOut: new Map(),
     slowConsumers: new Map(),
     open: new Map(),
+    messagesDelivered: new Map(),
   };
 
   constructor(
@@ -292,6 +295,9 @@ export class Realtime {
     let sent = 0;
     let hooks: Connection[] | null = null;
     let hookProtocol = false;
+    // metrics: the kind of a delivered message, counted per socket and protocol
+    const delivered =
+      event.type === "message.new" ? String((event.message as { kind?: unknown } | null)?.kind ?? "unknown") : null;
     for (const conn of set) {
       if (conn.protocol !== lastProtocol) {
         if (lastProtocol !== "") {
@@ -306,7 +312,10 @@ export class Realtime {
         hooks ??= [];
         hooks.push(conn);
       }
-      if (frame && this.sendFrame(conn, frame)) sent++;
+      if (frame && this.sendFrame(conn, frame)) {
+        sent++;
+        if (delivered !== null) bump(this.stats.messagesDelivered, `${conn.protocol} ${delivered}`);
+      }
     }
     if (hooks) for (const conn of hooks) this.safely(() => this.protocols.get(conn.protocol)?.onEvent?.(conn, event));
     return sent;
