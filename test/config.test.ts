@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -71,6 +72,18 @@ describe("config", () => {
     assert.throws(() => loadConfig({ env: { PARLEY_LOG_LEVEL: "loud" } }), /one of/);
     assert.throws(() => loadConfig({ env: { PARLEY_DATABASE_URL: "mysql://x" } }), /postgres/);
     assert.throws(() => loadConfig({ env: {}, argv: ["--no-such-flag=1"] }), /unknown option/);
+  });
+
+  test("README's configuration table is the one scripts/config-table.ts generates from the key list", () => {
+    const root = join(import.meta.dirname, "..");
+    const table = execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts", "config-table.ts")], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    assert.ok(
+      readFileSync(join(root, "README.md"), "utf8").includes(table),
+      "regenerate it: node --import tsx scripts/config-table.ts",
+    );
   });
 
   test("unknown keys and variables are warned about, not fatal", () => {
