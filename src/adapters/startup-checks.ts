@@ -35,11 +35,14 @@ export function urlWhere(url: string): string {
   }
 }
 
-/** The data directory exists (or can be created) and a file can be written and removed in it. */
-export function checkDataDir(dir: string): void {
+/**
+ * The data directory exists (or can be created, private: 0700) and a file can be written and
+ * removed in it.
+ */
+export function checkDataDir(dir: string, mode = 0o700): void {
   const probe = join(dir, `.parley-write-test-${process.pid}`);
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode });
     writeFileSync(probe, "");
     rmSync(probe, { force: true });
   } catch (e) {
