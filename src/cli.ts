@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
+import { modesOf, prepareDataDir, sqliteFileOf } from "./adapters/data-dir.ts";
 import { MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { LogSmsSender } from "./adapters/sms/senders.ts";
@@ -153,12 +154,13 @@ function takeCommandFlags(
 /** Storage a one-shot command opens, checked first so a failure is one line naming the setting. */
 async function checkStorage(config: Readonly<Config>): Promise<void> {
   if (config.databaseUrl) await checkPostgres(config.databaseUrl);
-  else checkDataDir(config.dataDir);
+  else checkDataDir(config.dataDir, modesOf(config).dir);
 }
 
 async function openCore(config: Readonly<Config>) {
   await checkStorage(config);
   const log = pino({ level: config.logLevel === "silent" ? "silent" : "warn" }, process.stderr);
+  prepareDataDir(config.dataDir, modesOf(config), sqliteFileOf(config));
   const storage = new SqlStorage({ databaseUrl: config.databaseUrl, sqliteFile: join(config.dataDir, "parley.db") });
   try {
     await storage.migrate();
@@ -352,7 +354,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "admin-token": {
-      const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir));
+      const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir, modesOf(config)));
       const sub = positional[1] ?? "print";
       if (sub === "rotate") {
         if (admin.source === "configured") {

@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
+import { modesOf, prepareDataDir, sqliteFileOf } from "./adapters/data-dir.ts";
 import { LocalFileStore } from "./adapters/files/local-file-store.ts";
 import { type MemoryBus, MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { RedisHub } from "./adapters/hub/redis-hub.ts";
@@ -12,7 +13,7 @@ import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { RedisRateLimiter } from "./adapters/ratelimit/redis-rate-limiter.ts";
 import { HttpSmsSender, LogSmsSender } from "./adapters/sms/senders.ts";
 import { SqlStorage } from "./adapters/sql/sql-storage.ts";
-import type { Config } from "./config/schema.ts";
+import { type Config, sendRatePerUser } from "./config/schema.ts";
 import { AccountService, accountsOptions } from "./core/accounts/account-service.ts";
 import { QrService } from "./core/accounts/qr-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
@@ -23,7 +24,10 @@ import { FriendService } from "./core/friends/friend-service.ts";
 import { GatewayService } from "./core/gateway/gateway-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
+import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
+import { clientErrorHandler } from "./http/client-error.ts";
 import { createMetrics } from "./http/metrics.ts";
+import { CENSOR, REDACT_PATHS, RedactingLogController, requestSerializer } from "./http/redact.ts";
 import { lateRecorder, meterHub, meterLogins, meterMessages, meterSmsSender } from "./instrumentation.ts";
 import { createLogger } from "./log.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
@@ -73,7 +77,14 @@ export interface App {
 
 /** Composition root of one node. Builds everything without listening. */
 export async function buildApp(config: Readonly<Config>, options: BuildOptions = {}): Promise<App> {
-  const log = options.logger ?? createLogger(config);
+  // Every log line of this node goes through one child that masks secrets (src/http/redact.ts).
+  const log = (options.logger ?? createLogger(config)).child(
+    {},
+    { redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { req: requestSerializer } },
+  );
+
+  const modes = modesOf(config);
+  prepareDataDir(config.dataDir, modes, sqliteFileOf(config));
 
   // Business metrics (src/instrumentation.ts): storage and the hub start before the registry exists.
   const late = lateRecorder();
@@ -106,10 +117,16 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     "base64",
   );
 
-  const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir));
+  const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir, modes));
   const generatedAdminToken = admin.ensure();
 
-  const realtime = new Realtime(config.ws, hub, log.child({ layer: "realtime" }));
+  // One rule for the client address behind proxies: Fastify's req.ip and WebSocket upgrades.
+  const trust = parseTrustProxy(config.http.trustProxy);
+  const realtime = new Realtime(
+    { ...config.ws, clientAddress: (req) => clientAddress(req, trust) },
+    hub,
+    log.child({ layer: "realtime" }),
+  );
   const gateway = new GatewayService(
     storage,
     realtime,
@@ -142,13 +159,18 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     storage,
     realtime,
     friends,
-    { recallWindowMs: config.messages.recallWindowMs, maxBatch: config.messages.maxBatch },
+    {
+      recallWindowMs: config.messages.recallWindowMs,
+      maxBatch: config.messages.maxBatch,
+      sendRatePerUser: sendRatePerUser(config),
+    },
     log.child({ component: "messages" }),
     userCache,
+    limiter,
   );
   const files = new FileService(
     storage,
-    new LocalFileStore(join(config.dataDir, "files")),
+    new LocalFileStore(join(config.dataDir, "files"), modes),
     config.files,
     log.child({ component: "files" }),
   );
@@ -158,10 +180,11 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
 
   const http = Fastify({
     loggerInstance: log,
-    logController: new LogController({ disableRequestLogging: !config.requestLog }),
+    logController: new RedactingLogController({ disableRequestLogging: !config.requestLog }),
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: config.http.trustProxy,
+    trustProxy: trust ?? false,
     return503OnClosing: true,
+    clientErrorHandler,
     forceCloseConnections: "idle",
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance;
@@ -192,6 +215,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     isReady: () => !draining,
     nodeId: hub.nodeId,
     version: VERSION,
+    metricsToken: config.metrics.token,
   });
 
   const deps: Omit<SurfaceDeps, "mount"> = {

@@ -1,3 +1,4 @@
+import { modesOf } from "./adapters/data-dir.ts";
 import { checkDataDir, checkPostgres, checkRedis, listenError, urlWhere } from "./adapters/startup-checks.ts";
 import type { Config } from "./config/schema.ts";
 import { type App, buildApp } from "./main.ts";
@@ -8,7 +9,7 @@ import { VERSION } from "./version.ts";
  * the setting (`StartupError`, exit status 3) instead of a stack trace from deep inside a driver.
  */
 export async function checkStartup(config: Readonly<Config>): Promise<void> {
-  checkDataDir(config.dataDir);
+  checkDataDir(config.dataDir, modesOf(config).dir);
   if (config.databaseUrl) await checkPostgres(config.databaseUrl);
   if (config.redisUrl) await checkRedis(config.redisUrl);
 }

@@ -39,7 +39,19 @@ const KEY_LIST = [
     path: "dataDir",
     kind: "string",
     default: "./data",
-    doc: "data directory (SQLite file, admin token hash)",
+    doc: "data directory (SQLite file, admin token hash, uploads)",
+  },
+  {
+    path: "dataDirMode",
+    kind: "string",
+    default: "0700",
+    doc: "octal mode of the data directory and the directories Parley creates in it (set at every start)",
+  },
+  {
+    path: "fileMode",
+    kind: "string",
+    default: "0600",
+    doc: "octal mode of the files Parley creates in the data directory (parley.db and its -wal/-shm, admin token hash, uploads, thumbnails)",
   },
   {
     path: "databaseUrl",
@@ -78,7 +90,19 @@ const KEY_LIST = [
     values: ["auto", "json", "pretty"],
     doc: "log lines as JSON (for collectors) or pretty (local time, for people); auto = pretty on a terminal, else JSON",
   },
-  { path: "requestLog", kind: "bool", default: false, doc: "log every HTTP request (noisy; off by default)" },
+  {
+    path: "requestLog",
+    kind: "bool",
+    default: false,
+    doc: "log every HTTP request (noisy; off by default; secrets in URLs and headers are masked)",
+  },
+  {
+    path: "metrics.token",
+    kind: "string",
+    default: "",
+    secret: true,
+    doc: "bearer token GET /metrics requires (Authorization: Bearer …); empty = no authentication (restrict it at the proxy)",
+  },
   {
     path: "http.bodyLimitBytes",
     kind: "int",
@@ -86,7 +110,12 @@ const KEY_LIST = [
     min: 1024,
     doc: "maximum HTTP request body size in bytes",
   },
-  { path: "http.trustProxy", kind: "bool", default: false, doc: "trust X-Forwarded-* headers from a reverse proxy" },
+  {
+    path: "http.trustProxy",
+    kind: "string",
+    default: "",
+    doc: "reverse proxies whose X-Forwarded-* headers are trusted: a hop count (e.g. 1) or a comma-separated list of addresses/CIDRs (also loopback, linklocal, uniquelocal); empty = none. The client address is the first untrusted hop",
+  },
   {
     path: "ws.maxFrameBytes",
     kind: "int",
@@ -169,9 +198,58 @@ const KEY_LIST = [
     kind: "int",
     default: 10,
     min: 1,
-    doc: "failed logins allowed per account (and 5× per IP) per window before further tries are refused",
+    doc: "failed logins allowed per account from one client address per window; then that pair is refused (hard stop), and the account's attempts from anywhere are delayed",
   },
-  { path: "accounts.loginWindowMs", kind: "int", default: 15 * 60 * 1000, min: 1000, doc: "window of the login limit" },
+  {
+    path: "accounts.loginWindowMs",
+    kind: "int",
+    default: 15 * 60 * 1000,
+    min: 1000,
+    doc: "window of the per-(account, address) hard stop and of the per-account failure count",
+  },
+  {
+    path: "accounts.loginFailuresPerAddress",
+    kind: "int",
+    default: 50,
+    min: 1,
+    doc: "failed logins allowed per client address over all accounts per accounts.loginAddressWindowMs",
+  },
+  {
+    path: "accounts.loginAddressWindowMs",
+    kind: "int",
+    default: 60000,
+    min: 1000,
+    doc: "window of the per-address login limit (short, so one NAT is never locked out for long)",
+  },
+  {
+    path: "accounts.loginDelayMs",
+    kind: "int",
+    default: 1000,
+    min: 1,
+    doc: "first spacing between login attempts on an account over accounts.loginFailures; doubles with each further failure",
+  },
+  {
+    path: "accounts.loginDelayMaxMs",
+    kind: "int",
+    default: 30000,
+    min: 1,
+    doc: "largest spacing (and longest wait) of the per-account login delay; an attempt that would wait longer is refused",
+  },
+  {
+    path: "accounts.hashConcurrency",
+    kind: "int",
+    default: 2,
+    min: 1,
+    max: 64,
+    doc: "password hashes (scrypt) computed at once on this node",
+  },
+  {
+    path: "accounts.hashQueue",
+    kind: "int",
+    default: 16,
+    min: 0,
+    doc: "password hashes that may wait for the pool; more are refused at once with the rate-limit answer",
+  },
   {
     path: "sms.provider",
     kind: "enum",
@@ -206,6 +284,13 @@ const KEY_LIST = [
     max: 4096,
     doc: "most messages written by one group-commit transaction",
   },
+  {
+    path: "messages.sendRatePerUser",
+    kind: "int",
+    default: 0,
+    min: 0,
+    doc: "messages one user may send per second over every surface, device and node (0 = chat33.msgRatePerUser)",
+  },
   { path: "chat33.enabled", kind: "bool", default: true, doc: "serve the chat33 surface (seed 002)" },
   { path: "chat33.prefix", kind: "string", default: "", doc: "path prefix of the chat33 surface" },
   {
@@ -220,7 +305,7 @@ const KEY_LIST = [
     kind: "int",
     default: 50,
     min: 1,
-    doc: "messages one user may send per second over all devices and nodes (more → -1012)",
+    doc: "older name of messages.sendRatePerUser, used while that key is 0 (more → chat33 -1012, enterprise 429)",
   },
   { path: "files.maxBytes", kind: "int", default: 20 * 1024 * 1024, min: 1024, doc: "largest accepted upload" },
   {
@@ -313,4 +398,12 @@ export function flagName(path: string): string {
     .replace(/\./g, "-")
     .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
     .toLowerCase()}`;
+}
+
+/**
+ * The per-user send rate limit of the message pipeline (every surface): `messages.sendRatePerUser`,
+ * or — while that is 0, its default — the older chat33-only key `chat33.msgRatePerUser`.
+ */
+export function sendRatePerUser(config: Pick<Config, "messages" | "chat33">): number {
+  return config.messages.sendRatePerUser > 0 ? config.messages.sendRatePerUser : config.chat33.msgRatePerUser;
 }

@@ -1,10 +1,10 @@
 import type { SessionRevokedEvent, UserMutedEvent } from "../../core/accounts/account-service.ts";
 import type { FriendRequestEvent } from "../../core/friends/friend-service.ts";
-import { chat33MsgType } from "../../core/messages/kinds.ts";
 import type { MessageChangedEvent, MessageView } from "../../core/messages/message-service.ts";
 import type { RealtimeEvent } from "../../realtime/realtime.ts";
 import { Codes, MESSAGES } from "./envelope.ts";
 import { CHANNEL_TYPE } from "./friend-presenters.ts";
+import { chat33MsgType } from "./kinds.ts";
 
 /**
  * The chat33 WebSocket wire format (document "webSocket接口"). Every server→client frame is built
