@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { modesOf } from "./adapters/data-dir.ts";
 import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
@@ -17,12 +16,15 @@ import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
 import { parseCorsOrigins } from "./http/cors.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { CENSOR, REDACT_PATHS, requestSerializer } from "./http/redact.ts";
+import { lateRecorder, meterHub, meterLogins } from "./instrumentation.ts";
+import { createLogger } from "./log.ts";
 import type { Hub } from "./ports/hub.ts";
 import type { Storage } from "./ports/storage.ts";
 import { Realtime } from "./realtime/realtime.ts";
 import type { Services } from "./surfaces/deps.ts";
+import { VERSION } from "./version.ts";
 
-export const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+export { VERSION } from "./version.ts";
 
 export interface BuildOptions {
   logger?: Logger;
@@ -49,15 +51,21 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   // settings that can only be checked here fail before anything is opened
   const cors = parseCorsOrigins(config.http.corsOrigins);
   // Every log line of this node goes through one child that masks secrets (src/http/redact.ts).
-  const log = (options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } })).child(
+  const log = (options.logger ?? createLogger(config)).child(
     {},
     { redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { req: requestSerializer } },
   );
 
-  const { storage, applied } = await openStorage(config, log.child({ component: "storage" }));
+  // Business metrics (src/instrumentation.ts): storage and the hub start before the registry exists.
+  const late = lateRecorder();
+  const { storage, applied } = await openStorage(config, log.child({ component: "storage" }), {
+    onQuery: late.record.storageQuery,
+  });
   if (applied.length) log.info({ applied }, "migrations applied");
 
-  const { hub, limiter } = createHub(config, options.memoryBus);
+  const created = createHub(config, options.memoryBus);
+  const hub = meterHub(created.hub, late.record);
+  const { limiter } = created;
   await hub.start();
   const presence = hub.presenceStore();
 
@@ -91,8 +99,11 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     presence,
     clusterSecret,
     admin,
+    record: late.record,
   });
-  const metrics = createMetrics(realtime.stats);
+  const metrics = createMetrics(realtime.stats, { version: VERSION });
+  late.attach(metrics.record);
+  meterLogins(services.accounts, metrics.record);
 
   let draining = false;
   const http = await buildHttp({

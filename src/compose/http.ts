@@ -9,6 +9,7 @@ import { type CorsPolicy, installCors } from "../http/cors.ts";
 import type { Metrics } from "../http/metrics.ts";
 import { openapiDocument } from "../http/openapi.ts";
 import { RedactingLogController } from "../http/redact.ts";
+import { meterMessages } from "../instrumentation.ts";
 import type { Hub } from "../ports/hub.ts";
 import { adminSurface } from "../surfaces/admin/index.ts";
 import { chat33Surface } from "../surfaces/chat33/index.ts";
@@ -89,9 +90,14 @@ export async function buildHttp(inputs: HttpInputs): Promise<FastifyInstance> {
   });
 
   // chat33 registers before the gateway: both serve WebSocket /ws (see Realtime.route).
-  if (config.chat33.enabled) await http.register(chat33Surface, { ...services, mount: config.chat33.prefix });
+  // Each surface's messages are counted under its name (parley_messages_stored_total{surface}).
+  const metered = (surface: string) => ({
+    ...services,
+    messages: meterMessages(services.messages, surface, metrics.record),
+  });
+  if (config.chat33.enabled) await http.register(chat33Surface, { ...metered("chat33"), mount: config.chat33.prefix });
   if (config.enterprise.enabled)
-    await http.register(enterpriseSurface, { ...services, mount: config.enterprise.prefix });
+    await http.register(enterpriseSurface, { ...metered("enterprise"), mount: config.enterprise.prefix });
   await http.register(adminSurface, { ...services, mount: "/admin/api" });
 
   if (config.gateway.enabled) {

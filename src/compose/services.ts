@@ -15,6 +15,8 @@ import { FriendService } from "../core/friends/friend-service.ts";
 import { GatewayService } from "../core/gateway/gateway-service.ts";
 import { MessageService } from "../core/messages/message-service.ts";
 import { OrgService } from "../core/org/org-service.ts";
+import type { MetricsRecorder } from "../http/metrics.ts";
+import { meterSmsSender } from "../instrumentation.ts";
 import type { Presence } from "../ports/hub.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
 import type { Storage } from "../ports/storage.ts";
@@ -31,6 +33,8 @@ export interface CoreInputs {
   events: CoreEvents;
   limiter: RateLimiter;
   log: Logger;
+  /** Business metrics (src/instrumentation.ts): the server meters the SMS sender; the CLI does not. */
+  record?: MetricsRecorder;
 }
 
 /**
@@ -41,11 +45,12 @@ export function accountServices(
   inputs: CoreInputs,
   opts: { smsSender?: "config" | "log" } = {},
 ): Pick<Services, "sms" | "accounts" | "org"> & { userCache: UserCache } {
-  const { config, storage, events, limiter, log } = inputs;
-  const smsSender =
+  const { config, storage, events, limiter, log, record } = inputs;
+  const chosen =
     config.sms.provider === "http" && opts.smsSender !== "log"
       ? new HttpSmsSender(config.sms.httpUrl)
       : new LogSmsSender(storage.sms, log.child({ component: "sms" }));
+  const smsSender = record ? meterSmsSender(chosen, record) : chosen;
   const sms = new SmsService(storage.sms, smsSender, limiter, config.sms);
   const userCache = new UserCache(storage.users);
   const accounts = new AccountService(
