@@ -22,6 +22,7 @@ import { AdminAuth } from "./core/admin/admin-token.ts";
 import { FileService } from "./core/files/file-service.ts";
 import { FriendService } from "./core/friends/friend-service.ts";
 import { GatewayService } from "./core/gateway/gateway-service.ts";
+import { GroupService } from "./core/groups/group-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
 import { createMetrics } from "./http/metrics.ts";
@@ -57,6 +58,7 @@ export interface App {
   org: OrgService;
   friends: FriendService;
   messages: MessageService;
+  groups: GroupService;
   files: FileService;
   limiter: RateLimiter;
   admin: AdminAuth;
@@ -138,6 +140,17 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     log.child({ component: "messages" }),
     userCache,
   );
+  const groups = new GroupService(
+    storage.groups,
+    messages,
+    realtime,
+    hub,
+    presence,
+    userCache,
+    config.groups,
+    log.child({ component: "groups" }),
+  );
+  await groups.start();
   const files = new FileService(
     storage,
     new LocalFileStore(join(config.dataDir, "files")),
@@ -194,6 +207,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     org,
     friends,
     messages,
+    groups,
     files,
     limiter,
     admin,
@@ -233,6 +247,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     org,
     friends,
     messages,
+    groups,
     files,
     limiter,
     admin,
@@ -255,6 +270,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
         const grace = new Promise<void>((r) => setTimeout(r, config.shutdown.graceMs).unref());
         await Promise.race([http.close(), grace]);
         await realtime.stop();
+        groups.stop();
         await hub.stop();
         await storage.close();
       })();

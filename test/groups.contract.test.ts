@@ -119,6 +119,8 @@ for (const backend of backends) {
       const m = await storage.groups.member(g.id, 6);
       assert.deepEqual([m?.nickname, m?.noDisturbing, m?.stickyOnTop, m?.mutedUntil], ["six", true, false, 99]);
       assert.equal(await storage.groups.updateMember(g.id, 77, { nickname: "x" }), false);
+      assert.equal(await storage.groups.updateAllMembers(g.id, { speakExempt: true }), 2);
+      assert.equal((await storage.groups.member(g.id, 5))?.speakExempt, true);
       assert.deepEqual(
         (await storage.groups.groupsOf(6)).map((r) => [r.group.id, r.member.nickname]),
         [[g.id, "six"]],

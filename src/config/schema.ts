@@ -66,6 +66,7 @@ export interface Config {
   };
   qr: { ttlMs: number };
   messages: { recallWindowMs: number; maxBatch: number };
+  groups: { defaultCapacity: number; maxCapacity: number; onlineNoticeMs: number };
   chat33: { enabled: boolean; prefix: string; msgRatePerConnection: number; msgRatePerUser: number };
   files: { maxBytes: number; allowedTypes: string[]; thumbnailPx: number };
   enterprise: { enabled: boolean; prefix: string };
@@ -246,6 +247,29 @@ export const KEYS: readonly KeyDef[] = [
     min: 1,
     max: 4096,
     doc: "most messages written by one group-commit transaction",
+  },
+  {
+    path: "groups.defaultCapacity",
+    kind: "int",
+    default: 500,
+    min: 2,
+    max: 100000,
+    doc: "members a new group may have (chat33 room / enterprise group)",
+  },
+  {
+    path: "groups.maxCapacity",
+    kind: "int",
+    default: 2000,
+    min: 2,
+    max: 100000,
+    doc: "largest capacity a group owner may set",
+  },
+  {
+    path: "groups.onlineNoticeMs",
+    kind: "int",
+    default: 1000,
+    min: 100,
+    doc: "at most one online-count notice (chat33 event 24) and one read-receipt notice per group per this many ms (per node)",
   },
   { path: "chat33.enabled", kind: "bool", default: true, doc: "serve the chat33 surface (seed 002)" },
   { path: "chat33.prefix", kind: "string", default: "", doc: "path prefix of the chat33 surface" },

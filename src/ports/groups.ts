@@ -53,6 +53,8 @@ export interface GroupMember {
   stickyOnTop: boolean;
   /** ms since epoch; 0 = not muted. */
   mutedUntil: number;
+  /** May speak while the group is muted for all (chat33's whitelist, `listType` 3). */
+  speakExempt: boolean;
   joinedAt: number;
 }
 
@@ -79,7 +81,7 @@ export type GroupPatch = Partial<
   Pick<Group, "name" | "avatar" | "canAddFriend" | "joinPermission" | "capacity" | "muteAll">
 >;
 export type MemberPatch = Partial<
-  Pick<GroupMember, "role" | "nickname" | "noDisturbing" | "stickyOnTop" | "mutedUntil">
+  Pick<GroupMember, "role" | "nickname" | "noDisturbing" | "stickyOnTop" | "mutedUntil" | "speakExempt">
 >;
 
 export interface GroupRepo {
@@ -113,6 +115,8 @@ export interface GroupRepo {
   /** Removes members; returns the ids actually removed (the owner is never removed here). */
   removeMembers(groupId: number, userIds: readonly number[]): Promise<number[]>;
   updateMember(groupId: number, userId: number, patch: MemberPatch): Promise<boolean>;
+  /** Applies one patch to every member of the group (e.g. clearing all mutes); returns the count. */
+  updateAllMembers(groupId: number, patch: MemberPatch): Promise<number>;
   /** Makes `toId` (a member) the owner and `fromId` (the owner) an admin, in one transaction. */
   transferOwnership(groupId: number, fromId: number, toId: number, at: number): Promise<boolean>;
 

@@ -5,6 +5,7 @@ import type { SmsService } from "../core/accounts/sms-service.ts";
 import type { AdminAuth } from "../core/admin/admin-token.ts";
 import type { FileService } from "../core/files/file-service.ts";
 import type { FriendService } from "../core/friends/friend-service.ts";
+import type { GroupService } from "../core/groups/group-service.ts";
 import type { MessageService } from "../core/messages/message-service.ts";
 import type { OrgService } from "../core/org/org-service.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
@@ -27,6 +28,7 @@ export interface SurfaceDeps {
   org: OrgService;
   friends: FriendService;
   messages: MessageService;
+  groups: GroupService;
   files: FileService;
   limiter: RateLimiter;
   admin: AdminAuth;

@@ -52,6 +52,7 @@ function toMember(r: Selectable<GroupMembersTable>): GroupMember {
     noDisturbing: r.no_disturbing === 1,
     stickyOnTop: r.sticky_on_top === 1,
     mutedUntil: Number(r.muted_until),
+    speakExempt: r.speak_exempt === 1,
     joinedAt: Number(r.joined_at),
   };
 }
@@ -68,6 +69,17 @@ function toApplication(r: Selectable<GroupApplicationsTable>): GroupApplication 
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
+}
+
+function memberColumns(p: MemberPatch): Partial<Selectable<GroupMembersTable>> {
+  const set: Partial<Selectable<GroupMembersTable>> = {};
+  if (p.role !== undefined) set.role = p.role;
+  if (p.nickname !== undefined) set.nickname = p.nickname;
+  if (p.noDisturbing !== undefined) set.no_disturbing = int(p.noDisturbing);
+  if (p.stickyOnTop !== undefined) set.sticky_on_top = int(p.stickyOnTop);
+  if (p.mutedUntil !== undefined) set.muted_until = p.mutedUntil;
+  if (p.speakExempt !== undefined) set.speak_exempt = int(p.speakExempt);
+  return set;
 }
 
 const memberOrder = (a: GroupMember, b: GroupMember) =>
@@ -157,6 +169,7 @@ export class SqlGroups implements GroupRepo {
               no_disturbing: 0,
               sticky_on_top: 0,
               muted_until: 0,
+              speak_exempt: 0,
               joined_at: g.createdAt,
             })),
           )
@@ -253,6 +266,7 @@ export class SqlGroups implements GroupRepo {
         "m.no_disturbing",
         "m.sticky_on_top",
         "m.muted_until",
+        "m.speak_exempt",
         "m.joined_at",
       ])
       .where("m.user_id", "=", userId)
@@ -296,6 +310,7 @@ export class SqlGroups implements GroupRepo {
             no_disturbing: 0,
             sticky_on_top: 0,
             muted_until: 0,
+            speak_exempt: 0,
             joined_at: at,
           })),
         )
@@ -318,12 +333,7 @@ export class SqlGroups implements GroupRepo {
   }
 
   async updateMember(groupId: number, userId: number, p: MemberPatch): Promise<boolean> {
-    const set: Partial<Selectable<GroupMembersTable>> = {};
-    if (p.role !== undefined) set.role = p.role;
-    if (p.nickname !== undefined) set.nickname = p.nickname;
-    if (p.noDisturbing !== undefined) set.no_disturbing = int(p.noDisturbing);
-    if (p.stickyOnTop !== undefined) set.sticky_on_top = int(p.stickyOnTop);
-    if (p.mutedUntil !== undefined) set.muted_until = p.mutedUntil;
+    const set = memberColumns(p);
     if (!Object.keys(set).length) return (await this.member(groupId, userId)) !== null;
     const r = await this.db
       .updateTable("group_members")
@@ -332,6 +342,13 @@ export class SqlGroups implements GroupRepo {
       .where("user_id", "=", userId)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  async updateAllMembers(groupId: number, p: MemberPatch): Promise<number> {
+    const set = memberColumns(p);
+    if (!Object.keys(set).length) return 0;
+    const r = await this.db.updateTable("group_members").set(set).where("group_id", "=", groupId).executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   async transferOwnership(groupId: number, fromId: number, toId: number, at: number): Promise<boolean> {

@@ -329,6 +329,7 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
           .addColumn("no_disturbing", "integer", (c) => c.notNull().defaultTo(0))
           .addColumn("sticky_on_top", "integer", (c) => c.notNull().defaultTo(0))
           .addColumn("muted_until", "bigint", (c) => c.notNull().defaultTo(0))
+          .addColumn("speak_exempt", "integer", (c) => c.notNull().defaultTo(0))
           .addColumn("joined_at", "bigint", (c) => c.notNull())
           .addPrimaryKeyConstraint("group_members_pk", ["group_id", "user_id"])
           .execute();

@@ -249,6 +249,7 @@ export interface GroupMembersTable {
   no_disturbing: number;
   sticky_on_top: number;
   muted_until: number;
+  speak_exempt: number;
   joined_at: number;
 }
 

@@ -58,6 +58,22 @@ export type MessageReadEvent = {
 
 export const directKey = (a: number, b: number) => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
 
+/**
+ * Who may read a conversation kind, who may moderate it (recall or delete anyone's message), and
+ * which topics receive its events. `direct` is built in; groups register theirs
+ * (core/groups/group-service.ts). The pipeline itself (seq, dedupe, unread, publish after commit)
+ * is the same for every kind.
+ */
+export interface ConversationPolicy {
+  canRead(userId: number, conv: Conversation): Promise<boolean>;
+  /** May recall or delete other members' messages (group owner / admin). */
+  canModerate(userId: number, conv: Conversation): Promise<boolean>;
+  /** Topics that receive new messages, recalls and deletions. */
+  topics(conv: Conversation): Promise<string[]>;
+  /** Topics that receive a member's read-cursor move (empty: nobody is told). */
+  readTopics(conv: Conversation, readerId: number): Promise<string[]>;
+}
+
 export interface SendInput {
   clientMsgId: string;
   kind: MessageKind;
@@ -74,6 +90,8 @@ export class MessageService {
   private readonly writer: BatchWriter;
   /** Conversations by key: their identity never changes, so one lookup per key is enough. */
   private readonly conversations = new Map<string, Conversation>();
+  private readonly byId = new Map<number, Conversation>();
+  private readonly policies = new Map<ConversationKind, ConversationPolicy>();
 
   constructor(
     private readonly storage: Storage,
@@ -84,6 +102,69 @@ export class MessageService {
     private readonly userCache: UserCache,
   ) {
     this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => realtime.holdWrites());
+    const participants = (conv: Conversation) => Promise.resolve(this.participants(conv).map(userTopic));
+    this.policies.set("direct", {
+      canRead: async (userId, conv) => this.isParticipant(userId, conv),
+      canModerate: async () => false,
+      topics: participants,
+      readTopics: participants,
+    });
+  }
+
+  /** Installs the policy of a conversation kind (groups, chat rooms). */
+  registerPolicy(kind: ConversationKind, policy: ConversationPolicy): void {
+    this.policies.set(kind, policy);
+  }
+
+  private policy(conv: Conversation): ConversationPolicy | null {
+    return this.policies.get(conv.kind) ?? null;
+  }
+
+  /** A conversation by id (cached: a conversation's identity never changes). */
+  async conversationById(id: number): Promise<Conversation | null> {
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    const conv = await this.storage.messages.conversation(id);
+    if (conv) {
+      if (this.byId.size >= 100_000) this.byId.clear();
+      this.byId.set(id, conv);
+    }
+    return conv;
+  }
+
+  /**
+   * Stores a message in a conversation whose policy checks the caller made already (group
+   * membership, mutes) and publishes it to the policy's topics after the commit. A retry with the
+   * same client id returns the original and publishes nothing.
+   */
+  async sendInConversation(
+    sender: User,
+    conv: Conversation,
+    input: SendInput,
+  ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
+    const policy = this.policy(conv);
+    if (!policy) throw notFound("conversation_not_found", "conversation not found");
+    const { message, duplicate } = await this.writer.submit({
+      conversationId: conv.id,
+      senderId: sender.id,
+      clientMsgId: input.clientMsgId,
+      kind: input.kind,
+      content: input.content,
+      createdAt: Date.now(),
+    });
+    // a retry of a message first sent to another conversation is that message, wherever it went
+    const stored = message.conversationId === conv.id ? conv : await this.conversationById(message.conversationId);
+    const view = this.view(message, stored ?? conv, sender);
+    const published =
+      !duplicate && (await this.publishTopics(await policy.topics(conv), { type: "message.new", message: view }));
+    return { view, duplicate, published };
+  }
+
+  /** The stored message a sender's earlier send with `clientMsgId` produced, as a view. */
+  async priorSend(sender: User, clientMsgId: string): Promise<MessageView | null> {
+    const prior = await this.storage.messages.bySenderClientId(sender.id, clientMsgId);
+    const conv = prior ? await this.conversationById(prior.conversationId) : null;
+    return prior && conv ? this.view(prior, conv, sender) : null;
   }
 
   /** SPEC §2: friends, and colleagues of the same company, may talk directly. */
@@ -115,8 +196,13 @@ export class MessageService {
   }
 
   view(m: Message, conv: Conversation, sender: User | null): MessageView {
+    // group and chat-room keys are `g:<groupId>` / `c:<roomId>`: the target is that id
     const targetId =
-      conv.kind === "direct" ? (conv.userA === m.senderId ? (conv.userB as number) : (conv.userA as number)) : 0;
+      conv.kind === "direct"
+        ? conv.userA === m.senderId
+          ? (conv.userB as number)
+          : (conv.userA as number)
+        : Number(conv.key.slice(2)) || 0;
     return {
       logId: String(m.id),
       conversationId: conv.id,
@@ -182,10 +268,14 @@ export class MessageService {
    * message is stored either way; clients recover it from history), so a caller that relies on
    * the publication for its ack can answer directly instead.
    */
-  private async publishTo(userIds: number[], event: { type: string; [key: string]: Json }): Promise<boolean> {
+  private publishTo(userIds: number[], event: { type: string; [key: string]: Json }): Promise<boolean> {
+    return this.publishTopics(userIds.map(userTopic), event);
+  }
+
+  private async publishTopics(topics: string[], event: { type: string; [key: string]: Json }): Promise<boolean> {
     const results = await Promise.all(
-      userIds.map((id) =>
-        this.realtime.publish(userTopic(id), event).then(
+      topics.map((topic) =>
+        this.realtime.publish(topic, event).then(
           () => true,
           (err: unknown) => {
             this.log.warn({ err }, "message publish failed");
@@ -200,10 +290,16 @@ export class MessageService {
   /** Loads a message the actor may see; anything else is "not found" (never "forbidden"). */
   private async visible(actor: User, logId: number): Promise<{ message: Message; conv: Conversation }> {
     const message = await this.storage.messages.message(logId);
-    const conv = message ? await this.storage.messages.conversation(message.conversationId) : null;
-    if (!message || !conv || message.deletedAt !== null || !this.isParticipant(actor.id, conv))
+    const conv = message ? await this.conversationById(message.conversationId) : null;
+    const policy = conv ? this.policy(conv) : null;
+    if (!message || !conv || !policy || message.deletedAt !== null || !(await policy.canRead(actor.id, conv)))
       throw notFound("message_not_found", "message not found");
     return { message, conv };
+  }
+
+  /** A message the actor may see (any conversation kind), or "not found". */
+  async visibleMessage(actor: User, logId: number): Promise<{ message: Message; conv: Conversation }> {
+    return this.visible(actor, logId);
   }
 
   isParticipant(userId: number, conv: Conversation): boolean {
@@ -214,21 +310,25 @@ export class MessageService {
     return conv.kind === "direct" ? [conv.userA as number, conv.userB as number] : [];
   }
 
-  /** Own message within the recall window. */
+  /** Own message within the recall window; a moderator (group owner/admin) recalls any, any time. */
   async recall(actor: User, logId: number): Promise<void> {
     const { message, conv } = await this.visible(actor, logId);
-    if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may recall");
-    if (Date.now() - message.createdAt > this.opts.recallWindowMs)
-      throw forbidden("recall_window", "too late to recall");
+    const moderator = message.senderId !== actor.id && (await this.policy(conv)?.canModerate(actor.id, conv));
+    if (!moderator) {
+      if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may recall");
+      if (Date.now() - message.createdAt > this.opts.recallWindowMs)
+        throw forbidden("recall_window", "too late to recall");
+    }
     if (!(await this.storage.messages.markRecalled(message.id, Date.now())))
       throw notFound("message_not_found", "already recalled");
     await this.changed(actor, conv, message, "recall");
   }
 
-  /** The sender deletes a message for everyone. */
+  /** The sender (or a moderator: group owner/admin) deletes a message for everyone. */
   async delete(actor: User, logId: number): Promise<void> {
     const { message, conv } = await this.visible(actor, logId);
-    if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may delete");
+    if (message.senderId !== actor.id && !(await this.policy(conv)?.canModerate(actor.id, conv)))
+      throw forbidden("not_sender", "only the sender may delete");
     if (!(await this.storage.messages.markDeleted(message.id, Date.now())))
       throw notFound("message_not_found", "already deleted");
     await this.changed(actor, conv, message, "delete");
@@ -244,7 +344,7 @@ export class MessageService {
       operatorId: actor.id,
       operatorName: actor.nickname,
     };
-    await this.publishTo(this.participants(conv), event);
+    await this.publishTopics((await this.policy(conv)?.topics(conv)) ?? [], event);
   }
 
   /** Moves the actor's read cursor up to the message `logId` (never backwards). */
@@ -261,7 +361,7 @@ export class MessageService {
       seq,
       logId: String(message.id),
     };
-    await this.publishTo(this.participants(conv), event);
+    await this.publishTopics((await this.policy(conv)?.readTopics(conv, actor.id)) ?? [], event);
     return { seq };
   }
 
@@ -301,8 +401,9 @@ export class MessageService {
 
   /** Messages after `afterSeq` in a conversation the actor takes part in (gap recovery). */
   async since(actor: User, conversationId: number, afterSeq: number, limit: number): Promise<MessageView[]> {
-    const conv = await this.storage.messages.conversation(conversationId);
-    if (!conv || !this.isParticipant(actor.id, conv))
+    const conv = await this.conversationById(conversationId);
+    const policy = conv ? this.policy(conv) : null;
+    if (!conv || !policy || !(await policy.canRead(actor.id, conv)))
       throw notFound("conversation_not_found", "conversation not found");
     const rows = await this.storage.messages.since(conv.id, afterSeq, limit);
     const users = await this.users(rows.map((m) => m.senderId));
@@ -334,6 +435,63 @@ export class MessageService {
       });
     }
     return out;
+  }
+
+  /**
+   * History of a conversation whose policy checks the caller made (group membership), newest
+   * first from `beforeId` (inclusive) down; `nextId` is the next older logId or null.
+   */
+  async historyOf(conv: Conversation, beforeId: number | null, limit: number) {
+    const rows = await this.storage.messages.history(conv.id, beforeId, limit + 1);
+    const page = rows.slice(0, limit);
+    const users = await this.users(page.map((m) => m.senderId));
+    return {
+      views: page.map((m) => this.view(m, conv, users.get(m.senderId) ?? null)),
+      nextId: rows.length > limit ? String(rows[limit].id) : null,
+    };
+  }
+
+  /** Page `page` (from 1) of a conversation the caller checked, newest first, with the total. */
+  async pageOf(conv: Conversation, page: number, size: number) {
+    const { total, list } = await this.storage.messages.page(conv.id, (page - 1) * size, size);
+    const users = await this.users(list.map((m) => m.senderId));
+    return { total, views: list.map((m) => this.view(m, conv, users.get(m.senderId) ?? null)) };
+  }
+
+  /** Last message and unread count of each conversation, in three queries whatever their number. */
+  async summariesOf(actor: User, convs: readonly Conversation[]) {
+    const ids = convs.map((c) => c.id);
+    const [lasts, unread] = await Promise.all([
+      this.storage.messages.lastMessages(ids),
+      this.storage.messages.unreadCounts(ids, actor.id),
+    ]);
+    const senders = await this.users([...lasts.values()].map((m) => m.senderId));
+    const out = new Map<number, { last: MessageView | null; unread: number }>();
+    for (const conv of convs) {
+      const last = lasts.get(conv.id) ?? null;
+      out.set(conv.id, {
+        last: last ? this.view(last, conv, senders.get(last.senderId) ?? null) : null,
+        unread: unread.get(conv.id) ?? 0,
+      });
+    }
+    return out;
+  }
+
+  /** A user's read cursor in a conversation (0 = nothing read). */
+  cursorOf(conv: Conversation, userId: number): Promise<number> {
+    return this.storage.messages.readCursor(conv.id, userId);
+  }
+
+  /** Messages after `afterSeq`, oldest first, deleted ones left out (no membership check: the caller's). */
+  async afterSeq(conv: Conversation, afterSeq: number, limit: number): Promise<Message[]> {
+    return (await this.storage.messages.since(conv.id, afterSeq, limit)).filter((m) => m.deletedAt === null);
+  }
+
+  /** Sets a user's read cursor without telling anyone (a new group member starts at the present). */
+  async startCursorAt(conv: Conversation, userId: number): Promise<void> {
+    const fresh = await this.storage.messages.conversation(conv.id);
+    if (fresh && fresh.lastSeq > 0)
+      await this.storage.messages.setReadCursor(conv.id, userId, fresh.lastSeq, Date.now());
   }
 
   private users(ids: number[]): Promise<Map<number, User>> {

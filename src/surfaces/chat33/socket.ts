@@ -16,6 +16,7 @@ import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { RealtimeEvent } from "../../realtime/realtime.ts";
 import type { SurfaceDeps } from "../deps.ts";
+import { type GroupSocketState, GroupSubscriptions } from "../group-subscriptions.ts";
 import { headerValue, readCookie, TOKEN_COOKIE } from "./auth.ts";
 import { Codes, fromAppError } from "./envelope.ts";
 import { parseId } from "./ids.ts";
@@ -45,6 +46,8 @@ interface SocketState {
   /** Fixed one-second window of the per-connection rate limit. */
   windowStart: number;
   windowCount: number;
+  /** The groups (chat33 rooms) whose topics this socket is subscribed to. */
+  groups: GroupSocketState;
 }
 
 const stateOf = (conn: Connection) => conn.state as SocketState | null;
@@ -132,7 +135,8 @@ function cookieAllowed(req: IncomingMessage, allowedOrigins: readonly string[]):
  * docs/chat33.md "WebSocket"). Registered before the gateway's route for the same path.
  */
 export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
-  const { realtime, accounts, messages, storage, limiter, config } = deps;
+  const { realtime, accounts, messages, groups, storage, limiter, config } = deps;
+  const groupSubs = new GroupSubscriptions(realtime, groups);
   const perConnection = config.chat33.msgRatePerConnection;
   const perUser = config.chat33.msgRatePerUser;
 
@@ -161,10 +165,13 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     const now = await storage.sessions.findById(auth.session.id);
     if (!now || now.revokedAt !== null) endSession(conn, now?.revokeReason ?? "logout");
     else if (now.expiresAt <= Date.now()) endSession(conn, "expired");
-    else state.expiresAt = now.expiresAt;
+    else {
+      state.expiresAt = now.expiresAt;
+      await groupSubs.open(conn, auth.user.id, state.groups);
+    }
   }
 
-  /** Event 0: a message to a friend (channelType 3). Answers only the sending connection. */
+  /** Event 0: a message to a friend (channelType 3) or a group (2). Answers only the sending connection. */
   async function sendMessage(conn: Connection, state: SocketState, f: ClientFrame): Promise<void> {
     const b = f.body;
     // msgId: a string as documented (an integer is accepted and used as its decimal string)
@@ -186,8 +193,8 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     const failWith = (code: number, content?: string): void =>
       send(conn, failureFrame(EventTypes.message, msgId, code, content));
     if (b.channelType === 1) return failWith(Codes.chatroomNotFound);
-    if (b.channelType === 2) return failWith(Codes.notGroupMember);
-    if (b.channelType !== 3) return failWith(Codes.msgFormat, "消息格式错误: channelType 必须是 1、2 或 3");
+    if (b.channelType !== 2 && b.channelType !== 3)
+      return failWith(Codes.msgFormat, "消息格式错误: channelType 必须是 1、2 或 3");
     const kind = kindFromChat33(b.msgType);
     if (!kind) return failWith(Codes.msgFormat, "消息格式错误: 未知的 msgType");
     if (kind === "redpacket") return failWith(Codes.msgFormat, "消息格式错误: 红包请通过 /red-packet/send 发送");
@@ -195,18 +202,21 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     const problem = contentProblem(kind, msg);
     if (problem) return failWith(Codes.msgFormat, `消息格式错误: ${problem}`);
     const targetId = parseId(targetRaw);
-    if (targetId === null) return failWith(Codes.userNotFound);
+    if (targetId === null) return failWith(b.channelType === 2 ? Codes.notGroupMember : Codes.userNotFound);
     try {
       if (!(await limiter.hit(`chat33:user:${state.userId}`, perUser, 1000)).ok) return failWith(Codes.tooFrequent);
       // Fresh user row per send: a mute, a nickname change or a disabled account applies at once.
       const user = await accounts.cachedUser(state.userId);
       if (!user || user.disabled) return failWith(Codes.loginExpired);
       if ((kind === "system" || kind === "notice") && !user.isAdmin) return failWith(Codes.noSystemMsgPermission);
-      const { view, duplicate, published } = await messages.sendDirect(user, targetId, {
-        clientMsgId: msgId,
-        kind,
-        content: msg as { [key: string]: Json },
-      });
+      const input = { clientMsgId: msgId, kind, content: msg as { [key: string]: Json } };
+      if (b.channelType === 2) {
+        const { view, duplicate, published } = await groups.send(user, targetId, input);
+        // members' sockets (this one too, once subscribed) get it through the group topic
+        if (duplicate || !published || !state.groups.joined.has(targetId)) send(conn, messageFrame(view));
+        return;
+      }
+      const { view, duplicate, published } = await messages.sendDirect(user, targetId, input);
       // A new message reaches this connection through the user topic (exactly once, like every
       // other connection of both users); a retry publishes nothing, so only the sender hears back.
       // If the publication failed (hub down) the message is stored: ack it directly all the same.
@@ -266,11 +276,20 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     render: renderEvent,
     onMessage: onFrame,
     onEvent(conn: Connection, event: RealtimeEvent) {
+      if (event.type.startsWith("group.")) {
+        const st = stateOf(conn);
+        if (st?.userId != null) groupSubs.onEvent(conn, st.userId, st.groups, event);
+        return;
+      }
       if (event.type !== "session.revoked") return;
       const state = stateOf(conn);
       const e = event as SessionRevokedEvent;
       // the frame was sent by render; now end the socket
       if (state && e.sid === state.sid) closeFor(conn, e.reason);
+    },
+    onClose(conn) {
+      const st = stateOf(conn);
+      if (st?.userId != null) groupSubs.closed(st.userId, st.groups);
     },
     onSweep(conn, now) {
       const state = stateOf(conn);
@@ -332,6 +351,7 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
           pending: 0,
           windowStart: 0,
           windowCount: 0,
+          groups: GroupSubscriptions.empty(),
         };
         conn.state = state;
         if (auth)
