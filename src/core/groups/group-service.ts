@@ -588,6 +588,30 @@ export class GroupService {
     return "pending";
   }
 
+  /** A member makes a group-join QR code's target: checks the actor may share the group. */
+  async requireMemberOf(actor: User, groupId: number): Promise<Group> {
+    return (await this.membership(actor, groupId)).s.group;
+  }
+
+  /**
+   * Joining through a QR link (enterprise `cnbi_scan`): a link made by the owner or an admin is
+   * their invitation (joins at once); one made by a plain member is an application by the person
+   * who opened it (free group: joins; approval: waiting application; closed: refused). The
+   * blacklist wins either way.
+   */
+  async joinByLink(actor: User, groupId: number, createdBy: number | null): Promise<"joined" | "pending" | "member"> {
+    const s = await this.state(groupId);
+    if (!s) throw notMember();
+    if (s.members.has(actor.id)) return "member";
+    const maker = createdBy === null ? null : (s.members.get(createdBy) ?? null);
+    if (maker && isManager(maker)) {
+      await this.refuseBlacklisted(groupId, [actor.id]);
+      await this.admit(s, [actor.id]);
+      return "joined";
+    }
+    return this.apply(actor, groupId, "");
+  }
+
   /** Owner/admin answers the waiting application of `userId` (event 23 to the applicant; 20 if agreed). */
   async approve(actor: User, groupId: number, userId: number, agree: boolean): Promise<void> {
     const s = await this.state(groupId);
@@ -713,10 +737,41 @@ export class GroupService {
     return this.messages.historyOf(conv, beforeId, limit);
   }
 
-  /** Members only: page `page` (from 1), newest first (enterprise find_group_msg). */
+  /**
+   * Members only: page `page` (from 1), newest first (enterprise find_group_msg), with the
+   * actor's read cursor. Reading the newest page is opening the conversation: it marks it read.
+   */
   async page(actor: User, groupId: number, page: number, size: number) {
     const { s, conv } = await this.conversationOf(actor, groupId);
-    return { group: s.group, ...(await this.messages.pageOf(conv, page, size)) };
+    if (page === 1) await this.markRead(actor, groupId, null);
+    const [result, cursor] = await Promise.all([
+      this.messages.pageOf(conv, page, size),
+      this.messages.cursorOf(conv, actor.id),
+    ]);
+    return { group: s.group, cursor, ...result };
+  }
+
+  /**
+   * The first `max` members' names of each group (owner, admins, then by join time) joined by
+   * "," — the enterprise `otherName` of a group conversation. From the cache: no member query.
+   */
+  async memberNames(groupIds: readonly number[], max = 10): Promise<Map<number, string>> {
+    const states = (await Promise.all(groupIds.map((id) => this.state(id)))).filter((x): x is GroupState => x !== null);
+    const firsts = states.map((st) =>
+      [...st.members.values()]
+        .sort((a, b) => b.role - a.role || a.joinedAt - b.joinedAt || a.userId - b.userId)
+        .slice(0, max),
+    );
+    const users = await this.users.getMany(firsts.flat().map((m) => m.userId));
+    return new Map(
+      states.map((st, i) => [
+        st.group.id,
+        firsts[i]
+          .map((m) => m.nickname || users.get(m.userId)?.nickname || "")
+          .filter(Boolean)
+          .join(","),
+      ]),
+    );
   }
 
   /** The actor's groups with their last message and unread count (three queries in all). */

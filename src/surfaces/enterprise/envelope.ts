@@ -52,6 +52,10 @@ const REASONS: Record<string, [number, string]> = {
   file_kind_mismatch: [400, "文件类型与消息类型不符"],
   conversation_not_found: [404, "会话不存在"],
   group_not_found: [404, "群组不存在"],
+  group_closed: [403, "该群禁止加入"],
+  group_blacklisted: [403, "您在该群的黑名单中"],
+  group_full: [403, "群成员已满"],
+  group_no_permission: [403, "权限不足"],
   message_not_found: [404, "消息不存在"],
   // files
   file_not_found: [404, "文件不存在"],
@@ -91,6 +95,7 @@ export const SocketCodes = {
   EXPIRED: 1003,
   READ_RECEIPT: 1006,
   SINGLE_MESSAGE: 1100,
+  GROUP_MESSAGE: 1101,
 } as const;
 
 export const frame = (code: number, msg: string, data: unknown = null): string => JSON.stringify({ code, msg, data });

@@ -6,6 +6,7 @@ import { registerAuthRoutes } from "./auth-routes.ts";
 import { createContext } from "./context.ts";
 import { type Envelope, fail, fromAppError } from "./envelope.ts";
 import { registerFileRoutes } from "./file-routes.ts";
+import { registerGroupRoutes } from "./group-routes.ts";
 import { registerMessageRoutes } from "./message-routes.ts";
 import { installParsers, mergeParams } from "./params.ts";
 import { Presenter } from "./presenters.ts";
@@ -24,6 +25,7 @@ export async function enterpriseSurface(app: FastifyInstance, deps: SurfaceDeps)
     realtime: deps.realtime,
     accounts: deps.accounts,
     storage: deps.storage,
+    groups: deps.groups,
     presenter,
     log,
   });
@@ -66,6 +68,7 @@ export async function enterpriseSurface(app: FastifyInstance, deps: SurfaceDeps)
 
       registerAuthRoutes(api, ctx);
       registerMessageRoutes(api, ctx);
+      registerGroupRoutes(api, ctx);
       await registerFileRoutes(api, ctx);
     },
     { prefix: deps.mount },

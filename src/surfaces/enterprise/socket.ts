@@ -10,13 +10,15 @@ import {
 import { enterpriseDevice } from "../../core/accounts/devices.ts";
 import { deviceTopic, type QrConfirmedEvent } from "../../core/accounts/qr-service.ts";
 import { AppError } from "../../core/errors.ts";
+import type { GroupService } from "../../core/groups/group-service.ts";
 import type { MessageNewEvent, MessageReadEvent } from "../../core/messages/message-service.ts";
 import type { Storage } from "../../ports/storage.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { Realtime, RealtimeEvent } from "../../realtime/realtime.ts";
+import { type GroupSocketState, GroupSubscriptions } from "../group-subscriptions.ts";
 import { EXPIRED_FRAME, frame, KICKED_FRAME, SocketCodes } from "./envelope.ts";
-import { readReceiptVo, singleMsgVo } from "./message-presenters.ts";
+import { groupMsgVo, readReceiptVo, singleMsgVo } from "./message-presenters.ts";
 import { upgradeToken } from "./params.ts";
 import type { Presenter } from "./presenters.ts";
 
@@ -36,6 +38,8 @@ interface SocketState {
   expiresAt: number;
   /** A QR login is being completed for this socket. */
   loggingIn: boolean;
+  /** The groups whose messages (1101) this socket hears. */
+  groups: GroupSocketState;
 }
 
 const stateOf = (conn: Connection) => conn.state as SocketState;
@@ -45,6 +49,7 @@ export interface EnterpriseSocketDeps {
   realtime: Realtime;
   accounts: AccountService;
   storage: Storage;
+  groups: GroupService;
   presenter: Presenter;
   log: FastifyBaseLogger;
 }
@@ -62,6 +67,7 @@ export interface EnterpriseSocketDeps {
  */
 export function installSocket(d: EnterpriseSocketDeps): void {
   const { realtime, accounts, storage, presenter, log } = d;
+  const groupSubs = new GroupSubscriptions(realtime, d.groups);
 
   const endSession = (conn: Connection, reason: string) => {
     const kicked = reason === "replaced" || reason === "session_replaced";
@@ -69,8 +75,11 @@ export function installSocket(d: EnterpriseSocketDeps): void {
     realtime.close(conn, kicked ? CloseCodes.KICKED : CloseCodes.AUTH_FAILED, kicked ? "replaced" : "login expired");
   };
 
-  const subscribeSession = (conn: Connection, sid: string, userId: number) =>
-    Promise.all([realtime.subscribe(conn, sessionTopic(sid)), realtime.subscribe(conn, userTopic(userId))]);
+  /** Session, user and the user's groups (1101), in that order: a join after the load still arrives. */
+  const subscribeSession = async (conn: Connection, sid: string, userId: number) => {
+    await Promise.all([realtime.subscribe(conn, sessionTopic(sid)), realtime.subscribe(conn, userTopic(userId))]);
+    await groupSubs.open(conn, userId, stateOf(conn).groups);
+  };
 
   async function open(conn: Connection, auth: Authenticated | null, platform: string): Promise<void> {
     const state: SocketState = {
@@ -80,6 +89,7 @@ export function installSocket(d: EnterpriseSocketDeps): void {
       userId: auth ? auth.user.id : null,
       expiresAt: auth ? auth.session.expiresAt : 0,
       loggingIn: false,
+      groups: GroupSubscriptions.empty(),
     };
     conn.state = state;
     await realtime.subscribe(conn, deviceTopic(state.device));
@@ -125,7 +135,8 @@ export function installSocket(d: EnterpriseSocketDeps): void {
         return (event as SessionRevokedEvent).reason === "replaced" ? KICKED_FRAME : EXPIRED_FRAME;
       if (event.type === "message.new") {
         const { message } = event as unknown as MessageNewEvent;
-        // Group messages (1101) come with groups.
+        if (message.conversationKind === "group")
+          return frame(SocketCodes.GROUP_MESSAGE, "群聊消息", groupMsgVo(message, 0));
         if (message.conversationKind !== "direct") return null;
         return frame(SocketCodes.SINGLE_MESSAGE, "单聊消息", singleMsgVo(message, 0));
       }
@@ -139,7 +150,9 @@ export function installSocket(d: EnterpriseSocketDeps): void {
     onEvent(conn: Connection, event: RealtimeEvent) {
       const state = stateOf(conn);
       if (!state) return;
-      if (event.type === "session.revoked") {
+      if (event.type.startsWith("group.")) {
+        if (state.userId !== null) groupSubs.onEvent(conn, state.userId, state.groups, event);
+      } else if (event.type === "session.revoked") {
         const e = event as SessionRevokedEvent;
         // The frame (1002/1003) was already sent by render; now end the socket.
         if (e.sid === state.sid)
@@ -154,6 +167,10 @@ export function installSocket(d: EnterpriseSocketDeps): void {
         if (e.deviceId !== state.device || state.sid !== null || state.loggingIn) return;
         qrLogin(conn, state, e).catch((err: unknown) => log.error({ err }, "enterprise QR login failed"));
       }
+    },
+    onClose(conn) {
+      const state = stateOf(conn);
+      if (state?.userId != null) groupSubs.closed(state.userId, state.groups);
     },
     onSweep(conn, now) {
       const state = stateOf(conn);
