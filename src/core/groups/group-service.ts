@@ -283,7 +283,12 @@ export class GroupService {
   /** Members with at least one live socket, cluster-wide. */
   async onlineNumber(actor: User, groupId: number): Promise<number> {
     await this.membership(actor, groupId);
-    return this.presence.count(onlineSet(groupId));
+    return this.onlineCount(groupId);
+  }
+
+  /** Distinct members online on any node (a user with sockets on two nodes counts once). */
+  private async onlineCount(groupId: number): Promise<number> {
+    return new Set(await this.presence.members(onlineSet(groupId))).size;
   }
 
   memberCount(group: Group): Promise<number> {
@@ -906,7 +911,7 @@ export class GroupService {
     const timer = setTimeout(() => {
       this.onlineTimers.delete(groupId);
       if (this.stopped) return;
-      this.presence.count(onlineSet(groupId)).then(
+      this.onlineCount(groupId).then(
         (number) =>
           this.publish([groupTopic(groupId)], { type: "group.online", groupId, number, datetime: Date.now() }),
         (err: unknown) => this.log.warn({ err }, "group online count failed"),
