@@ -494,6 +494,38 @@ describe("chat33 surface — groups (/room/*, events 20–24, channelType 2)", (
       await fails(ad, "/room/setAvatar", { roomId, avatar: "javascript:x" }, -1001);
     });
 
+    test("announcements (later chat33): owner/admins post a system message to all; members list them", async () => {
+      await drain(so, sad, s1, s2);
+      await ok(ad, "/room/sendSystemMsgs", { roomId, content: "明天开会\n请准时" });
+      for (const sock of [so, sad, s1, s2]) {
+        const f = await sock.next<MsgFrame>();
+        assert.deepEqual([f.eventType, f.msgType, f.fromId, f.msg.content], [0, 0, ad.id, "明天开会\n请准时"]);
+      }
+      await ok(o, "/room/sendSystemMsgs", { roomId, content: "第二条" });
+      for (const sock of [so, sad, s1, s2]) await sock.next();
+      await fails(m1, "/room/sendSystemMsgs", { roomId, content: "me too" }, -3000);
+      const all = await ok<{
+        number: number;
+        list: Array<{ id: string; senderName: string; content: string }>;
+        nextLog: string;
+      }>(m1, "/room/systemMsgs", { roomId, number: 1 });
+      assert.equal(all.number, 2);
+      assert.deepEqual(
+        all.list.map((x) => [x.senderName, x.content]),
+        [["Own", "第二条"]],
+      );
+      const older = await ok<{ list: Array<{ content: string }>; nextLog: string }>(m1, "/room/systemMsgs", {
+        roomId,
+        startId: all.nextLog,
+        number: 5,
+      });
+      assert.deepEqual([older.list.map((x) => x.content), older.nextLog], [["明天开会\n请准时"], "-1"]);
+      const out = await person("Out6");
+      await fails(out, "/room/systemMsgs", { roomId }, -3001);
+      await fails(out, "/room/sendSystemMsgs", { roomId, content: "x" }, -3001);
+      await fails(o, "/room/sendSystemMsgs", { roomId, content: "" }, -1002);
+    });
+
     test("canAddFriend 2 refuses /friend/add with that roomId; a non-member's roomId is -3001", async () => {
       await fails(m1, "/friend/add", { id: m2.id, roomId }, -3000);
       const out = await person("Out5");

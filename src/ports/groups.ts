@@ -146,6 +146,16 @@ export interface GroupRepo {
   blacklisted(groupId: number): Promise<number[]>;
 
   /**
+   * Announcements (群公告) are the group's messages of kind `system`: newest first, ids ≤
+   * `beforeId` (all when null), deleted ones left out, with their total.
+   */
+  announcements(
+    conversationId: number,
+    beforeId: number | null,
+    limit: number,
+  ): Promise<{ total: number; list: Array<{ id: number; senderId: number; content: string; createdAt: number }> }>;
+
+  /**
    * Read receipts without per-message rows: among the members other than `senderId`, how many
    * have a read cursor on `conversationId` at or past `seq`, and which.
    */

@@ -510,6 +510,35 @@ export class SqlGroups implements GroupRepo {
     return rows.map((r) => Number(r.user_id));
   }
 
+  async announcements(conversationId: number, beforeId: number | null, limit: number) {
+    const base = this.db
+      .selectFrom("messages")
+      .where("conversation_id", "=", conversationId)
+      .where("kind", "=", "system")
+      .where("deleted_at", "is", null);
+    const [count, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+      (beforeId === null ? base : base.where("id", "<=", beforeId))
+        .select(["id", "sender_id", "content", "created_at"])
+        .orderBy("id", "desc")
+        .limit(limit)
+        .execute(),
+    ]);
+    return {
+      total: Number(count.n),
+      list: rows.map((r) => {
+        let content = "";
+        try {
+          const v = JSON.parse(r.content) as { content?: unknown };
+          if (typeof v.content === "string") content = v.content;
+        } catch {
+          // stored by us: always JSON
+        }
+        return { id: Number(r.id), senderId: Number(r.sender_id), content, createdAt: Number(r.created_at) };
+      }),
+    };
+  }
+
   async readersOf(groupId: number, conversationId: number, seq: number, senderId: number): Promise<number[]> {
     const rows = await this.db
       .selectFrom("group_members as m")

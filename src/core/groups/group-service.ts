@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type {
   Group,
@@ -734,6 +735,35 @@ export class GroupService {
     const conv = await this.messages.conversationById(s.group.conversationId);
     if (!conv) throw notMember();
     return { s, conv };
+  }
+
+  /**
+   * Owner/admin posts an announcement (群公告, the later chat33's `/room/sendSystemMsgs`): a
+   * `system` message in the group, through the pipeline (every member's sockets get it).
+   */
+  async announce(actor: User, groupId: number, content: string): Promise<MessageView> {
+    const { conv } = await this.conversationOf(actor, groupId);
+    const s = await this.state(groupId);
+    if (!isManager(s?.members.get(actor.id) ?? null)) throw noPermission("post announcements");
+    const clientMsgId = `notice-${randomBytes(12).toString("hex")}`;
+    return (await this.messages.sendInConversation(actor, conv, { clientMsgId, kind: "system", content: { content } }))
+      .view;
+  }
+
+  /** Members only: announcements newest first from `beforeId` (inclusive), with who posted them. */
+  async announcements(actor: User, groupId: number, beforeId: number | null, limit: number) {
+    const { s, conv } = await this.conversationOf(actor, groupId);
+    const { total, list } = await this.repo.announcements(conv.id, beforeId, limit + 1);
+    const page = list.slice(0, limit);
+    const users = await this.users.getMany(page.map((a) => a.senderId));
+    return {
+      total,
+      list: page.map((a) => ({
+        ...a,
+        senderName: s.members.get(a.senderId)?.nickname || users.get(a.senderId)?.nickname || "",
+      })),
+      nextId: list.length > limit ? list[limit].id : null,
+    };
   }
 
   /** Members only: history newest first from `beforeId` (inclusive). */

@@ -147,3 +147,22 @@ export const ReadInfoData = Type.Object({
   readList: Type.Optional(Type.Array(Type.String(), { description: "owner, admins and the sender only" })),
   unreadList: Type.Optional(Type.Array(Type.String(), { description: "owner, admins and the sender only" })),
 });
+
+export const SendSystemMsgsBody = Type.Object({
+  roomId: RoomId,
+  content: Type.String({ minLength: 1, maxLength: 2000, description: "the announcement" }),
+});
+export const SystemMsgsBody = Type.Object({
+  roomId: RoomId,
+  startId: Type.Optional(
+    Type.String({ maxLength: 32, description: "newest announcement id (inclusive); empty = the latest" }),
+  ),
+  number: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, description: `1 to ${PAGE_MAX} (default 20)` })),
+});
+export const SystemMsgsData = Type.Object({
+  number: Type.Integer({ description: "all announcements of the group" }),
+  list: Type.Array(
+    Type.Object({ id: Type.String(), senderName: Type.String(), content: Type.String(), datetime: Type.Integer() }),
+  ),
+  nextLog: Type.String({ description: 'next older announcement id, "-1" when none' }),
+});

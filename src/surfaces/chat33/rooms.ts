@@ -32,6 +32,7 @@ import {
   RoomUserBody,
   RoomUsersBody,
   SearchMemberBody,
+  SendSystemMsgsBody,
   SetAvatarBody,
   SetLevelBody,
   SetMemberNicknameBody,
@@ -41,6 +42,8 @@ import {
   SetNoDisturbingBody,
   SetPermissionBody,
   StickyOnTopBody,
+  SystemMsgsBody,
+  SystemMsgsData,
   UserListData,
 } from "./room-schemas.ts";
 import { Empty, NoBody } from "./schemas.ts";
@@ -396,6 +399,44 @@ export function roomRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
       checkAvatar(b.avatar);
       await groups.setProfile(user, roomIdOf(b.roomId), { avatar: b.avatar });
       return {};
+    },
+  );
+
+  route<Static<typeof SendSystemMsgsBody>>(
+    ["/room/sendSystemMsgs"],
+    "发布群公告 (later chat33) — owner/admin: a system message (msgType 0) to the group; every member's sockets get event 0",
+    SendSystemMsgsBody,
+    Empty,
+    async (user, b) => {
+      checkText(b.content.replace(/\n/g, " "));
+      await groups.announce(user, roomIdOf(b.roomId), b.content);
+      return {};
+    },
+  );
+
+  route<Static<typeof SystemMsgsBody>>(
+    ["/room/systemMsgs"],
+    '获取群公告记录 (later chat33) — members: announcements newest first from startId (inclusive); nextLog "-1" at the end',
+    SystemMsgsBody,
+    SystemMsgsData,
+    async (user, b) => {
+      const id = roomIdOf(b.roomId);
+      if (b.startId === NO_MORE) {
+        const { total } = await groups.announcements(user, id, null, 1);
+        return { number: total, list: [], nextLog: NO_MORE };
+      }
+      const before = b.startId ? logIdOf(b.startId) : null;
+      const { total, list, nextId } = await groups.announcements(user, id, before, b.number ?? 20);
+      return {
+        number: total,
+        list: list.map((a) => ({
+          id: String(a.id),
+          senderName: a.senderName,
+          content: a.content,
+          datetime: a.createdAt,
+        })),
+        nextLog: nextId === null ? NO_MORE : String(nextId),
+      };
     },
   );
 
