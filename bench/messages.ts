@@ -288,6 +288,7 @@ async function prefill(
           clientMsgId: `h${i + j}`,
           kind: "text" as const,
           content: { content: `history message ${i + j}` },
+          contentJson: JSON.stringify({ content: `history message ${i + j}` }),
           createdAt: now,
         })),
       );

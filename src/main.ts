@@ -13,7 +13,7 @@ import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { RedisRateLimiter } from "./adapters/ratelimit/redis-rate-limiter.ts";
 import { HttpSmsSender, LogSmsSender } from "./adapters/sms/senders.ts";
 import { SqlStorage } from "./adapters/sql/sql-storage.ts";
-import type { Config } from "./config/schema.ts";
+import { type Config, sendRatePerUser } from "./config/schema.ts";
 import { AccountService, accountsOptions } from "./core/accounts/account-service.ts";
 import { QrService } from "./core/accounts/qr-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
@@ -136,9 +136,14 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     storage,
     realtime,
     friends,
-    { recallWindowMs: config.messages.recallWindowMs, maxBatch: config.messages.maxBatch },
+    {
+      recallWindowMs: config.messages.recallWindowMs,
+      maxBatch: config.messages.maxBatch,
+      sendRatePerUser: sendRatePerUser(config),
+    },
     log.child({ component: "messages" }),
     userCache,
+    limiter,
   );
   const groups = new GroupService(
     storage.groups,

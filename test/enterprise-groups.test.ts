@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { contentOrThrow } from "../src/core/messages/content.ts";
 import type { Group } from "../src/ports/groups.ts";
 import type { User } from "../src/ports/storage.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
@@ -68,8 +69,9 @@ describe("enterprise surface — groups (find_group_msg, 1101, my_session)", () 
     assert.equal((await c.next<Frame>()).code, 1000);
     return c;
   };
+  // the shared pipeline, as chat33's /ws channelType 2 uses it
   const say = (u: User, content: string) =>
-    s.app.groups.send(u, group.id, { clientMsgId: msgId(), kind: "text", content: { content } });
+    s.app.messages.send("group", u, group.id, { clientMsgId: msgId(), content: contentOrThrow("text", { content }) });
 
   before(async () => {
     s = await startServer({ "groups.onlineNoticeMs": 3_600_000 });

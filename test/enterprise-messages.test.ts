@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
+import { contentOrThrow } from "../src/core/messages/content.ts";
 import type { User } from "../src/ports/storage.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
@@ -571,8 +572,7 @@ describe("enterprise surface — messages, conversation list (seed 001)", () => 
     const clientMsgId = `chat33-${msgId()}`;
     await s.app.messages.sendDirect(mj, jhb.id, {
       clientMsgId,
-      kind: "image",
-      content: { imageUrl: "http://cdn.example/chat33.jpg", width: 640, height: 480 },
+      content: contentOrThrow("image", { imageUrl: "http://cdn.example/chat33.jpg", width: 640, height: 480 }),
     });
     const page = await find("jhb", { page: 1, receiverId: jhb.id, senderId: mj.id, size: 1 });
     const item = page.body.data.data[0];

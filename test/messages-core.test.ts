@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { AppError } from "../src/core/errors.ts";
+import { contentOrThrow } from "../src/core/messages/content.ts";
 import type { User } from "../src/ports/storage.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
 const reason = (r: string) => (e: unknown) => e instanceof AppError && e.reason === r;
-const text = (clientMsgId: string, content = "hi") => ({ clientMsgId, kind: "text" as const, content: { content } });
+const text = (clientMsgId: string, content = "hi") => ({ clientMsgId, content: contentOrThrow("text", { content }) });
 
 describe("message core (direct conversations)", () => {
   let s: TestServer;
@@ -14,7 +15,8 @@ describe("message core (direct conversations)", () => {
   let carol: User;
 
   before(async () => {
-    s = await startServer({ "messages.recallWindowMs": 60_000 });
+    // generous send rate: these tests send hundreds of messages at once (the limit has its own tests)
+    s = await startServer({ "messages.recallWindowMs": 60_000, "messages.sendRatePerUser": 100_000 });
     const { accounts, friends } = s.app;
     alice = await accounts.createUser({ username: "alice", password: "pass-123", nickname: "Alice" });
     bob = await accounts.createUser({ username: "bob", password: "pass-123", nickname: "Bob" });

@@ -318,6 +318,7 @@ for (const backend of backends) {
         clientMsgId,
         kind: "text" as const,
         content: { content: clientMsgId },
+        contentJson: JSON.stringify({ content: clientMsgId }),
         createdAt: t,
       });
       const r1 = await m.appendBatch([

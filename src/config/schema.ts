@@ -65,7 +65,7 @@ export interface Config {
     perIpPerHour: number;
   };
   qr: { ttlMs: number };
-  messages: { recallWindowMs: number; maxBatch: number };
+  messages: { recallWindowMs: number; maxBatch: number; sendRatePerUser: number };
   groups: { defaultCapacity: number; maxCapacity: number; onlineNoticeMs: number };
   chat33: { enabled: boolean; prefix: string; msgRatePerConnection: number; msgRatePerUser: number };
   files: { maxBytes: number; allowedTypes: string[]; thumbnailPx: number };
@@ -249,6 +249,13 @@ export const KEYS: readonly KeyDef[] = [
     doc: "most messages written by one group-commit transaction",
   },
   {
+    path: "messages.sendRatePerUser",
+    kind: "int",
+    default: 0,
+    min: 0,
+    doc: "messages one user may send per second over every surface, device and node (0 = chat33.msgRatePerUser)",
+  },
+  {
     path: "groups.defaultCapacity",
     kind: "int",
     default: 500,
@@ -285,7 +292,7 @@ export const KEYS: readonly KeyDef[] = [
     kind: "int",
     default: 50,
     min: 1,
-    doc: "messages one user may send per second over all devices and nodes (more → -1012)",
+    doc: "older name of messages.sendRatePerUser, used while that key is 0 (more → chat33 -1012, enterprise 429)",
   },
   { path: "files.maxBytes", kind: "int", default: 20 * 1024 * 1024, min: 1024, doc: "largest accepted upload" },
   {
@@ -346,4 +353,12 @@ export function flagName(path: string): string {
     .replace(/\./g, "-")
     .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
     .toLowerCase()}`;
+}
+
+/**
+ * The per-user send rate limit of the message pipeline (every surface): `messages.sendRatePerUser`,
+ * or — while that is 0, its default — the older chat33-only key `chat33.msgRatePerUser`.
+ */
+export function sendRatePerUser(config: Pick<Config, "messages" | "chat33">): number {
+  return config.messages.sendRatePerUser > 0 ? config.messages.sendRatePerUser : config.chat33.msgRatePerUser;
 }

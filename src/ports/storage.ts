@@ -308,6 +308,11 @@ export interface NewMessage {
   clientMsgId: string;
   kind: MessageKind;
   content: { [key: string]: unknown };
+  /**
+   * `content` serialised — by the edge, once (core/messages/content.ts). Writers store this text
+   * as it is and never serialise client data inside a shared transaction.
+   */
+  contentJson: string;
   createdAt: number;
 }
 
@@ -347,6 +352,14 @@ export interface MessageRepo {
   /** Read cursor: moves forward only; returns the cursor after the call. */
   setReadCursor(conversationId: number, userId: number, seq: number, at: number): Promise<number>;
   readCursor(conversationId: number, userId: number): Promise<number>;
+  /**
+   * The read cursors of `userIds` in `conversationIds`, in one query per chunk of ids:
+   * conversation id → user id → seq (a user without a cursor is absent, i.e. 0).
+   */
+  readCursors(
+    conversationIds: readonly number[],
+    userIds: readonly number[],
+  ): Promise<Map<number, Map<number, number>>>;
   /** Messages from others after the user's read cursor, not deleted. */
   unreadCount(conversationId: number, userId: number): Promise<number>;
 }
@@ -380,6 +393,8 @@ export interface FriendRequest {
 export interface FriendRepo {
   /** The user's view of the friendship (also returns ended ones, with `deletedAt`). */
   get(userId: number, friendId: number): Promise<Friendship | null>;
+  /** `get` for several friends at once: friend id → the user's view (ended ones included). */
+  getMany(userId: number, friendIds: readonly number[]): Promise<Map<number, Friendship>>;
   /** Creates or revives both directions at once. */
   befriend(a: number, b: number, remarkOfA: string, remarkOfB: string, at: number): Promise<void>;
   /** Ends both directions. */

@@ -328,6 +328,32 @@ export class SqlMessages implements MessageRepo {
     return r ? Number(r.seq) : 0;
   }
 
+  async readCursors(
+    conversationIds: readonly number[],
+    userIds: readonly number[],
+  ): Promise<Map<number, Map<number, number>>> {
+    const out = new Map<number, Map<number, number>>();
+    const users = [...new Set(userIds)];
+    if (!users.length) return out;
+    const rows = await inChunks(conversationIds, (chunk) =>
+      inChunks(users, (userChunk) =>
+        this.db
+          .selectFrom("read_cursors")
+          .select(["conversation_id", "user_id", "seq"])
+          .where("conversation_id", "in", chunk)
+          .where("user_id", "in", userChunk)
+          .execute(),
+      ),
+    );
+    for (const r of rows) {
+      const conv = Number(r.conversation_id);
+      const m = out.get(conv) ?? new Map<number, number>();
+      out.set(conv, m);
+      m.set(Number(r.user_id), Number(r.seq));
+    }
+    return out;
+  }
+
   async unreadCount(conversationId: number, userId: number): Promise<number> {
     return (await this.unreadCounts([conversationId], userId)).get(conversationId) ?? 0;
   }
@@ -372,6 +398,13 @@ export class SqlFriends implements FriendRepo {
       .where("friend_id", "=", friendId)
       .executeTakeFirst();
     return r ? toFriendship(r) : null;
+  }
+
+  async getMany(userId: number, friendIds: readonly number[]): Promise<Map<number, Friendship>> {
+    const rows = await inChunks(friendIds, (chunk) =>
+      this.db.selectFrom("friends").selectAll().where("user_id", "=", userId).where("friend_id", "in", chunk).execute(),
+    );
+    return new Map(rows.map((r) => [Number(r.friend_id), toFriendship(r)]));
   }
 
   async befriend(a: number, b: number, remarkOfA: string, remarkOfB: string, at: number): Promise<void> {

@@ -15,6 +15,7 @@ const key = (senderId: number, clientMsgId: string) => `${senderId}\u0000${clien
  *     advances each `last_seq` by its number of new messages,
  *  3. one INSERT of every new message with its seq.
  * `UNIQUE(conversation_id, seq)` and `UNIQUE(sender_id, client_msg_id)` remain the final arbiters.
+ * Content travels as `NewMessage.contentJson`, serialised by the edge (never here).
  */
 export async function pgAppendBatch(
   db: Kysely<Database>,
@@ -74,7 +75,7 @@ export async function pgAppendBatch(
         select * from unnest(
           ${col((m) => m.conversationId)}::bigint[], ${col((_m, i) => seqOf.get(i) as number)}::bigint[],
           ${col((m) => m.senderId)}::bigint[], ${col((m) => m.clientMsgId)}::text[], ${col((m) => m.kind)}::text[],
-          ${col((m) => JSON.stringify(m.content))}::text[], ${col((m) => m.createdAt)}::bigint[])
+          ${col((m) => m.contentJson)}::text[], ${col((m) => m.createdAt)}::bigint[])
         returning id, sender_id, client_msg_id`.execute(tx);
       const idOf = new Map(inserted.rows.map((r) => [key(Number(r.sender_id), r.client_msg_id), Number(r.id)]));
       for (const i of fresh) {

@@ -11,6 +11,9 @@ type Row = Selectable<MessagesTable>;
  * one `BEGIN IMMEDIATE` transaction. Kysely's per-query planning and its asynchronous hops cost
  * more than the writes themselves on SQLite; this removes them from the hottest path.
  *
+ * Content is stored as `NewMessage.contentJson`, serialised by the edge: nothing here serialises
+ * client data, so no message can make the shared transaction throw on its content.
+ *
  * The caller must hold Kysely's connection (SQLite access is serialised by its mutex) so no other
  * transaction is open on the connection.
  */
@@ -68,7 +71,7 @@ export class SqliteMessageWriter {
             m.senderId,
             m.clientMsgId,
             m.kind,
-            JSON.stringify(m.content),
+            m.contentJson,
             m.createdAt,
           );
           const message: Message = {

@@ -86,6 +86,11 @@ export class AccountService {
     private readonly cache?: UserCache,
   ) {}
 
+  /** The user with this public uid (chat33 `markId`), disabled ones included; null when none. */
+  findByUid(uid: string): Promise<User | null> {
+    return this.storage.users.findByUid(uid);
+  }
+
   /** The user, from a cache at most ~1 s old (hot paths: one lookup per chat message). */
   cachedUser(id: number): Promise<User | null> {
     return this.cache ? this.cache.get(id) : this.storage.users.findById(id);

@@ -37,6 +37,15 @@ export class FriendService {
     return f && f.deletedAt === null ? f : null;
   }
 
+  /** The user's remarks of several friends at once (live friendships only): friend id → remark. */
+  async remarks(userId: number, friendIds: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    if (!friendIds.length) return out;
+    for (const [id, f] of await this.storage.friends.getMany(userId, friendIds))
+      if (f.deletedAt === null) out.set(id, f.remark);
+    return out;
+  }
+
   private async target(id: number, actor: User): Promise<User> {
     if (id === actor.id) throw invalid("self_operation", "cannot do this to yourself");
     const u = await this.storage.users.findById(id);

@@ -15,7 +15,8 @@ import type { Conversation, User } from "../../ports/storage.ts";
 import { userTopic } from "../accounts/account-service.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { conflict, forbidden, invalid, notFound } from "../errors.ts";
-import type { MessageService, MessageView, SendInput } from "../messages/message-service.ts";
+import { contentOrThrow } from "../messages/content.ts";
+import type { MessageService, MessageView } from "../messages/message-service.ts";
 import {
   GROUPS_CHANGED_TOPIC,
   type GroupApplicationEvent,
@@ -23,6 +24,7 @@ import {
   type GroupEvent,
   groupTopic,
 } from "./events.ts";
+import { GroupPolicy } from "./group-policy.ts";
 import {
   canKick,
   invitationMode,
@@ -34,7 +36,6 @@ import {
   requireMember,
   requireMutable,
   requireOwner,
-  speakProblem,
 } from "./policy.ts";
 
 /** Publishes a core event to a topic (the realtime layer, or later the events port). */
@@ -106,13 +107,7 @@ export class GroupService {
       const id = Number(payload.groupId);
       if (Number.isSafeInteger(id)) this.drop(id);
     });
-    messages.registerPolicy("group", {
-      canRead: async (userId, conv) => (await this.stateOfConversation(conv))?.members.has(userId) ?? false,
-      canModerate: async (userId, conv) =>
-        isManager((await this.stateOfConversation(conv))?.members.get(userId) ?? null),
-      topics: async (conv) => [groupTopic(groupIdOf(conv))],
-      readTopics: async () => [],
-    });
+    messages.registerPolicy(new GroupPolicy({ live: (id) => this.state(id) }, messages.directory));
   }
 
   /** Subscribes to cross-node invalidations; resolves once they will arrive. */
@@ -155,10 +150,6 @@ export class GroupService {
       this.cache.set(groupId, state);
     }
     return state;
-  }
-
-  private async stateOfConversation(conv: Conversation): Promise<GroupState | null> {
-    return conv.kind === "group" ? this.state(groupIdOf(conv)) : null;
   }
 
   /** The actor's membership of a live group, or "not found". */
@@ -702,34 +693,6 @@ export class GroupService {
   // ---------------------------------------------------------------------------------------------
   // messages
 
-  /**
-   * Sends to a group through the shared pipeline. Only members send (`group_not_found`, chat33
-   * -3001); the global mute, a member mute and mute-all give `user_muted` (-2007). A retry of a
-   * stored message returns the original whatever changed since.
-   */
-  async send(
-    sender: User,
-    groupId: number,
-    input: SendInput,
-  ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
-    if (!input.clientMsgId || input.clientMsgId.length > 128)
-      throw invalid("bad_msg_id", "msgId must be 1..128 characters");
-    let conv: Conversation | null = null;
-    try {
-      const { s, me } = await this.membership(sender, groupId);
-      const now = Date.now();
-      if (sender.mutedUntil > now) throw forbidden("user_muted", "you are muted");
-      if (speakProblem(s.group, me, now)) throw forbidden("user_muted", "you are muted in this group");
-      conv = await this.messages.conversationById(s.group.conversationId);
-      if (!conv) throw notMember();
-    } catch (e) {
-      const prior = await this.messages.priorSend(sender, input.clientMsgId);
-      if (prior) return { view: prior, duplicate: true, published: false };
-      throw e;
-    }
-    return this.messages.sendInConversation(sender, conv, input);
-  }
-
   private async conversationOf(actor: User, groupId: number): Promise<{ s: GroupState; conv: Conversation }> {
     const { s } = await this.membership(actor, groupId);
     const conv = await this.messages.conversationById(s.group.conversationId);
@@ -742,12 +705,11 @@ export class GroupService {
    * `system` message in the group, through the pipeline (every member's sockets get it).
    */
   async announce(actor: User, groupId: number, content: string): Promise<MessageView> {
-    const { conv } = await this.conversationOf(actor, groupId);
-    const s = await this.state(groupId);
-    if (!isManager(s?.members.get(actor.id) ?? null)) throw noPermission("post announcements");
+    const { me } = await this.membership(actor, groupId);
+    if (!isManager(me)) throw noPermission("post announcements");
     const clientMsgId = `notice-${randomBytes(12).toString("hex")}`;
-    return (await this.messages.sendInConversation(actor, conv, { clientMsgId, kind: "system", content: { content } }))
-      .view;
+    const input = { clientMsgId, content: contentOrThrow("system", { content }) };
+    return (await this.messages.send("group", actor, groupId, input, { systemKinds: true })).view;
   }
 
   /** Members only: announcements newest first from `beforeId` (inclusive), with who posted them. */
@@ -954,8 +916,5 @@ export class GroupService {
 
 /** chat33's "muted forever" deadline (year 2200), as its later server uses it. */
 export const MUTED_FOREVER = 7258089600000;
-
-/** The group id of a group conversation (`g:<id>`). */
-export const groupIdOf = (conv: Conversation): number => Number(conv.key.slice(2));
 
 const onlineSet = (groupId: number) => `grp-online:${groupId}`;

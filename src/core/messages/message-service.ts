@@ -1,17 +1,21 @@
 import type { Logger } from "pino";
 import type { Json } from "../../ports/hub.ts";
+import type { RateLimiter } from "../../ports/rate-limit.ts";
 import type { Conversation, ConversationKind, Message, MessageKind, Storage, User } from "../../ports/storage.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
-import { userTopic } from "../accounts/account-service.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
-import { forbidden, invalid, notFound } from "../errors.ts";
+import { AppError, forbidden, invalid, notFound } from "../errors.ts";
 import type { FriendService } from "../friends/friend-service.ts";
 import { BatchWriter } from "./batch-writer.ts";
+import { adminOnlyKind, type MessageContent, validClientMsgId } from "./content.ts";
+import { type ConversationDirectory, type ConversationPolicy, DirectPolicy, directKey } from "./policy.ts";
 
 export interface MessagesOptions {
   /** How long after sending a user may recall their own message. */
   recallWindowMs: number;
   maxBatch?: number;
+  /** Messages one user may send per second, over every surface, device and node (`messages.sendRatePerUser`). */
+  sendRatePerUser: number;
 }
 
 /** A message as every surface presents it (surfaces rename fields and map `kind`). */
@@ -56,131 +60,67 @@ export type MessageReadEvent = {
   logId: string;
 };
 
-export const directKey = (a: number, b: number) => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
-
-/**
- * Who may read a conversation kind, who may moderate it (recall or delete anyone's message), and
- * which topics receive its events. `direct` is built in; groups register theirs
- * (core/groups/group-service.ts). The pipeline itself (seq, dedupe, unread, publish after commit)
- * is the same for every kind.
- */
-export interface ConversationPolicy {
-  canRead(userId: number, conv: Conversation): Promise<boolean>;
-  /** May recall or delete other members' messages (group owner / admin). */
-  canModerate(userId: number, conv: Conversation): Promise<boolean>;
-  /** Topics that receive new messages, recalls and deletions. */
-  topics(conv: Conversation): Promise<string[]>;
-  /** Topics that receive a member's read-cursor move (empty: nobody is told). */
-  readTopics(conv: Conversation, readerId: number): Promise<string[]>;
-}
+export { directKey } from "./policy.ts";
 
 export interface SendInput {
   clientMsgId: string;
-  kind: MessageKind;
-  content: { [key: string]: Json };
+  /** Validated and serialised at the edge (content.ts); its `kind` is the message's kind. */
+  content: MessageContent;
 }
 
 /**
- * The message pipeline every conversation type reuses: policy checks, group-committed writes with
- * per-conversation gapless seq and idempotent client ids, publication after commit, history,
- * recall/delete, read cursors and unread counts. Direct conversations are defined here; groups and
- * chat rooms add their own membership rules on top.
+ * The message pipeline, the same for every conversation kind: per-user send rate limit, admin-only
+ * kinds, user mute, the kind's policy (who may send / read, which topics receive — policy.ts),
+ * group-committed writes with per-conversation gapless seq and idempotent client ids, publication
+ * after commit, history, recall/delete, read cursors and unread counts. `direct` is registered
+ * here; other kinds plug in with `registerPolicy`.
  */
 export class MessageService {
   private readonly writer: BatchWriter;
   /** Conversations by key: their identity never changes, so one lookup per key is enough. */
   private readonly conversations = new Map<string, Conversation>();
+  /** The same conversations by id (identity never changes). */
   private readonly byId = new Map<number, Conversation>();
   private readonly policies = new Map<ConversationKind, ConversationPolicy>();
+  readonly direct: DirectPolicy;
+  /** Conversations by key, created on first use and cached: what a kind's policy resolves them with. */
+  readonly directory: ConversationDirectory = { ensure: (key, fields) => this.ensureConversation(key, fields) };
 
   constructor(
     private readonly storage: Storage,
     private readonly realtime: Realtime,
-    private readonly friends: FriendService,
+    friends: FriendService,
     private readonly opts: MessagesOptions,
     private readonly log: Logger,
     private readonly userCache: UserCache,
+    private readonly limiter: RateLimiter,
   ) {
     this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => realtime.holdWrites());
-    const participants = (conv: Conversation) => Promise.resolve(this.participants(conv).map(userTopic));
-    this.policies.set("direct", {
-      canRead: async (userId, conv) => this.isParticipant(userId, conv),
-      canModerate: async () => false,
-      topics: participants,
-      readTopics: participants,
-    });
-  }
-
-  /** Installs the policy of a conversation kind (groups, chat rooms). */
-  registerPolicy(kind: ConversationKind, policy: ConversationPolicy): void {
-    this.policies.set(kind, policy);
-  }
-
-  private policy(conv: Conversation): ConversationPolicy | null {
-    return this.policies.get(conv.kind) ?? null;
-  }
-
-  /** A conversation by id (cached: a conversation's identity never changes). */
-  async conversationById(id: number): Promise<Conversation | null> {
-    const hit = this.byId.get(id);
-    if (hit) return hit;
-    const conv = await this.storage.messages.conversation(id);
-    if (conv) {
-      if (this.byId.size >= 100_000) this.byId.clear();
-      this.byId.set(id, conv);
-    }
-    return conv;
+    this.direct = new DirectPolicy(userCache, friends, this.directory);
+    this.registerPolicy(this.direct);
   }
 
   /**
-   * Stores a message in a conversation whose policy checks the caller made already (group
-   * membership, mutes) and publishes it to the policy's topics after the commit. A retry with the
-   * same client id returns the original and publishes nothing.
+   * Adds (or replaces) the policy of a conversation kind, e.g. in the composition root:
+   * `messages.registerPolicy(new GroupPolicy(groups, messages.directory))` (docs/ARCHITECTURE.md).
    */
-  async sendInConversation(
-    sender: User,
-    conv: Conversation,
-    input: SendInput,
-  ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
-    const policy = this.policy(conv);
-    if (!policy) throw notFound("conversation_not_found", "conversation not found");
-    const { message, duplicate } = await this.writer.submit({
-      conversationId: conv.id,
-      senderId: sender.id,
-      clientMsgId: input.clientMsgId,
-      kind: input.kind,
-      content: input.content,
-      createdAt: Date.now(),
-    });
-    // a retry of a message first sent to another conversation is that message, wherever it went
-    const stored = message.conversationId === conv.id ? conv : await this.conversationById(message.conversationId);
-    const view = this.view(message, stored ?? conv, sender);
-    const published =
-      !duplicate && (await this.publishTopics(await policy.topics(conv), { type: "message.new", message: view }));
-    return { view, duplicate, published };
+  registerPolicy(policy: ConversationPolicy): void {
+    this.policies.set(policy.kind, policy);
   }
 
-  /** The stored message a sender's earlier send with `clientMsgId` produced, as a view. */
-  async priorSend(sender: User, clientMsgId: string): Promise<MessageView | null> {
-    const prior = await this.storage.messages.bySenderClientId(sender.id, clientMsgId);
-    const conv = prior ? await this.conversationById(prior.conversationId) : null;
-    return prior && conv ? this.view(prior, conv, sender) : null;
+  private policy(kind: ConversationKind): ConversationPolicy | null {
+    return this.policies.get(kind) ?? null;
   }
 
   /** SPEC §2: friends, and colleagues of the same company, may talk directly. */
-  async canDirect(a: User, b: User): Promise<boolean> {
-    if (a.companyId !== null && a.companyId === b.companyId) return true;
-    return this.friends.areFriends(a.id, b.id);
+  canDirect(a: User, b: User): Promise<boolean> {
+    return this.direct.canTalk(a, b);
   }
 
-  private async peer(actor: User, peerId: number): Promise<User> {
-    if (peerId === actor.id) throw invalid("self_operation", "cannot message yourself");
-    const peer = await this.userCache.get(peerId);
-    if (!peer) throw notFound("user_not_found", "user does not exist");
-    return peer;
-  }
-
-  private async conversationFor(key: string, fields: Omit<Conversation, "id" | "lastSeq" | "lastMessageAt" | "key">) {
+  private async ensureConversation(
+    key: string,
+    fields: Omit<Conversation, "id" | "lastSeq" | "lastMessageAt" | "key">,
+  ): Promise<Conversation> {
     let conv = this.conversations.get(key);
     if (!conv) {
       conv = await this.storage.messages.ensureConversation({ ...fields, key });
@@ -196,20 +136,13 @@ export class MessageService {
   }
 
   view(m: Message, conv: Conversation, sender: User | null): MessageView {
-    // group and chat-room keys are `g:<groupId>` / `c:<roomId>`: the target is that id
-    const targetId =
-      conv.kind === "direct"
-        ? conv.userA === m.senderId
-          ? (conv.userB as number)
-          : (conv.userA as number)
-        : Number(conv.key.slice(2)) || 0;
     return {
       logId: String(m.id),
       conversationId: conv.id,
       conversationKind: conv.kind,
       seq: m.seq,
       fromId: m.senderId,
-      targetId,
+      targetId: this.policy(conv.kind)?.targetId(conv, m.senderId) ?? 0,
       clientMsgId: m.clientMsgId,
       kind: m.kind,
       content: m.content as { [key: string]: Json },
@@ -219,60 +152,84 @@ export class MessageService {
     };
   }
 
+  /** Sends a direct message to `peerId` (see `send`). */
+  sendDirect(sender: User, peerId: number, input: SendInput) {
+    return this.send("direct", sender, peerId, input);
+  }
+
   /**
-   * Sends a direct message. Resolves after the commit with the stored message; a retry with the
-   * same client id resolves with the original and publishes nothing.
+   * Sends a message into the conversation of `kind` that `sender` addresses as `targetId`.
+   * Resolves after the commit with the stored message; a retry with the same client id resolves
+   * with the original and publishes nothing. `published` is false when a publication failed
+   * (the message is stored either way).
    */
-  async sendDirect(
+  async send(
+    kind: ConversationKind,
     sender: User,
-    peerId: number,
+    targetId: number,
     input: SendInput,
+    /**
+     * `systemKinds`: the caller's own rule allowed a `system` message although the sender is no
+     * administrator (a group announcement by the group's owner or admin).
+     */
+    opts: { systemKinds?: boolean } = {},
   ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
-    if (!input.clientMsgId || input.clientMsgId.length > 128)
-      throw invalid("bad_msg_id", "msgId must be 1..128 characters");
-    let peer: User;
+    if (!validClientMsgId(input.clientMsgId))
+      throw invalid("bad_msg_id", "msgId must be 1..128 characters of text without NUL");
+    // Before anything else, retries included: the limit bounds what one user costs the node.
+    if (!(await this.withinSendRate(sender.id)))
+      throw new AppError("rate_limited", "msg_rate_limited", "too many messages");
+    const policy = this.policy(kind);
+    if (!policy) throw notFound(kind === "group" ? "group_not_found" : "chatroom_not_found", `no such ${kind}`);
+    let conv: Conversation;
     try {
+      if (adminOnlyKind(input.content.kind) && !sender.isAdmin && !opts.systemKinds)
+        throw forbidden("no_system_permission", "only administrators send system messages");
       if (sender.mutedUntil > Date.now()) throw forbidden("user_muted", "you are muted");
-      peer = await this.peer(sender, peerId);
-      if (!(await this.canDirect(sender, peer))) throw forbidden("not_friends", "not your friend");
+      conv = await policy.conversationFor(sender, targetId);
     } catch (e) {
       // A retry of a message stored before (say) a mute still returns the original.
-      const prior = await this.storage.messages.bySenderClientId(sender.id, input.clientMsgId);
-      const conv = prior ? await this.storage.messages.conversation(prior.conversationId) : null;
-      if (prior && conv) return { view: this.view(prior, conv, sender), duplicate: true, published: false };
+      const prior = await this.findSent(sender, input.clientMsgId);
+      if (prior) return { view: prior, duplicate: true, published: false };
       throw e;
     }
-    const now = Date.now();
-    const conv = await this.conversationFor(directKey(sender.id, peer.id), {
-      kind: "direct",
-      userA: Math.min(sender.id, peer.id),
-      userB: Math.max(sender.id, peer.id),
-      createdAt: now,
-    });
     const { message, duplicate } = await this.writer.submit({
       conversationId: conv.id,
       senderId: sender.id,
       clientMsgId: input.clientMsgId,
-      kind: input.kind,
-      content: input.content,
-      createdAt: now,
+      kind: input.content.kind,
+      content: input.content.value,
+      contentJson: input.content.json,
+      createdAt: Date.now(),
     });
     const view = this.view(message, conv, sender);
     const published =
-      !duplicate && (await this.publishTo([sender.id, peer.id], { type: "message.new", message: view }));
+      !duplicate && (await this.publish(await policy.topics(conv), { type: "message.new", message: view }));
     return { view, duplicate, published };
   }
 
   /**
-   * Publishes to each user's topic. Pub/sub is best effort: false when any publish failed (the
-   * message is stored either way; clients recover it from history), so a caller that relies on
-   * the publication for its ack can answer directly instead.
+   * The per-user send rate limit, one budget over every surface, device and node. A limiter that
+   * cannot be reached fails the send (as chat33 always did): the limit is never silently off.
    */
-  private publishTo(userIds: number[], event: { type: string; [key: string]: Json }): Promise<boolean> {
-    return this.publishTopics(userIds.map(userTopic), event);
+  private async withinSendRate(userId: number): Promise<boolean> {
+    return (await this.limiter.hit(`messages:user:${userId}`, this.opts.sendRatePerUser, 1000)).ok;
   }
 
-  private async publishTopics(topics: string[], event: { type: string; [key: string]: Json }): Promise<boolean> {
+  /** The message `sender` stored earlier under `clientMsgId`, or null (a retry's answer). */
+  async findSent(sender: User, clientMsgId: string): Promise<MessageView | null> {
+    if (!validClientMsgId(clientMsgId)) return null; // never stored (and PostgreSQL could not even look it up)
+    const prior = await this.storage.messages.bySenderClientId(sender.id, clientMsgId);
+    const conv = prior ? await this.storage.messages.conversation(prior.conversationId) : null;
+    return prior && conv ? this.view(prior, conv, sender) : null;
+  }
+
+  /**
+   * Publishes to each topic. Pub/sub is best effort: false when any publish failed (the message
+   * is stored either way; clients recover it from history), so a caller that relies on the
+   * publication for its ack can answer directly instead.
+   */
+  private async publish(topics: string[], event: { type: string; [key: string]: Json }): Promise<boolean> {
     const results = await Promise.all(
       topics.map((topic) =>
         this.realtime.publish(topic, event).then(
@@ -288,53 +245,54 @@ export class MessageService {
   }
 
   /** Loads a message the actor may see; anything else is "not found" (never "forbidden"). */
-  private async visible(actor: User, logId: number): Promise<{ message: Message; conv: Conversation }> {
+  private async visible(
+    actor: User,
+    logId: number,
+  ): Promise<{ message: Message; conv: Conversation; policy: ConversationPolicy }> {
     const message = await this.storage.messages.message(logId);
-    const conv = message ? await this.conversationById(message.conversationId) : null;
-    const policy = conv ? this.policy(conv) : null;
+    const conv = message ? await this.storage.messages.conversation(message.conversationId) : null;
+    const policy = conv ? this.policy(conv.kind) : null;
     if (!message || !conv || !policy || message.deletedAt !== null || !(await policy.canRead(actor.id, conv)))
       throw notFound("message_not_found", "message not found");
-    return { message, conv };
+    return { message, conv, policy };
   }
 
-  /** A message the actor may see (any conversation kind), or "not found". */
-  async visibleMessage(actor: User, logId: number): Promise<{ message: Message; conv: Conversation }> {
-    return this.visible(actor, logId);
-  }
-
-  isParticipant(userId: number, conv: Conversation): boolean {
-    return conv.kind === "direct" && (conv.userA === userId || conv.userB === userId);
-  }
-
-  private participants(conv: Conversation): number[] {
-    return conv.kind === "direct" ? [conv.userA as number, conv.userB as number] : [];
+  /** May `actor` moderate (recall/delete others' messages in) `conv`? */
+  private async moderates(actor: User, conv: Conversation, policy: ConversationPolicy): Promise<boolean> {
+    return policy.canModerate ? await policy.canModerate(actor.id, conv) : false;
   }
 
   /** Own message within the recall window; a moderator (group owner/admin) recalls any, any time. */
   async recall(actor: User, logId: number): Promise<void> {
-    const { message, conv } = await this.visible(actor, logId);
-    const moderator = message.senderId !== actor.id && (await this.policy(conv)?.canModerate(actor.id, conv));
-    if (!moderator) {
-      if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may recall");
-      if (Date.now() - message.createdAt > this.opts.recallWindowMs)
+    const { message, conv, policy } = await this.visible(actor, logId);
+    if (message.senderId !== actor.id || Date.now() - message.createdAt > this.opts.recallWindowMs) {
+      if (!(await this.moderates(actor, conv, policy))) {
+        if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may recall");
         throw forbidden("recall_window", "too late to recall");
+      }
     }
     if (!(await this.storage.messages.markRecalled(message.id, Date.now())))
       throw notFound("message_not_found", "already recalled");
-    await this.changed(actor, conv, message, "recall");
+    await this.changed(actor, conv, policy, message, "recall");
   }
 
   /** The sender (or a moderator: group owner/admin) deletes a message for everyone. */
   async delete(actor: User, logId: number): Promise<void> {
-    const { message, conv } = await this.visible(actor, logId);
-    if (message.senderId !== actor.id && !(await this.policy(conv)?.canModerate(actor.id, conv)))
+    const { message, conv, policy } = await this.visible(actor, logId);
+    if (message.senderId !== actor.id && !(await this.moderates(actor, conv, policy)))
       throw forbidden("not_sender", "only the sender may delete");
     if (!(await this.storage.messages.markDeleted(message.id, Date.now())))
       throw notFound("message_not_found", "already deleted");
-    await this.changed(actor, conv, message, "delete");
+    await this.changed(actor, conv, policy, message, "delete");
   }
 
-  private async changed(actor: User, conv: Conversation, message: Message, op: "recall" | "delete"): Promise<void> {
+  private async changed(
+    actor: User,
+    conv: Conversation,
+    policy: ConversationPolicy,
+    message: Message,
+    op: "recall" | "delete",
+  ): Promise<void> {
     const event: MessageChangedEvent = {
       type: "message.changed",
       op,
@@ -344,14 +302,14 @@ export class MessageService {
       operatorId: actor.id,
       operatorName: actor.nickname,
     };
-    await this.publishTopics((await this.policy(conv)?.topics(conv)) ?? [], event);
+    await this.publish(await policy.topics(conv), event);
   }
 
   /** Moves the actor's read cursor up to the message `logId` (never backwards). */
   async markRead(actor: User, logId: number): Promise<{ seq: number }> {
-    const { message, conv } = await this.visible(actor, logId);
+    const { message, conv, policy } = await this.visible(actor, logId);
     const seq = await this.storage.messages.setReadCursor(conv.id, actor.id, message.seq, Date.now());
-    const peerId = this.participants(conv).find((id) => id !== actor.id) ?? 0;
+    const peerId = conv.kind === "direct" ? this.direct.targetId(conv, actor.id) : 0;
     const event: MessageReadEvent = {
       type: "message.read",
       conversationId: conv.id,
@@ -361,7 +319,7 @@ export class MessageService {
       seq,
       logId: String(message.id),
     };
-    await this.publishTopics((await this.policy(conv)?.readTopics(conv, actor.id)) ?? [], event);
+    await this.publish(await (policy.readTopics ? policy.readTopics(conv, actor.id) : policy.topics(conv)), event);
     return { seq };
   }
 
@@ -375,7 +333,7 @@ export class MessageService {
 
   /** History with a peer, newest first, from `beforeId` (inclusive) down; `limit`+1 to tell the next id. */
   async directHistory(actor: User, peerId: number, beforeId: number | null, limit: number) {
-    const peer = await this.peer(actor, peerId);
+    const peer = await this.direct.peer(actor, peerId);
     const conv = await this.findDirect(actor.id, peer.id);
     if (!conv) return { views: [] as MessageView[], nextId: null as string | null, conv: null, peer };
     const rows = await this.storage.messages.history(conv.id, beforeId, limit + 1);
@@ -391,7 +349,7 @@ export class MessageService {
 
   /** Page `page` (from 1) of the direct conversation with `peerId`, newest first. */
   async directPage(actor: User, peerId: number, page: number, size: number) {
-    const peer = await this.peer(actor, peerId);
+    const peer = await this.direct.peer(actor, peerId);
     const conv = await this.findDirect(actor.id, peer.id);
     if (!conv) return { total: 0, views: [] as MessageView[], peer };
     const { total, list } = await this.storage.messages.page(conv.id, (page - 1) * size, size);
@@ -401,8 +359,8 @@ export class MessageService {
 
   /** Messages after `afterSeq` in a conversation the actor takes part in (gap recovery). */
   async since(actor: User, conversationId: number, afterSeq: number, limit: number): Promise<MessageView[]> {
-    const conv = await this.conversationById(conversationId);
-    const policy = conv ? this.policy(conv) : null;
+    const conv = await this.storage.messages.conversation(conversationId);
+    const policy = conv ? this.policy(conv.kind) : null;
     if (!conv || !policy || !(await policy.canRead(actor.id, conv)))
       throw notFound("conversation_not_found", "conversation not found");
     const rows = await this.storage.messages.since(conv.id, afterSeq, limit);
@@ -410,18 +368,29 @@ export class MessageService {
     return rows.filter((m) => m.deletedAt === null).map((m) => this.view(m, conv, users.get(m.senderId) ?? null));
   }
 
-  /** Direct conversations of the user, newest first, with the peer, last message and unread count. */
-  async directSummaries(actor: User) {
+  /**
+   * Direct conversations of the user, newest first, with the peer, last message and unread count;
+   * with `peerCursors`, also the peer's read cursor (`peerReadSeq`, 0 without one). A fixed
+   * number of queries whatever the number of conversations (never one per conversation).
+   */
+  async directSummaries(actor: User, opts: { peerCursors?: boolean } = {}) {
     const convs = await this.storage.messages.directConversationsOf(actor.id);
-    const peerOf = (conv: Conversation) => (conv.userA === actor.id ? (conv.userB as number) : (conv.userA as number));
-    // Four queries whatever the number of conversations (not three per conversation).
+    const peerOf = (conv: Conversation) => this.direct.targetId(conv, actor.id);
     const ids = convs.map((c) => c.id);
-    const [peers, lasts, unread] = await Promise.all([
-      this.userCache.getMany(convs.map(peerOf)),
+    const peerIds = convs.map(peerOf);
+    const [peers, lasts, unread, cursors] = await Promise.all([
+      this.userCache.getMany(peerIds),
       this.storage.messages.lastMessages(ids),
       this.storage.messages.unreadCounts(ids, actor.id),
+      opts.peerCursors ? this.storage.messages.readCursors(ids, peerIds) : null,
     ]);
-    const out: Array<{ conv: Conversation; peer: User; last: MessageView | null; unread: number }> = [];
+    const out: Array<{
+      conv: Conversation;
+      peer: User;
+      last: MessageView | null;
+      unread: number;
+      peerReadSeq: number;
+    }> = [];
     for (const conv of convs) {
       const peer = peers.get(peerOf(conv));
       if (!peer) continue;
@@ -432,9 +401,64 @@ export class MessageService {
         peer,
         last: last ? this.view(last, conv, sender) : null,
         unread: unread.get(conv.id) ?? 0,
+        peerReadSeq: cursors?.get(conv.id)?.get(peer.id) ?? 0,
       });
     }
     return out;
+  }
+
+  /**
+   * Opening a direct conversation (enterprise `find_single_msg`): page `page` (from 1) with
+   * `peerId`, newest first. Reading page 1 marks the peer's messages read — only when something
+   * was unread, so the read event is published only then. Each message says whether its
+   * recipient has read it (from both read cursors, one query).
+   */
+  async openDirectPage(actor: User, peerId: number, page: number, size: number) {
+    const peer = await this.direct.peer(actor, peerId);
+    const conv = await this.findDirect(actor.id, peer.id);
+    if (!conv) return { total: 0, items: [] as Array<{ view: MessageView; readByRecipient: boolean }> };
+    if (page === 1 && (await this.storage.messages.unreadCount(conv.id, actor.id)) > 0)
+      await this.markDirectRead(actor, peer.id);
+    const { total, list } = await this.storage.messages.page(conv.id, (page - 1) * size, size);
+    const [users, cursors] = await Promise.all([
+      this.users(list.map((m) => m.senderId)),
+      this.storage.messages.readCursors([conv.id], [actor.id, peer.id]),
+    ]);
+    const cursorOf = (userId: number) => cursors.get(conv.id)?.get(userId) ?? 0;
+    const items = list.map((m) => ({
+      view: this.view(m, conv, users.get(m.senderId) ?? null),
+      readByRecipient: m.seq <= cursorOf(m.senderId === actor.id ? peer.id : actor.id),
+    }));
+    return { total, items };
+  }
+
+  /** `markRead`, for a message that must belong to the direct conversation with `peerId`. */
+  async markDirectReadUpTo(actor: User, peerId: number, logId: number): Promise<void> {
+    const [message, conv] = await Promise.all([
+      this.storage.messages.message(logId),
+      this.findDirect(actor.id, peerId),
+    ]);
+    if (!message || !conv || message.conversationId !== conv.id)
+      throw notFound("message_not_found", "message not found");
+    await this.markRead(actor, logId);
+  }
+
+  /** A message the actor may see (any conversation kind), or "not found". */
+  async visibleMessage(actor: User, logId: number): Promise<{ message: Message; conv: Conversation }> {
+    const { message, conv } = await this.visible(actor, logId);
+    return { message, conv };
+  }
+
+  /** A conversation by id (cached: a conversation's identity never changes). */
+  async conversationById(id: number): Promise<Conversation | null> {
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    const conv = await this.storage.messages.conversation(id);
+    if (conv) {
+      if (this.byId.size >= 100_000) this.byId.clear();
+      this.byId.set(id, conv);
+    }
+    return conv;
   }
 
   /**
@@ -487,7 +511,7 @@ export class MessageService {
     return (await this.storage.messages.since(conv.id, afterSeq, limit)).filter((m) => m.deletedAt === null);
   }
 
-  /** Sets a user's read cursor without telling anyone (a new group member starts at the present). */
+  /** Sets a user's read cursor to the conversation's newest message, telling nobody (a new group member). */
   async startCursorAt(conv: Conversation, userId: number): Promise<void> {
     const fresh = await this.storage.messages.conversation(conv.id);
     if (fresh && fresh.lastSeq > 0)

@@ -151,6 +151,7 @@ const REASONS: Record<string, [number, string?]> = {
   guest_no_send: [Codes.guestNoSend],
   no_system_permission: [Codes.noSystemMsgPermission],
   msg_rate_limited: [Codes.tooFrequent],
+  bad_content: [Codes.msgFormat],
 };
 
 /** HTTP status + envelope for an AppError. Business errors are HTTP 200, like the original server. */

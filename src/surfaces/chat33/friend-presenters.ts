@@ -1,6 +1,6 @@
-import { chat33MsgType } from "../../core/messages/kinds.ts";
 import type { MessageView } from "../../core/messages/message-service.ts";
 import type { ConversationKind, FriendRequest, Friendship, User } from "../../ports/storage.ts";
+import { chat33MsgType } from "./kinds.ts";
 import { sameCompany, yesNo } from "./presenters.ts";
 
 /** chat33 `channelType`: 1 chat room (core Chatroom), 2 group (core Group, chat33 "room"), 3 friend. */

@@ -36,7 +36,7 @@ export const REVOKE_PATHS = ["/chat33/revokeMsg", "/withdrawMsg", "/chat33/Revok
  * the two `/chat33/*` lookups (applyList, search). Sending is WebSocket event 0 (socket.ts).
  */
 export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
-  const { accounts, friends, messages, groups, storage } = deps;
+  const { accounts, friends, messages, groups } = deps;
   const me = async (req: FastifyRequest) => (await requireUser(accounts, req.headers)).user;
   const remarkFor = async (userId: number, friendId: number) =>
     (await friends.friendship(userId, friendId))?.remark ?? "";
@@ -65,14 +65,17 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     data: UnreadData,
     handler: async (req) => {
       const user = await me(req);
-      const infos = [];
-      for (const s of await messages.directSummaries(user))
-        if (s.unread > 0 && s.last)
-          infos.push({
-            id: String(s.peer.id),
-            number: s.unread,
-            lastLog: logView(s.last, await remarkFor(user.id, s.peer.id)),
-          });
+      const unread = (await messages.directSummaries(user)).filter((s) => s.unread > 0 && s.last);
+      // the viewer's remarks of every listed friend in one query (not one per conversation)
+      const remarks = await friends.remarks(
+        user.id,
+        unread.map((s) => s.peer.id),
+      );
+      const infos = unread.map((s) => ({
+        id: String(s.peer.id),
+        number: s.unread,
+        lastLog: logView(s.last as NonNullable<typeof s.last>, remarks.get(s.peer.id) ?? ""),
+      }));
       return { infos };
     },
   });
@@ -128,12 +131,8 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
         await messages.markDirectRead(user, peer.id);
         return {};
       }
-      const n = logIdOf(logId);
       // the message must belong to the conversation with `id` (and be visible to the user)
-      const [message, conv] = await Promise.all([storage.messages.message(n), messages.findDirect(user.id, peer.id)]);
-      if (!message || !conv || message.conversationId !== conv.id)
-        throw notFound("message_not_found", "message not found");
-      await messages.markRead(user, n);
+      await messages.markDirectReadUpTo(user, peer.id, logIdOf(logId));
       return {};
     },
   });
@@ -199,7 +198,7 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
       const markId = req.body.markId.trim();
       const group = await groups.findByMarkId(markId);
       if (group) return { type: 1, roomInfo: roomCard(group) };
-      const found = await storage.users.findByUid(markId);
+      const found = await accounts.findByUid(markId);
       if (!found || found.disabled) throw notFound("user_not_found", "user does not exist");
       const remark = found.id === user.id ? "" : await remarkFor(user.id, found.id);
       return {

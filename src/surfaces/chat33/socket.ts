@@ -9,9 +9,7 @@ import {
 } from "../../core/accounts/account-service.ts";
 import { chat33Device, type DeviceType } from "../../core/accounts/devices.ts";
 import { AppError } from "../../core/errors.ts";
-import { kindFromChat33 } from "../../core/messages/kinds.ts";
-import type { Json } from "../../ports/hub.ts";
-import type { MessageKind } from "../../ports/storage.ts";
+import { canonicalContent, problemText, validClientMsgId } from "../../core/messages/content.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { RealtimeEvent } from "../../realtime/realtime.ts";
@@ -20,6 +18,7 @@ import { type GroupSocketState, GroupSubscriptions } from "../group-subscription
 import { headerValue, readCookie, TOKEN_COOKIE } from "./auth.ts";
 import { Codes, fromAppError } from "./envelope.ts";
 import { parseId } from "./ids.ts";
+import { kindFromChat33 } from "./kinds.ts";
 import { connectionFrame, EventTypes, failureFrame, messageFrame, renderEvent, revokedFrame } from "./ws-frames.ts";
 
 /** Wire-protocol name of the chat33 socket in the realtime layer. */
@@ -29,8 +28,6 @@ export const CHAT33_PROTOCOL = "chat33";
 export const MAX_PENDING_SENDS = 64;
 const MSG_ID_MAX = 128;
 const UUID_RE = /^[\x21-\x7e]{1,128}$/;
-/** URL fields of media messages: http(s) or a path on this server, nothing a browser would run. */
-const URL_RE = /^(?:https?:\/\/[^\s"'<>\\\p{Cc}]+|\/[^\s"'<>\\\p{Cc}]*)$/iu;
 
 /** Per-connection state, kept small (idle sockets are the common case). */
 interface SocketState {
@@ -81,27 +78,6 @@ function parseFrame(data: RawData, isBinary: boolean): ClientFrame | { error: tr
   return { eventType: body.eventType, msgId, body };
 }
 
-/** Checks the `msg` of a client message against its kind; returns a problem or null. */
-function contentProblem(kind: MessageKind, msg: Record<string, unknown>): string | null {
-  const str = (k: string) => typeof msg[k] === "string" && (msg[k] as string).length > 0;
-  const url = (k: string) => str(k) && URL_RE.test(msg[k] as string);
-  switch (kind) {
-    case "text":
-    case "system":
-    case "notice":
-      return str("content") ? null : "msg.content 必须是非空字符串";
-    case "image":
-      return url("imageUrl") ? null : "msg.imageUrl 必须是 http(s) 地址或本站路径";
-    case "audio":
-    case "video":
-      return url("mediaUrl") ? null : "msg.mediaUrl 必须是 http(s) 地址或本站路径";
-    case "file":
-      return url("fileUrl") ? null : "msg.fileUrl 必须是 http(s) 地址或本站路径";
-    default:
-      return null;
-  }
-}
-
 /** chat33 credentials of an upgrade request: header, `?token=`, or the cookie; guests' uuid. */
 function upgradeCredentials(req: IncomingMessage, url: URL, allowedOrigins: readonly string[]) {
   const q = (name: string) => url.searchParams.get(name)?.trim() || undefined;
@@ -135,10 +111,9 @@ function cookieAllowed(req: IncomingMessage, allowedOrigins: readonly string[]):
  * docs/chat33.md "WebSocket"). Registered before the gateway's route for the same path.
  */
 export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
-  const { realtime, accounts, messages, groups, storage, limiter, config } = deps;
+  const { realtime, accounts, messages, groups, storage, config } = deps;
   const groupSubs = new GroupSubscriptions(realtime, groups);
   const perConnection = config.chat33.msgRatePerConnection;
-  const perUser = config.chat33.msgRatePerUser;
 
   const send = (conn: Connection, text: string): void => {
     realtime.sendText(conn, text);
@@ -182,6 +157,7 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     if (
       !msgId ||
       (typeof b.msgId === "string" && b.msgId.length > MSG_ID_MAX) ||
+      !validClientMsgId(msgId) ||
       typeof b.channelType !== "number" ||
       typeof targetRaw !== "string" ||
       typeof b.msgType !== "number" ||
@@ -198,29 +174,28 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     const kind = kindFromChat33(b.msgType);
     if (!kind) return failWith(Codes.msgFormat, "消息格式错误: 未知的 msgType");
     if (kind === "redpacket") return failWith(Codes.msgFormat, "消息格式错误: 红包请通过 /red-packet/send 发送");
-    const msg = b.msg as Record<string, unknown>;
-    const problem = contentProblem(kind, msg);
-    if (problem) return failWith(Codes.msgFormat, `消息格式错误: ${problem}`);
+    // The canonical content rules (core/messages/content.ts): kind members, depth, size; the
+    // content leaves here serialised, so nothing later re-serialises what the client sent.
+    const checked = canonicalContent(kind, b.msg);
+    if ("problem" in checked) return failWith(Codes.msgFormat, `消息格式错误: ${problemText(checked.problem, "msg.")}`);
     const targetId = parseId(targetRaw);
     if (targetId === null) return failWith(b.channelType === 2 ? Codes.notGroupMember : Codes.userNotFound);
     try {
-      if (!(await limiter.hit(`chat33:user:${state.userId}`, perUser, 1000)).ok) return failWith(Codes.tooFrequent);
       // Fresh user row per send: a mute, a nickname change or a disabled account applies at once.
       const user = await accounts.cachedUser(state.userId);
       if (!user || user.disabled) return failWith(Codes.loginExpired);
-      if ((kind === "system" || kind === "notice") && !user.isAdmin) return failWith(Codes.noSystemMsgPermission);
-      const input = { clientMsgId: msgId, kind, content: msg as { [key: string]: Json } };
-      if (b.channelType === 2) {
-        const { view, duplicate, published } = await groups.send(user, targetId, input);
-        // members' sockets (this one too, once subscribed) get it through the group topic
-        if (duplicate || !published || !state.groups.joined.has(targetId)) send(conn, messageFrame(view));
-        return;
-      }
-      const { view, duplicate, published } = await messages.sendDirect(user, targetId, input);
-      // A new message reaches this connection through the user topic (exactly once, like every
-      // other connection of both users); a retry publishes nothing, so only the sender hears back.
-      // If the publication failed (hub down) the message is stored: ack it directly all the same.
-      if (duplicate || !published) send(conn, messageFrame(view));
+      // The pipeline applies the per-user rate limit (-1012), admin-only kinds (-2006), the mute,
+      // and the kind's policy (friends; for groups membership -3001 and group mutes -2007).
+      const group = b.channelType === 2;
+      const { view, duplicate, published } = await messages.send(group ? "group" : "direct", user, targetId, {
+        clientMsgId: msgId,
+        content: checked.content,
+      });
+      // A new message reaches this connection through the user topic (a group's: the group topic)
+      // exactly once, like every other connection of the conversation; a retry publishes nothing,
+      // so only the sender hears back. If the publication failed (hub down) the message is stored:
+      // ack it directly all the same — and so when this socket is not subscribed to the group yet.
+      if (duplicate || !published || (group && !state.groups.joined.has(targetId))) send(conn, messageFrame(view));
     } catch (e) {
       if (e instanceof AppError) {
         const { body } = fromAppError(e);

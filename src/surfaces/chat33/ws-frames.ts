@@ -1,11 +1,11 @@
 import type { SessionRevokedEvent, UserMutedEvent } from "../../core/accounts/account-service.ts";
 import type { FriendRequestEvent } from "../../core/friends/friend-service.ts";
 import type { GroupEvent } from "../../core/groups/events.ts";
-import { chat33MsgType } from "../../core/messages/kinds.ts";
 import type { MessageChangedEvent, MessageView } from "../../core/messages/message-service.ts";
 import type { RealtimeEvent } from "../../realtime/realtime.ts";
 import { Codes, MESSAGES } from "./envelope.ts";
 import { CHANNEL_TYPE } from "./friend-presenters.ts";
+import { chat33MsgType } from "./kinds.ts";
 
 /**
  * The chat33 WebSocket wire format (document "webSocket接口"). Every server→client frame is built

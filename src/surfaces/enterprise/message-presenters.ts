@@ -1,6 +1,7 @@
-import { contentText, enterpriseType } from "../../core/messages/kinds.ts";
+import { contentText } from "../../core/messages/content.ts";
 import type { MessageReadEvent, MessageView } from "../../core/messages/message-service.ts";
 import type { User } from "../../ports/storage.ts";
+import { enterpriseType } from "./kinds.ts";
 
 /**
  * Messages and conversations → the enterprise wire shapes (seed 001 `find_single_msg`,

@@ -1,13 +1,12 @@
 import type { Static } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { forbidden, invalid, notFound } from "../../core/errors.ts";
-import { isMedia } from "../../core/files/sniff.ts";
-import { kindFromEnterprise } from "../../core/messages/kinds.ts";
-import type { Json } from "../../ports/hub.ts";
-import type { MessageKind, StoredFile, User } from "../../ports/storage.ts";
+import { contentFromUpload, type MessageContent } from "../../core/messages/content.ts";
+import type { MessageKind, User } from "../../ports/storage.ts";
 import { type EnterpriseContext, publicBase, routeWith405 } from "./context.ts";
 import { type Envelope, ok } from "./envelope.ts";
 import { fileUrls } from "./file-routes.ts";
+import { kindFromEnterprise } from "./kinds.ts";
 import {
   directSessionVo,
   groupMsgVo,
@@ -34,29 +33,7 @@ const tags = ["enterprise (001)"];
  * as in auth-routes.ts: query, form or JSON, merged.
  */
 export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseContext): void {
-  const { messages, friends, groups, files, storage, config, mount } = ctx.deps;
-
-  /** The canonical content of an enterprise message (SPEC §2: one JSON shape per kind). */
-  function canonicalContent(
-    kind: MessageKind,
-    text: string,
-    file: StoredFile | null,
-    base: string,
-  ): { [key: string]: Json } {
-    if (kind === "text") return { content: text };
-    if (!file) throw invalid("missing_file");
-    const { hdUrl } = fileUrls(base, mount, file);
-    const content: { [key: string]: Json } = { content: text, fileId: file.id };
-    if (kind === "image") {
-      if (!file.mime.startsWith("image/")) throw invalid("file_kind_mismatch");
-      return { ...content, imageUrl: hdUrl, width: file.width ?? 0, height: file.height ?? 0 };
-    }
-    if (kind === "audio" || kind === "video") {
-      if (!isMedia(file.mime)) throw invalid("file_kind_mismatch");
-      return { ...content, mediaUrl: hdUrl };
-    }
-    return { ...content, fileUrl: hdUrl, name: file.name, size: file.size };
-  }
+  const { messages, friends, groups, files, config, mount } = ctx.deps;
 
   routeWith405(api, {
     method: "POST",
@@ -72,19 +49,23 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
       const { user } = await ctx.auth(req);
       if (p.senderId !== user.id) throw forbidden("not_self", "senderId must be the caller");
       const kind = kindFromEnterprise(p.type) as MessageKind; // 1–5 all map (schema)
-      let content: { [key: string]: Json };
+      let content: MessageContent;
       try {
+        // 001's parameter rule: a text message needs non-blank `content` (a caption may be empty)
         if (kind === "text" && p.content.trim() === "") throw invalid("missing_parameter", "content is empty");
         const file = kind !== "text" && p.fileId ? await files.owned(user, p.fileId) : null;
-        content = canonicalContent(kind, p.content, file, publicBase(config.publicUrl, req));
+        const url = file ? fileUrls(publicBase(config.publicUrl, req), mount, file).hdUrl : "";
+        // the canonical content rules (core/messages/content.ts), serialised once, here
+        content = contentFromUpload(kind, p.content, file, url);
       } catch (e) {
         // A retry answers like the first send even if the content check would now fail (file
-        // gone…): the core returns the stored original for a known client id. Only on this
-        // failure path do we look — a send in the normal case costs no extra query.
-        if (!(await storage.messages.bySenderClientId(user.id, p.id))) throw e;
-        content = {};
+        // gone…): the stored original for a known client id. Only on this failure path do we
+        // look — a send in the normal case costs no extra query.
+        const prior = await messages.findSent(user, p.id);
+        if (!prior) throw e;
+        return ok(savedMsgVo(prior), "消息发送成功");
       }
-      const { view } = await messages.sendDirect(user, p.receiverId, { clientMsgId: p.id, kind, content });
+      const { view } = await messages.sendDirect(user, p.receiverId, { clientMsgId: p.id, content });
       return ok(savedMsgVo(view), "消息发送成功");
     },
   });
@@ -107,22 +88,10 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
       if (p.senderId !== user.id && p.receiverId !== user.id) throw notFound("conversation_not_found");
       const peerId = p.senderId === user.id ? p.receiverId : p.senderId;
       if (peerId === user.id) throw notFound("conversation_not_found");
-      const conv = await messages.findDirect(user.id, peerId);
       // Reading the newest page is what "opening the conversation" means: it marks the peer's
       // messages read (and publishes 1006 to the peer) — only when something was unread.
-      if (conv && page === 1 && (await storage.messages.unreadCount(conv.id, user.id)) > 0)
-        await messages.markDirectRead(user, peerId);
-      const { total, views } = await messages.directPage(user, peerId, page, size);
-      const [mine, theirs] = conv
-        ? await Promise.all([
-            storage.messages.readCursor(conv.id, user.id),
-            storage.messages.readCursor(conv.id, peerId),
-          ])
-        : [0, 0];
-      const data = views.map((v) => {
-        const cursor = v.fromId === user.id ? theirs : mine;
-        return singleMsgVo(v, v.seq <= cursor ? 2 : 0);
-      });
+      const { total, items } = await messages.openDirectPage(user, peerId, page, size);
+      const data = items.map((it) => singleMsgVo(it.view, it.readByRecipient ? 2 : 0));
       return ok({ totalElements: total, totalPages: Math.ceil(total / size), data }, "操作成功！");
     },
   });
@@ -164,7 +133,7 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
       const [pending, applications, summaries, groupRows] = await Promise.all([
         friends.pendingCount(user.id),
         groups.pendingCount(user.id),
-        messages.directSummaries(user),
+        messages.directSummaries(user, { peerCursors: true }),
         groups.summaries(user),
       ]);
       const list: SessionVo[] = [
@@ -175,7 +144,7 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
       const conversations: SessionVo[] = [];
       for (const s of summaries) {
         if (!s.last) continue;
-        conversations.push(directSessionVo(s.last, s.peer, await lastState(user, s), s.unread));
+        conversations.push(directSessionVo(s.last, s.peer, lastState(user, s), s.unread));
       }
       const withMessages = groupRows.filter((g) => g.last !== null);
       const names = await groups.memberNames(withMessages.map((g) => g.group.id));
@@ -192,12 +161,12 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
   });
 
   /** Read state of a conversation's last message, from its recipient's cursor. */
-  async function lastState(
+  function lastState(
     user: User,
-    s: { conv: { id: number }; peer: User; last: { fromId: number; seq: number } | null; unread: number },
-  ): Promise<ReadState> {
+    s: { last: { fromId: number; seq: number } | null; unread: number; peerReadSeq: number },
+  ): ReadState {
     if (!s.last) return 0;
     if (s.last.fromId !== user.id) return s.unread === 0 ? 2 : 0;
-    return (await storage.messages.readCursor(s.conv.id, s.peer.id)) >= s.last.seq ? 2 : 0;
+    return s.peerReadSeq >= s.last.seq ? 2 : 0;
   }
 }
