@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
+import { modesOf, prepareDataDir, sqliteFileOf } from "./adapters/data-dir.ts";
 import { MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { LogSmsSender } from "./adapters/sms/senders.ts";
@@ -92,6 +93,7 @@ function takeCommandFlags(
  */
 async function openCore(config: Readonly<Config>) {
   const log = pino({ level: config.logLevel === "silent" ? "silent" : "warn" }, process.stderr);
+  prepareDataDir(config.dataDir, modesOf(config), sqliteFileOf(config));
   const storage = new SqlStorage({ databaseUrl: config.databaseUrl, sqliteFile: join(config.dataDir, "parley.db") });
   try {
     await storage.migrate();
@@ -221,7 +223,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "admin-token": {
-      const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir));
+      const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir, modesOf(config)));
       const sub = positional[1] ?? "print";
       if (sub === "rotate") {
         if (admin.source === "configured") {

@@ -3,9 +3,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
+import { modesOf, prepareDataDir, sqliteFileOf } from "./adapters/data-dir.ts";
 import { LocalFileStore } from "./adapters/files/local-file-store.ts";
 import { type MemoryBus, MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { RedisHub } from "./adapters/hub/redis-hub.ts";
@@ -25,7 +26,10 @@ import { GatewayService } from "./core/gateway/gateway-service.ts";
 import { GroupService } from "./core/groups/group-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
+import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
+import { clientErrorHandler } from "./http/client-error.ts";
 import { createMetrics } from "./http/metrics.ts";
+import { CENSOR, REDACT_PATHS, RedactingLogController, requestSerializer } from "./http/redact.ts";
 import type { Hub, Presence } from "./ports/hub.ts";
 import type { RateLimiter } from "./ports/rate-limit.ts";
 import type { Storage } from "./ports/storage.ts";
@@ -73,8 +77,14 @@ export interface App {
 
 /** Composition root of one node. Builds everything without listening. */
 export async function buildApp(config: Readonly<Config>, options: BuildOptions = {}): Promise<App> {
-  const log = options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
+  // Every log line of this node goes through one child that masks secrets (src/http/redact.ts).
+  const log = (options.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } })).child(
+    {},
+    { redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { req: requestSerializer } },
+  );
 
+  const modes = modesOf(config);
+  prepareDataDir(config.dataDir, modes, sqliteFileOf(config));
   const storage = new SqlStorage({
     databaseUrl: config.databaseUrl,
     sqliteFile: join(config.dataDir, "parley.db"),
@@ -102,10 +112,16 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     "base64",
   );
 
-  const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir));
+  const admin = new AdminAuth(config.adminToken, new AdminTokenFile(config.dataDir, modes));
   const generatedAdminToken = admin.ensure();
 
-  const realtime = new Realtime(config.ws, hub, log.child({ layer: "realtime" }));
+  // One rule for the client address behind proxies: Fastify's req.ip and WebSocket upgrades.
+  const trust = parseTrustProxy(config.http.trustProxy);
+  const realtime = new Realtime(
+    { ...config.ws, clientAddress: (req) => clientAddress(req, trust) },
+    hub,
+    log.child({ layer: "realtime" }),
+  );
   const gateway = new GatewayService(
     storage,
     realtime,
@@ -158,7 +174,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   await groups.start();
   const files = new FileService(
     storage,
-    new LocalFileStore(join(config.dataDir, "files")),
+    new LocalFileStore(join(config.dataDir, "files"), modes),
     config.files,
     log.child({ component: "files" }),
   );
@@ -166,10 +182,11 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
 
   const http = Fastify({
     loggerInstance: log,
-    logController: new LogController({ disableRequestLogging: !config.requestLog }),
+    logController: new RedactingLogController({ disableRequestLogging: !config.requestLog }),
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: config.http.trustProxy,
+    trustProxy: trust ?? false,
     return503OnClosing: true,
+    clientErrorHandler,
     forceCloseConnections: "idle",
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance;
@@ -200,6 +217,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     isReady: () => !draining,
     nodeId: hub.nodeId,
     version: VERSION,
+    metricsToken: config.metrics.token,
   });
 
   const deps: Omit<SurfaceDeps, "mount"> = {

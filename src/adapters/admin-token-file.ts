@@ -1,13 +1,17 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AdminTokenStore } from "../core/admin/admin-token.ts";
+import { type DataModes, ensureDir } from "./data-dir.ts";
 
-/** Keeps the admin token hash in `<dataDir>/admin-token.sha256` (mode 0600), cached by mtime. */
+/** Keeps the admin token hash in `<dataDir>/admin-token.sha256` (mode `fileMode`, 0600 by default), cached by mtime. */
 export class AdminTokenFile implements AdminTokenStore {
   private readonly file: string;
   private cached: { mtimeMs: number; hash: string | null } | null = null;
 
-  constructor(dataDir: string) {
+  constructor(
+    private readonly dataDir: string,
+    private readonly modes: DataModes = { dir: 0o700, file: 0o600 },
+  ) {
     this.file = join(dataDir, "admin-token.sha256");
   }
 
@@ -25,8 +29,9 @@ export class AdminTokenFile implements AdminTokenStore {
   }
 
   writeHash(hash: string): void {
-    mkdirSync(join(this.file, ".."), { recursive: true });
-    writeFileSync(this.file, `${hash}\n`, { mode: 0o600 });
+    ensureDir(this.dataDir, this.modes.dir);
+    writeFileSync(this.file, `${hash}\n`, { mode: this.modes.file });
+    chmodSync(this.file, this.modes.file);
     this.cached = null;
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { parseTrustProxy } from "../http/client-address.ts";
 import { type Config, envName, flagName, KEYS, type KeyDef } from "./schema.ts";
 
 export class ConfigError extends Error {}
@@ -56,6 +57,8 @@ function coerce(def: KeyDef, raw: unknown, where: string): unknown {
       return s;
     }
     default:
+      // http.trustProxy was a boolean: `false` still means none; `true` is refused with a hint below.
+      if (def.path === "http.trustProxy" && typeof raw === "boolean") return String(raw);
       if (typeof raw !== "string" && typeof raw !== "number") fail("must be a string");
       return String(raw);
   }
@@ -179,6 +182,20 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
       throw new ConfigError(`${name}.prefix must look like /name`);
   if (c.sms.provider === "http" && !/^https?:\/\//.test(c.sms.httpUrl))
     throw new ConfigError("sms.httpUrl must be an http(s) URL when sms.provider is http");
+  for (const [name, mode] of [
+    ["dataDirMode", c.dataDirMode],
+    ["fileMode", c.fileMode],
+  ])
+    if (!/^0?[0-7]{3}$/.test(mode)) throw new ConfigError(`${name} must be an octal mode such as 0700, got ${mode}`);
+  if ((Number.parseInt(c.dataDirMode, 8) & 0o700) !== 0o700)
+    throw new ConfigError("dataDirMode must give the owner rwx (7 in the first digit)");
+  if ((Number.parseInt(c.fileMode, 8) & 0o600) !== 0o600)
+    throw new ConfigError("fileMode must give the owner read and write (6 or 7 in the first digit)");
+  try {
+    parseTrustProxy(c.http.trustProxy);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   if (c.publicUrl && !/^https?:\/\/[^/]+/.test(c.publicUrl)) throw new ConfigError("publicUrl must be an http(s) URL");
   return { config: deepFreeze(c), warnings };
 }

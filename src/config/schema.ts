@@ -25,6 +25,8 @@ export interface Config {
   host: string;
   tcpPort: number;
   dataDir: string;
+  dataDirMode: string;
+  fileMode: string;
   databaseUrl: string;
   redisUrl: string;
   redisPrefix: string;
@@ -32,7 +34,8 @@ export interface Config {
   nodeId: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   requestLog: boolean;
-  http: { bodyLimitBytes: number; trustProxy: boolean };
+  metrics: { token: string };
+  http: { bodyLimitBytes: number; trustProxy: string };
   ws: {
     maxFrameBytes: number;
     maxBufferedBytes: number;
@@ -54,6 +57,12 @@ export interface Config {
     scryptLogN: number;
     loginFailures: number;
     loginWindowMs: number;
+    loginFailuresPerAddress: number;
+    loginAddressWindowMs: number;
+    loginDelayMs: number;
+    loginDelayMaxMs: number;
+    hashConcurrency: number;
+    hashQueue: number;
   };
   sms: {
     provider: "log" | "http";
@@ -88,7 +97,19 @@ export const KEYS: readonly KeyDef[] = [
     path: "dataDir",
     kind: "string",
     default: "./data",
-    doc: "data directory (SQLite file, admin token hash)",
+    doc: "data directory (SQLite file, admin token hash, uploads)",
+  },
+  {
+    path: "dataDirMode",
+    kind: "string",
+    default: "0700",
+    doc: "octal mode of the data directory and the directories Parley creates in it (set at every start)",
+  },
+  {
+    path: "fileMode",
+    kind: "string",
+    default: "0600",
+    doc: "octal mode of the files Parley creates in the data directory (parley.db and its -wal/-shm, admin token hash, uploads, thumbnails)",
   },
   {
     path: "databaseUrl",
@@ -120,7 +141,19 @@ export const KEYS: readonly KeyDef[] = [
     values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
     doc: "pino log level",
   },
-  { path: "requestLog", kind: "bool", default: false, doc: "log every HTTP request (noisy; off by default)" },
+  {
+    path: "requestLog",
+    kind: "bool",
+    default: false,
+    doc: "log every HTTP request (noisy; off by default; secrets in URLs and headers are masked)",
+  },
+  {
+    path: "metrics.token",
+    kind: "string",
+    default: "",
+    secret: true,
+    doc: "bearer token GET /metrics requires (Authorization: Bearer …); empty = no authentication (restrict it at the proxy)",
+  },
   {
     path: "http.bodyLimitBytes",
     kind: "int",
@@ -128,7 +161,12 @@ export const KEYS: readonly KeyDef[] = [
     min: 1024,
     doc: "maximum HTTP request body size in bytes",
   },
-  { path: "http.trustProxy", kind: "bool", default: false, doc: "trust X-Forwarded-* headers from a reverse proxy" },
+  {
+    path: "http.trustProxy",
+    kind: "string",
+    default: "",
+    doc: "reverse proxies whose X-Forwarded-* headers are trusted: a hop count (e.g. 1) or a comma-separated list of addresses/CIDRs (also loopback, linklocal, uniquelocal); empty = none. The client address is the first untrusted hop",
+  },
   {
     path: "ws.maxFrameBytes",
     kind: "int",
@@ -211,9 +249,58 @@ export const KEYS: readonly KeyDef[] = [
     kind: "int",
     default: 10,
     min: 1,
-    doc: "failed logins allowed per account (and 5× per IP) per window before further tries are refused",
+    doc: "failed logins allowed per account from one client address per window; then that pair is refused (hard stop), and the account's attempts from anywhere are delayed",
   },
-  { path: "accounts.loginWindowMs", kind: "int", default: 15 * 60 * 1000, min: 1000, doc: "window of the login limit" },
+  {
+    path: "accounts.loginWindowMs",
+    kind: "int",
+    default: 15 * 60 * 1000,
+    min: 1000,
+    doc: "window of the per-(account, address) hard stop and of the per-account failure count",
+  },
+  {
+    path: "accounts.loginFailuresPerAddress",
+    kind: "int",
+    default: 50,
+    min: 1,
+    doc: "failed logins allowed per client address over all accounts per accounts.loginAddressWindowMs",
+  },
+  {
+    path: "accounts.loginAddressWindowMs",
+    kind: "int",
+    default: 60000,
+    min: 1000,
+    doc: "window of the per-address login limit (short, so one NAT is never locked out for long)",
+  },
+  {
+    path: "accounts.loginDelayMs",
+    kind: "int",
+    default: 1000,
+    min: 1,
+    doc: "first spacing between login attempts on an account over accounts.loginFailures; doubles with each further failure",
+  },
+  {
+    path: "accounts.loginDelayMaxMs",
+    kind: "int",
+    default: 30000,
+    min: 1,
+    doc: "largest spacing (and longest wait) of the per-account login delay; an attempt that would wait longer is refused",
+  },
+  {
+    path: "accounts.hashConcurrency",
+    kind: "int",
+    default: 2,
+    min: 1,
+    max: 64,
+    doc: "password hashes (scrypt) computed at once on this node",
+  },
+  {
+    path: "accounts.hashQueue",
+    kind: "int",
+    default: 16,
+    min: 0,
+    doc: "password hashes that may wait for the pool; more are refused at once with the rate-limit answer",
+  },
   {
     path: "sms.provider",
     kind: "enum",

@@ -15,6 +15,8 @@ export class Connection {
   tick = 0;
   /** Surface-specific state (e.g. the gateway's system id and groups). */
   state: unknown = null;
+  /** The client address behind trusted proxies (src/http/client-address.ts), as HTTP's `req.ip`. */
+  address = "";
 
   constructor(
     /** Unique on this node for the life of the process. */

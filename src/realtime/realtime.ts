@@ -44,6 +44,8 @@ export interface RealtimeOptions {
   pingIntervalMs: number;
   idleTimeoutMs: number;
   allowedOrigins: readonly string[];
+  /** The client address of an upgrade request (behind trusted proxies); default: the TCP peer. */
+  clientAddress?: (req: IncomingMessage) => string;
 }
 
 export interface RealtimeStats {
@@ -191,17 +193,31 @@ export class Realtime {
         if (!decision) rejectUpgrade(socket, 404, "Not Found");
         else if (!decision.accept) rejectUpgrade(socket, decision.status, decision.message);
         if (!decision?.accept || socket.destroyed) return;
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, decision.protocol, decision.onOpen));
+        this.wss.handleUpgrade(req, socket, head, (ws) =>
+          this.open(ws, socket, decision.protocol, decision.onOpen, this.addressOf(req)),
+        );
       },
       (err: unknown) => {
-        this.log.error({ err }, "upgrade route failed");
+        this.log.error({ err, address: this.addressOf(req) }, "upgrade route failed");
         rejectUpgrade(socket, 500, "Internal Server Error");
       },
     );
   }
 
-  private open(ws: WebSocket, socket: Duplex, protocol: string, onOpen: (conn: Connection) => void): void {
+  /** The client address of an upgrade (the same rule as HTTP's `req.ip`). */
+  addressOf(req: IncomingMessage): string {
+    return this.opts.clientAddress ? this.opts.clientAddress(req) : (req.socket.remoteAddress ?? "");
+  }
+
+  private open(
+    ws: WebSocket,
+    socket: Duplex,
+    protocol: string,
+    onOpen: (conn: Connection) => void,
+    address: string,
+  ): void {
     const conn = new Connection(this.nextId++, protocol, ws, socket, Date.now());
+    conn.address = address;
     (ws as TaggedSocket)[kConn] = conn;
     this.connections.set(conn.id, conn);
     bump(this.stats.open, protocol);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { chmod, mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { type FileStore, isBlobKey } from "../../ports/file-store.ts";
 
@@ -15,7 +15,11 @@ import { type FileStore, isBlobKey } from "../../ports/file-store.ts";
 export class LocalFileStore implements FileStore {
   private readonly tmp: string;
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    /** Modes of the directories and blobs created here (`dataDirMode`, `fileMode`). */
+    private readonly modes: { dir: number; file: number } = { dir: 0o700, file: 0o600 },
+  ) {
     this.tmp = join(root, ".tmp");
   }
 
@@ -27,12 +31,14 @@ export class LocalFileStore implements FileStore {
     const key = createHash("sha256").update(bytes).digest("hex");
     const target = this.pathOf(key);
     if (await this.exists(key)) return key;
-    await mkdir(this.tmp, { recursive: true });
-    await mkdir(join(this.root, key.slice(0, 2)), { recursive: true });
+    await this.mkdir(this.root);
+    await this.mkdir(this.tmp);
+    await this.mkdir(join(this.root, key.slice(0, 2)));
     const temp = join(this.tmp, `${key.slice(0, 16)}-${randomBytes(8).toString("hex")}`);
     try {
-      const fh = await open(temp, "wx", 0o644);
+      const fh = await open(temp, "wx", this.modes.file);
       try {
+        await fh.chmod(this.modes.file); // exactly the configured mode, whatever the umask
         await fh.writeFile(bytes);
         await fh.sync();
       } finally {
@@ -44,6 +50,11 @@ export class LocalFileStore implements FileStore {
       throw e;
     }
     return key;
+  }
+
+  /** mkdir with the directory mode (created ones only: an existing directory is left as it is). */
+  private async mkdir(dir: string): Promise<void> {
+    if ((await mkdir(dir, { recursive: true, mode: this.modes.dir })) !== undefined) await chmod(dir, this.modes.dir);
   }
 
   async get(

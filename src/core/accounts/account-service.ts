@@ -5,6 +5,7 @@ import type { NewUser, Session, Storage, User, UserPatch } from "../../ports/sto
 import type { Realtime } from "../../realtime/realtime.ts";
 import { AppError, conflict, forbidden, invalid, notFound, unauthenticated } from "../errors.ts";
 import type { DeviceType } from "./devices.ts";
+import { HashPool } from "./hash-pool.ts";
 import { dummyHash, hashPassword, needsRehash, type ScryptParams, verifyPassword } from "./password.ts";
 import type { SmsService } from "./sms-service.ts";
 import type { UserCache } from "./user-cache.ts";
@@ -16,6 +17,12 @@ export function accountsOptions(c: {
   scryptLogN: number;
   loginFailures: number;
   loginWindowMs: number;
+  loginFailuresPerAddress: number;
+  loginAddressWindowMs: number;
+  loginDelayMs: number;
+  loginDelayMaxMs: number;
+  hashConcurrency: number;
+  hashQueue: number;
 }): AccountsOptions {
   return {
     sessionTtlMs: c.sessionTtlMs,
@@ -23,15 +30,36 @@ export function accountsOptions(c: {
     scrypt: { logN: c.scryptLogN, r: 8, p: 1 },
     loginFailures: c.loginFailures,
     loginWindowMs: c.loginWindowMs,
+    loginFailuresPerAddress: c.loginFailuresPerAddress,
+    loginAddressWindowMs: c.loginAddressWindowMs,
+    loginDelayMs: c.loginDelayMs,
+    loginDelayMaxMs: c.loginDelayMaxMs,
+    hashConcurrency: c.hashConcurrency,
+    hashQueue: c.hashQueue,
   };
 }
 
+/** The login policy: see docs/OPERATIONS.md "Login limits". */
 export interface AccountsOptions {
   sessionTtlMs: number;
   multiLogin: "per-device" | "single" | "multi";
   scrypt: ScryptParams;
+  /** Hard stop: failures allowed per (account, client address) per `loginWindowMs`. */
   loginFailures: number;
   loginWindowMs: number;
+  /** Failures allowed per client address (over all accounts) per `loginAddressWindowMs`. */
+  loginFailuresPerAddress: number;
+  loginAddressWindowMs: number;
+  /**
+   * Growing delay per account: once an account has `loginFailures` failures in the window (from
+   * any addresses), its attempts are spaced `loginDelayMs` · 2^k apart (k = failures beyond the
+   * limit), at most `loginDelayMaxMs`; an attempt that would wait longer is refused.
+   */
+  loginDelayMs: number;
+  loginDelayMaxMs: number;
+  /** Password hashes running at once on this node, and how many may wait. */
+  hashConcurrency: number;
+  hashQueue: number;
 }
 
 export interface Authenticated {
@@ -75,6 +103,8 @@ export const MOBILE_RE = /^1\d{10}$/;
  * profile edits and global mutes. Revocations and mutes are published so live sockets react.
  */
 export class AccountService {
+  private readonly hashes: HashPool;
+
   constructor(
     private readonly storage: Storage,
     private readonly realtime: Realtime,
@@ -84,7 +114,14 @@ export class AccountService {
     private readonly log: Logger,
     /** Dropped on every write here, so this node never serves its own stale user. */
     private readonly cache?: UserCache,
-  ) {}
+  ) {
+    this.hashes = new HashPool(opts.hashConcurrency, opts.hashQueue);
+  }
+
+  /** Hashes a password in the bounded pool (refused with `login_busy` when it is full). */
+  private hash(password: string): Promise<string> {
+    return this.hashes.run(() => hashPassword(password, this.opts.scrypt));
+  }
 
   /** The user with this public uid (chat33 `markId`), disabled ones included; null when none. */
   findByUid(uid: string): Promise<User | null> {
@@ -122,7 +159,7 @@ export class AccountService {
     const user: NewUser = {
       mobile: input.mobile ?? null,
       username: input.username ?? null,
-      passwordHash: await hashPassword(input.password, this.opts.scrypt),
+      passwordHash: await this.hash(input.password),
       nickname: input.nickname ?? input.username ?? (input.mobile ? `用户${input.mobile.slice(-4)}` : ""),
       avatar: input.avatar ?? "",
       sex: input.sex ?? 0,
@@ -175,8 +212,15 @@ export class AccountService {
   }
 
   /**
-   * Password login by mobile or username. Failures count per account and per IP; over the limit
-   * every try is refused (`rate_limited`) until the window ends, right password or not.
+   * Password login by mobile or username, under the login policy (docs/OPERATIONS.md "Login
+   * limits"). Every attempt is counted before the password is hashed, so concurrent attempts
+   * cannot all pass a check; a successful one is taken back. In order:
+   * 1. hard stop per (account, client address): over `loginFailures` per window every try is
+   *    refused (`login_limited`), right password or not — only from that address;
+   * 2. per client address over all accounts: `loginFailuresPerAddress` per (short) window;
+   * 3. growing delay per account: once the account has `loginFailures` failures from anywhere,
+   *    attempts wait for spaced slots (longer each time); one that would wait too long is refused;
+   * 4. the bounded hash pool: when full, refused at once (`login_busy`).
    */
   async passwordLogin(
     account: { mobile?: string; username?: string },
@@ -184,31 +228,90 @@ export class AccountService {
     login: LoginOptions,
   ): Promise<LoginResult> {
     const id = account.mobile ?? account.username ?? "";
-    const accountKey = `login:acct:${id}`;
-    const ipKey = `login:ip:${login.ip ?? "?"}`;
-    const { loginFailures, loginWindowMs } = this.opts;
-    if ((await this.limiter.peek(accountKey)) >= loginFailures || (await this.limiter.peek(ipKey)) >= loginFailures * 5)
-      throw new AppError("rate_limited", "login_limited", "too many failed logins, try again later");
+    const address = login.ip ?? "?";
+    const o = this.opts;
+    // One indexed lookup first, so the limits key on the account itself (a user reachable by
+    // username and by mobile has one budget, not two); unknown names key on the name.
     const user = account.mobile
       ? await this.storage.users.findByMobile(account.mobile)
       : account.username
         ? ((await this.storage.users.findByUsername(account.username)) ??
           (MOBILE_RE.test(account.username) ? await this.storage.users.findByMobile(account.username) : null))
         : null;
-    // Spend the same time whether or not the account exists.
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(this.opts.scrypt)));
-    if (!user || !ok) {
-      await this.limiter.hit(accountKey, loginFailures, loginWindowMs);
-      await this.limiter.hit(ipKey, loginFailures * 5, loginWindowMs);
-      if (!user) throw notFound("user_not_found", "user does not exist");
-      throw unauthenticated("bad_credentials", "wrong account or password");
+    const subject = user ? `u:${user.id}` : `n:${id}`;
+    const pairKey = `login:pair:${address}|${subject}`;
+    const addrKey = `login:ip:${address}`;
+    const acctKey = `login:acct:${subject}`;
+    const limited = () => new AppError("rate_limited", "login_limited", "too many failed logins, try again later");
+
+    const pair = await this.limiter.hit(pairKey, o.loginFailures, o.loginWindowMs);
+    if (!pair.ok) {
+      if (pair.count === o.loginFailures + 1)
+        this.log.warn(
+          { account: id, userId: user?.id, address, failures: o.loginFailures, retryAfterMs: pair.retryAfterMs },
+          "login locked for this account from this address",
+        );
+      throw limited();
     }
-    if (user.disabled) throw forbidden("user_disabled", "account disabled");
-    await this.limiter.reset(accountKey);
-    if (needsRehash(user.passwordHash, this.opts.scrypt)) {
-      await this.storage.users.update(user.id, { passwordHash: await hashPassword(password, this.opts.scrypt) });
+    const reserved = [pairKey];
+    const releaseAll = () => Promise.all(reserved.map((k) => this.limiter.release(k)));
+    let counted = false;
+    try {
+      const byAddr = await this.limiter.hit(addrKey, o.loginFailuresPerAddress, o.loginAddressWindowMs);
+      if (!byAddr.ok) {
+        // (this hit is not taken back: the address stays over its limit until the window ends)
+        if (byAddr.count === o.loginFailuresPerAddress + 1)
+          this.log.warn(
+            { address, failures: o.loginFailuresPerAddress, retryAfterMs: byAddr.retryAfterMs },
+            "logins from this address paused: too many failures",
+          );
+        throw limited();
+      }
+      reserved.push(addrKey);
+      const byAcct = await this.limiter.hit(acctKey, Number.MAX_SAFE_INTEGER, o.loginWindowMs);
+      reserved.push(acctKey);
+      const beyond = byAcct.count - o.loginFailures;
+      if (beyond > 0) {
+        const spacing = Math.min(o.loginDelayMs * 2 ** Math.min(beyond - 1, 30), o.loginDelayMaxMs);
+        const slot = await this.limiter.slot(acctKey, spacing, o.loginDelayMaxMs);
+        if (beyond === 1)
+          this.log.warn(
+            { account: id, userId: user?.id, failures: o.loginFailures },
+            "login attempts on this account are now delayed",
+          );
+        if (!slot.ok) throw limited();
+        if (slot.waitMs > 0) await new Promise((r) => setTimeout(r, slot.waitMs));
+      }
+      // Spend the same time whether or not the account exists.
+      const ok = await this.hashes.run(async () =>
+        verifyPassword(password, user?.passwordHash ?? (await dummyHash(o.scrypt))),
+      );
+      if (!user || !ok) {
+        counted = true;
+        if (!user) throw notFound("user_not_found", "user does not exist");
+        throw unauthenticated("bad_credentials", "wrong account or password");
+      }
+      // The right password: this attempt does not count; the account's failures and this
+      // address's lock for it are cleared (the owner is back), the address keeps its others.
+      counted = true;
+      reserved.length = 0;
+      await Promise.all([this.limiter.reset(pairKey), this.limiter.release(addrKey), this.limiter.reset(acctKey)]);
+      if (user.disabled) throw forbidden("user_disabled", "account disabled");
+      if (needsRehash(user.passwordHash, o.scrypt)) {
+        // Upgrading the hash is best effort: a full pool leaves it for the next login.
+        const upgraded = await this.hash(password).catch((err: unknown) => {
+          if (err instanceof AppError && err.reason === "login_busy") return null;
+          throw err;
+        });
+        if (upgraded) await this.storage.users.update(user.id, { passwordHash: upgraded });
+      }
+      return this.startSession(user, login);
+    } catch (e) {
+      // Refused before the password was checked (limits, a full hash pool, a storage error):
+      // the attempt was no guess, so it does not count.
+      if (!counted) await releaseAll();
+      throw e;
     }
-    return this.startSession(user, login);
   }
 
   /** Opens a session and applies the multi-login policy (older sessions end, their sockets are told). */
@@ -353,7 +456,7 @@ export class AccountService {
     const full: UserPatch = { ...rest };
     if (password !== undefined) {
       validatePassword(password);
-      full.passwordHash = await hashPassword(password, this.opts.scrypt);
+      full.passwordHash = await this.hash(password);
     }
     let user: User | null;
     try {

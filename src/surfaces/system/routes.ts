@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { Metrics } from "../../http/metrics.ts";
@@ -11,6 +12,16 @@ export interface SystemRoutesOptions {
   isReady: () => boolean;
   nodeId: string;
   version: string;
+  /** `metrics.token`: when set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+}
+
+const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+
+/** Whether `header` is `Bearer <token>` (constant time in the token). */
+function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  return m !== null && timingSafeEqual(digest(m[1]), expected);
 }
 
 /** Operational endpoints no seed has: liveness, readiness (false while draining), Prometheus metrics. */
@@ -46,8 +57,23 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
       return { ready: true };
     },
   );
-  app.get("/metrics", { schema: { summary: "Prometheus metrics", tags } }, async (_req, reply) => {
-    reply.header("content-type", opts.metrics.registry.contentType);
-    return opts.metrics.registry.metrics();
-  });
+  const metricsToken = opts.metricsToken ? digest(opts.metricsToken) : null;
+  app.get(
+    "/metrics",
+    {
+      schema: {
+        summary: "Prometheus metrics (with metrics.token set: Authorization: Bearer <token>)",
+        tags,
+      },
+    },
+    async (req, reply) => {
+      if (metricsToken && !bearerMatches(req.headers.authorization, metricsToken))
+        return reply
+          .status(401)
+          .header("www-authenticate", 'Bearer realm="metrics"')
+          .send({ error: "Unauthorized", message: "metrics token required", statusCode: 401 });
+      reply.header("content-type", opts.metrics.registry.contentType);
+      return opts.metrics.registry.metrics();
+    },
+  );
 }
