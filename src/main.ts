@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { modesOf, prepareDataDir, sqliteFileOf } from "./adapters/data-dir.ts";
+import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
 import { LocalFileStore } from "./adapters/files/local-file-store.ts";
 import { type MemoryBus, MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { RedisHub } from "./adapters/hub/redis-hub.ts";
@@ -20,6 +21,7 @@ import { QrService } from "./core/accounts/qr-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
 import { UserCache } from "./core/accounts/user-cache.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
+import type { CoreEvent } from "./core/events.ts";
 import { FileService } from "./core/files/file-service.ts";
 import { FriendService } from "./core/friends/friend-service.ts";
 import { GatewayService } from "./core/gateway/gateway-service.ts";
@@ -122,8 +124,13 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     hub,
     log.child({ layer: "realtime" }),
   );
+  const events = new HubEventPublisher<CoreEvent>(hub);
+  // After a group commit, every socket write of the burst that follows (acks, fan-out) is corked
+  // and leaves as one writev per socket.
+  events.onAfterCommit(() => realtime.holdWrites());
   const gateway = new GatewayService(
     storage,
+    events,
     realtime,
     presence,
     clusterSecret,
@@ -138,19 +145,19 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   const userCache = new UserCache(storage.users);
   const accounts = new AccountService(
     storage,
-    realtime,
+    events,
     limiter,
     sms,
     accountsOptions(config.accounts),
     log.child({ component: "accounts" }),
     userCache,
   );
-  const qr = new QrService(storage, realtime, config.qr.ttlMs);
+  const qr = new QrService(storage, events, config.qr.ttlMs);
   const org = new OrgService(storage);
-  const friends = new FriendService(storage, realtime, log.child({ component: "friends" }));
+  const friends = new FriendService(storage, events, log.child({ component: "friends" }));
   const messages = new MessageService(
     storage,
-    realtime,
+    events,
     friends,
     {
       recallWindowMs: config.messages.recallWindowMs,
@@ -164,7 +171,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   const groups = new GroupService(
     storage.groups,
     messages,
-    realtime,
+    events,
     hub,
     presence,
     userCache,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { User } from "../src/ports/storage.ts";
 import type { Env, Log, MsgFrame } from "./helpers/chat33-types.ts";
+import { socketsReady } from "./helpers/ready.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -108,22 +109,12 @@ describe("chat33 surface — groups (/room/*, events 20–24, channelType 2)", (
     return { user, token: r.body.data.token, id: String(user.id) };
   };
 
-  /** A socket whose subscriptions (user topic and groups) are in place: its probe was answered. */
+  /** A socket whose subscriptions (session, user topic and its groups) are in place. */
   const socket = async (w: Who): Promise<RoomClient> => {
     const c = new RoomClient(`${s.ws}/ws`, { headers: headers(w) });
     clients.push(c);
     await c.opened;
-    c.ws.send(
-      JSON.stringify({
-        eventType: 0,
-        msgId: "probe",
-        channelType: 1,
-        targetId: "1",
-        msgType: 1,
-        msg: { content: "?" },
-      }),
-    );
-    assert.deepEqual(await c.next(), { eventType: 0, msgId: "probe", code: -5000, content: "聊天室不存在" });
+    await socketsReady(s.app);
     return c;
   };
 

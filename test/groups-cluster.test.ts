@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { MemoryBus } from "../src/adapters/hub/memory-hub.ts";
 import { createBackend, REDIS_URL } from "./helpers/backend.ts";
 import type { Env, MsgFrame } from "./helpers/chat33-types.ts";
+import { socketsReady } from "./helpers/ready.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -36,8 +37,7 @@ describe(`groups across a cluster (${REDIS_URL ? "redis" : "in-process"} hub)`, 
         const c = new TestClient(`${s.ws}/ws?token=${token}&device=iOS`);
         clients.push(c);
         await c.opened;
-        c.ws.send(JSON.stringify({ eventType: 1, msgId: "probe", groupId: "1" }));
-        assert.equal((await c.next<{ code: number }>()).code, -5000);
+        await socketsReady(s.app);
         return c;
       };
       const call = async (s: TestServer, token: string, path: string, body: unknown) =>

@@ -1,34 +1,6 @@
 /**
  * The one error catalogue. Core code throws `AppError` with a stable `code`; each surface maps the
  * code to its own envelope and numbers in one table at its edge. Nothing in core knows about HTTP.
+ * The type itself is defined with the ports (`ports/errors.ts`) so adapters can throw it too.
  */
-export const ErrorCodes = {
-  invalidArgument: "invalid_argument",
-  unauthenticated: "unauthenticated",
-  forbidden: "forbidden",
-  notFound: "not_found",
-  conflict: "conflict",
-  rateLimited: "rate_limited",
-  unavailable: "unavailable",
-  internal: "internal",
-} as const;
-
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
-
-export class AppError extends Error {
-  readonly code: ErrorCode;
-  /** A finer reason a surface may map to its own message (e.g. `system_id_invalid`). */
-  readonly reason: string;
-  constructor(code: ErrorCode, reason: string, message?: string) {
-    super(message ?? reason);
-    this.code = code;
-    this.reason = reason;
-  }
-}
-
-export const invalid = (reason: string, message?: string) => new AppError("invalid_argument", reason, message);
-export const notFound = (reason: string, message?: string) => new AppError("not_found", reason, message);
-export const conflict = (reason: string, message?: string) => new AppError("conflict", reason, message);
-export const forbidden = (reason: string, message?: string) => new AppError("forbidden", reason, message);
-export const unauthenticated = (reason: string, message?: string) => new AppError("unauthenticated", reason, message);
-export const unavailable = (reason: string, message?: string) => new AppError("unavailable", reason, message);
+export * from "../ports/errors.ts";

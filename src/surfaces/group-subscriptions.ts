@@ -1,5 +1,5 @@
-import { groupTopic } from "../core/groups/events.ts";
 import type { GroupService } from "../core/groups/group-service.ts";
+import { groupTopic } from "../core/topics.ts";
 import type { Connection } from "../realtime/connection.ts";
 import type { Realtime, RealtimeEvent } from "../realtime/realtime.ts";
 

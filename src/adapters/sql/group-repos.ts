@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely, Selectable, Transaction } from "kysely";
-import { invalid, notFound } from "../../core/errors.ts";
+import { invalid, notFound } from "../../ports/errors.ts";
 import type {
   ApplicationStatus,
   Group,

@@ -1,14 +1,11 @@
 import type { Json } from "../../ports/hub.ts";
 
 /**
- * Group topics and events. Messages, recalls, leaves, dissolutions, mute-all and online counts go
- * to the group's topic (every connection of a member subscribes to it: one publish per event,
- * whatever the group's size); joins, applications and single mutes go to the users' own topics.
+ * Group events, joined into the core's event union (core/events.ts). Messages, recalls, leaves,
+ * dissolutions, mute-all and online counts go to the group's topic (`groupTopic`, core/topics.ts:
+ * every connection of a member subscribes to it — one publish per event, whatever the group's
+ * size); joins, applications, single mutes and read receipts go to the users' own topics.
  */
-export const groupTopic = (groupId: number) => `group:${groupId}`;
-
-/** Cross-node notice that a group's membership or settings changed (drop cached copies). */
-export const GROUPS_CHANGED_TOPIC = "groups.changed";
 
 /** A user joined (chat33 event 20): on create, accepted invitation, approved application, free join. */
 export type GroupJoinedEvent = {

@@ -2,7 +2,7 @@ import type { Group, GroupMember } from "../../ports/groups.ts";
 import type { Conversation, User } from "../../ports/storage.ts";
 import { forbidden } from "../errors.ts";
 import type { ConversationDirectory, ConversationPolicy } from "../messages/policy.ts";
-import { groupTopic } from "./events.ts";
+import { groupTopic } from "../topics.ts";
 import { isManager, notMember, speakProblem } from "./policy.ts";
 
 /** The group id of a group conversation (`g:<id>`). */

@@ -10,20 +10,15 @@ import type {
   MemberPatch,
 } from "../../ports/groups.ts";
 import { ROLE_ADMIN, ROLE_MEMBER, ROLE_OWNER } from "../../ports/groups.ts";
-import type { Hub, Json, Presence } from "../../ports/hub.ts";
+import type { Hub, Presence } from "../../ports/hub.ts";
 import type { Conversation, User } from "../../ports/storage.ts";
-import { userTopic } from "../accounts/account-service.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { conflict, forbidden, invalid, notFound } from "../errors.ts";
+import type { CoreEvents } from "../events.ts";
 import { contentOrThrow } from "../messages/content.ts";
 import type { MessageService, MessageView } from "../messages/message-service.ts";
-import {
-  GROUPS_CHANGED_TOPIC,
-  type GroupApplicationEvent,
-  type GroupCard,
-  type GroupEvent,
-  groupTopic,
-} from "./events.ts";
+import { GROUPS_CHANGED_TOPIC, groupOnlineSet, groupTopic, userTopic } from "../topics.ts";
+import type { GroupApplicationEvent, GroupCard, GroupEvent } from "./events.ts";
 import { GroupPolicy } from "./group-policy.ts";
 import {
   canKick,
@@ -37,11 +32,6 @@ import {
   requireMutable,
   requireOwner,
 } from "./policy.ts";
-
-/** Publishes a core event to a topic (the realtime layer, or later the events port). */
-export interface EventPublisher {
-  publish(topic: string, event: GroupEvent | { type: string; [key: string]: Json }): Promise<void>;
-}
 
 export interface GroupsOptions {
   /** Capacity of a new group. */
@@ -94,7 +84,7 @@ export class GroupService {
   constructor(
     private readonly repo: GroupRepo,
     private readonly messages: MessageService,
-    private readonly events: EventPublisher,
+    private readonly events: CoreEvents,
     private readonly hub: Hub,
     private readonly presence: Presence,
     private readonly users: UserCache,
@@ -917,4 +907,4 @@ export class GroupService {
 /** chat33's "muted forever" deadline (year 2200), as its later server uses it. */
 export const MUTED_FOREVER = 7258089600000;
 
-const onlineSet = (groupId: number) => `grp-online:${groupId}`;
+const onlineSet = groupOnlineSet;

@@ -1,8 +1,5 @@
-import type { SessionRevokedEvent, UserMutedEvent } from "../../core/accounts/account-service.ts";
-import type { FriendRequestEvent } from "../../core/friends/friend-service.ts";
-import type { GroupEvent } from "../../core/groups/events.ts";
-import type { MessageChangedEvent, MessageView } from "../../core/messages/message-service.ts";
-import type { RealtimeEvent } from "../../realtime/realtime.ts";
+import { assertNever, type CoreEvent, type FriendRequestEvent, type GroupEvent } from "../../core/events.ts";
+import type { MessageView } from "../../core/messages/message-service.ts";
 import { Codes, MESSAGES } from "./envelope.ts";
 import { CHANNEL_TYPE } from "./friend-presenters.ts";
 import { chat33MsgType } from "./kinds.ts";
@@ -69,12 +66,11 @@ export function revokedFrame(reason: string): string {
 }
 
 /** Renders a core event for chat33 sockets; null = chat33 has no frame for it. */
-export function renderEvent(event: RealtimeEvent): string | null {
-  switch (event.type) {
+export function renderEvent(e: CoreEvent): string | null {
+  switch (e.type) {
     case "message.new":
-      return messageFrame((event as unknown as { message: MessageView }).message);
-    case "message.changed": {
-      const e = event as unknown as MessageChangedEvent;
+      return messageFrame(e.message);
+    case "message.changed":
       return JSON.stringify({
         eventType: EventTypes.messageChanged,
         logType: e.conversationKind === "direct" ? 2 : 1,
@@ -82,9 +78,7 @@ export function renderEvent(event: RealtimeEvent): string | null {
         operateType: e.op === "recall" ? 1 : 2,
         userName: e.operatorName,
       });
-    }
     case "friend.request": {
-      const e = event as FriendRequestEvent;
       // position: "" — a pushed frame is the same for both users, and position is only shown
       // between colleagues (see docs/chat33.md); /chat33/applyList has it per viewer.
       const card = (u: FriendRequestEvent["sender"]) => ({
@@ -105,7 +99,6 @@ export function renderEvent(event: RealtimeEvent): string | null {
       });
     }
     case "user.muted": {
-      const e = event as UserMutedEvent;
       const now = Date.now();
       return JSON.stringify({
         eventType: EventTypes.muted,
@@ -115,7 +108,7 @@ export function renderEvent(event: RealtimeEvent): string | null {
       });
     }
     case "session.revoked":
-      return revokedFrame((event as SessionRevokedEvent).reason);
+      return revokedFrame(e.reason);
     case "group.joined":
     case "group.left":
     case "group.dissolved":
@@ -123,10 +116,15 @@ export function renderEvent(event: RealtimeEvent): string | null {
     case "group.muted":
     case "group.online":
     case "group.read":
-      return groupFrame(event as unknown as GroupEvent);
-    default:
-      // message.read and everything else: chat33 has no such event
+      return groupFrame(e);
+    // chat33 has no frame for these (QR login and the gateway are other surfaces' events)
+    case "message.read":
+    case "qr.confirmed":
+    case "gw.push":
+    case "gw.presence":
       return null;
+    default:
+      return assertNever(e);
   }
 }
 

@@ -2,17 +2,11 @@ import type { Static } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AdminAuth } from "../../core/admin/admin-token.ts";
 import { AppError } from "../../core/errors.ts";
-import {
-  GATEWAY_PROTOCOL,
-  type GatewayService,
-  type Push,
-  type PushEvent,
-} from "../../core/gateway/gateway-service.ts";
+import type { GatewayService, Push } from "../../core/gateway/gateway-service.ts";
 import { bearerToken } from "../../http/auth.ts";
 import { describeValidation, strictValidatorCompiler } from "../../http/validation.ts";
-import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
-import { type Envelope, fail, fromAppError, ok, wsError } from "./envelope.ts";
+import { type Envelope, fail, fromAppError, ok } from "./envelope.ts";
 import {
   BindBody,
   CloseBody,
@@ -24,6 +18,7 @@ import {
   SystemHeaders,
   sendToClientsBody,
 } from "./schemas.ts";
+import { closeClient, installGatewaySocket } from "./socket.ts";
 
 export interface GatewaySurfaceOptions {
   /** Path prefix of the surface (not `prefix`: Fastify would apply that one itself). */
@@ -48,40 +43,7 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
 export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceOptions): Promise<void> {
   const { gateway, realtime, admin } = opts;
 
-  realtime.registerProtocol(GATEWAY_PROTOCOL, {
-    render(event) {
-      if (event.type !== "gw.push") return null;
-      const e = event as PushEvent;
-      return JSON.stringify({
-        messageId: e.messageId,
-        sendUserId: e.sendUserId,
-        code: e.code,
-        msg: e.msg,
-        data: e.data,
-      });
-    },
-    onClose(conn) {
-      gateway.detach(conn);
-    },
-  });
-
-  realtime.route(`${opts.mount}/ws`, async (_req, url) => {
-    const systemId = url.searchParams.get("systemId") ?? "";
-    const system = systemId ? await gateway.findSystem(systemId) : null;
-    return {
-      accept: true,
-      protocol: GATEWAY_PROTOCOL,
-      onOpen(conn) {
-        if (!system) {
-          realtime.sendText(conn, wsError(systemId ? "系统ID无效" : "系统ID不能为空"));
-          realtime.close(conn, CloseCodes.POLICY, systemId ? "invalid systemId" : "systemId required");
-          return;
-        }
-        const clientId = gateway.attach(conn, system.systemId);
-        realtime.sendText(conn, JSON.stringify({ code: 0, msg: "success", data: { clientId } }));
-      },
-    };
-  });
+  installGatewaySocket(realtime, gateway, opts.mount);
 
   await app.register(
     async (api) => {
@@ -251,7 +213,7 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         Responses.closed,
         async (req) => {
           const sys = await system(req);
-          await gateway.closeClient(sys, req.body.clientId);
+          await closeClient(realtime, gateway, sys, req.body.clientId);
           return ok({});
         },
       );
