@@ -100,7 +100,9 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     clusterSecret,
     admin,
     record: late.record,
+    hub,
   });
+  await services.groups.start();
   const metrics = createMetrics(realtime.stats, { version: VERSION });
   late.attach(metrics.record);
   meterLogins(services.accounts, metrics.record);
@@ -149,6 +151,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
         const grace = new Promise<void>((r) => setTimeout(r, config.shutdown.graceMs).unref());
         await Promise.race([http.close(), grace]);
         await realtime.stop();
+        services.groups.stop();
         await hub.stop();
         await storage.close();
       })();

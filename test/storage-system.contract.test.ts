@@ -14,6 +14,7 @@ forEachStorage(
         "0003_messages",
         "0004_files",
         "0005_messages_one_history_index",
+        "0006_groups",
       ]);
       assert.deepEqual(await storage.migrate(), []);
       assert.equal(await storage.ping(), true);

@@ -13,11 +13,12 @@ import type { CoreEvents } from "../core/events.ts";
 import { FileService } from "../core/files/file-service.ts";
 import { FriendService } from "../core/friends/friend-service.ts";
 import { GatewayService } from "../core/gateway/gateway-service.ts";
+import { GroupService } from "../core/groups/group-service.ts";
 import { MessageService } from "../core/messages/message-service.ts";
 import { OrgService } from "../core/org/org-service.ts";
 import type { MetricsRecorder } from "../http/metrics.ts";
 import { meterSmsSender } from "../instrumentation.ts";
-import type { Presence } from "../ports/hub.ts";
+import type { Hub, Presence } from "../ports/hub.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
 import type { Storage } from "../ports/storage.ts";
 import type { Realtime } from "../realtime/realtime.ts";
@@ -71,9 +72,9 @@ export function accountServices(
  * routes attach to.
  */
 export function buildServices(
-  inputs: CoreInputs & { realtime: Realtime; presence: Presence; clusterSecret: Buffer; admin: AdminAuth },
+  inputs: CoreInputs & { realtime: Realtime; hub: Hub; presence: Presence; clusterSecret: Buffer; admin: AdminAuth },
 ): Services {
-  const { config, storage, events, realtime, limiter, log, presence, clusterSecret, admin } = inputs;
+  const { config, storage, events, realtime, hub, limiter, log, presence, clusterSecret, admin } = inputs;
   const gateway = new GatewayService(
     storage,
     events,
@@ -99,11 +100,22 @@ export function buildServices(
     userCache,
     limiter,
   );
+  // main.ts starts it (subscribes to other nodes' group changes) and stops it at close
+  const groups = new GroupService(
+    storage.groups,
+    messages,
+    events,
+    hub,
+    presence,
+    userCache,
+    config.groups,
+    log.child({ component: "groups" }),
+  );
   const files = new FileService(
     storage,
     new LocalFileStore(join(config.dataDir, "files"), modesOf(config)),
     config.files,
     log.child({ component: "files" }),
   );
-  return { config, realtime, accounts, sms, qr, org, friends, messages, files, gateway, limiter, admin };
+  return { config, realtime, accounts, sms, qr, org, friends, messages, groups, files, gateway, limiter, admin };
 }

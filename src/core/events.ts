@@ -1,5 +1,6 @@
 import type { EventPublisher } from "../ports/events.ts";
 import type { Json } from "../ports/hub.ts";
+import type { GroupEvent } from "./groups/events.ts";
 import type { MessageChangedEvent, MessageNewEvent, MessageReadEvent } from "./messages/message-service.ts";
 
 /**
@@ -37,6 +38,17 @@ export type FriendRequestEvent = {
   receiver: UserCard;
 };
 
+// The group events (chat33 20–24, 3, 60) are defined with the group module and joined here.
+export type {
+  GroupApplicationEvent,
+  GroupDissolvedEvent,
+  GroupEvent,
+  GroupJoinedEvent,
+  GroupLeftEvent,
+  GroupMutedEvent,
+  GroupOnlineEvent,
+  GroupReadEvent,
+} from "./groups/events.ts";
 // The message events (message.new / message.changed / message.read) are defined with the
 // message pipeline that emits them and joined into the union here.
 export type { MessageChangedEvent, MessageNewEvent, MessageReadEvent } from "./messages/message-service.ts";
@@ -73,7 +85,8 @@ export type CoreEvent =
   | MessageChangedEvent
   | MessageReadEvent
   | GatewayPushEvent
-  | GatewayPresenceEvent;
+  | GatewayPresenceEvent
+  | GroupEvent;
 
 export type CoreEventType = CoreEvent["type"];
 

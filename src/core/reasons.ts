@@ -89,6 +89,20 @@ export const Reasons = {
   bad_content: "invalid_argument",
   not_in_room: "forbidden",
 
+  // groups (core Group = chat33 room; core/groups/policy.ts)
+  group_no_permission: "forbidden",
+  group_owner_cannot_leave: "forbidden",
+  group_closed: "forbidden",
+  group_blacklisted: "forbidden",
+  group_no_add_friend: "forbidden",
+  group_full: "invalid_argument",
+  group_member_not_found: "not_found",
+  group_already_member: "conflict",
+  group_application_not_found: "not_found",
+  group_application_handled: "conflict",
+  bad_deadline: "invalid_argument",
+  bad_capacity: "invalid_argument",
+
   // files
   file_not_found: "not_found",
   file_empty: "invalid_argument",

@@ -30,3 +30,12 @@ export const gatewayAllSet = (systemId: string) => `${gatewaySystem(systemId)}:a
  * surface, even with a forged address.
  */
 export const gatewayOwner = (systemId: string) => gatewaySystem(systemId);
+
+/** One group (chat33 room, enterprise 1101): its messages and membership events reach every member's sockets. */
+export const groupTopic = (groupId: number) => `group:${groupId}`;
+
+/** Hub topic telling every node that a group's membership or settings changed (drop cached copies). */
+export const GROUPS_CHANGED_TOPIC = "groups.changed";
+
+/** The presence set of a group's members with a live socket (chat33 event 24, `/room/info` onlineNumber). */
+export const groupOnlineSet = (groupId: number) => `grp-online:${groupId}`;

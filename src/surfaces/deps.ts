@@ -6,6 +6,7 @@ import type { AdminAuth } from "../core/admin/admin-token.ts";
 import type { FileService } from "../core/files/file-service.ts";
 import type { FriendService } from "../core/friends/friend-service.ts";
 import type { GatewayService } from "../core/gateway/gateway-service.ts";
+import type { GroupService } from "../core/groups/group-service.ts";
 import type { MessageService } from "../core/messages/message-service.ts";
 import type { OrgService } from "../core/org/org-service.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
@@ -24,6 +25,7 @@ export interface Services {
   org: OrgService;
   friends: FriendService;
   messages: MessageService;
+  groups: GroupService;
   files: FileService;
   gateway: GatewayService;
   limiter: RateLimiter;

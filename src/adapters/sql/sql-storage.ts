@@ -23,6 +23,7 @@ import {
   type FriendRepo,
   type GatewaySystem,
   type GatewaySystemRepo,
+  type GroupRepo,
   type MessageRepo,
   type OrgRepo,
   type QrRepo,
@@ -40,6 +41,7 @@ import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { mapErrors } from "./errors.ts";
 import { SqlFiles } from "./file-repo.ts";
 import { SqlFriends } from "./friend-repo.ts";
+import { SqlGroups } from "./group-repos.ts";
 import { type SqliteFastPath, SqlMessages, sqliteFastPath } from "./message-repos.ts";
 import { buildMigrations } from "./migrations.ts";
 import { SqlOrg } from "./org-repos.ts";
@@ -194,7 +196,7 @@ class SqlGatewaySystems implements GatewaySystemRepo {
 }
 
 /** Every repository on `db` (the storage's Kysely instance, or a transaction's). */
-function reposOn(db: Kysely<Database>, sqlite: SqliteFastPath | null): Repos {
+function reposOn(db: Kysely<Database>, kind: StorageKind, sqlite: SqliteFastPath | null): Repos {
   return {
     settings: new SqlSettings(db),
     gatewaySystems: new SqlGatewaySystems(db),
@@ -207,6 +209,7 @@ function reposOn(db: Kysely<Database>, sqlite: SqliteFastPath | null): Repos {
     readCursors: new SqlReadCursors(db),
     friends: new SqlFriends(db),
     files: new SqlFiles(db),
+    groups: new SqlGroups(db, kind),
   };
 }
 
@@ -231,6 +234,7 @@ export class SqlStorage implements Storage {
   readonly readCursors: ReadCursorRepo;
   readonly friends: FriendRepo;
   readonly files: FileRepo;
+  readonly groups: GroupRepo;
   private readonly checkpointer: SqliteCheckpointer | null;
   private readonly sqlite: SqliteFastPath | null;
   /**
@@ -249,7 +253,7 @@ export class SqlStorage implements Storage {
         : null;
     this.kind = kind;
     this.sqlite = raw ? sqliteFastPath(raw, () => this.checkpointer?.committed()) : null;
-    const repos = reposOn(db, this.sqlite);
+    const repos = reposOn(db, this.kind, this.sqlite);
     this.settings = repos.settings;
     this.gatewaySystems = repos.gatewaySystems;
     this.users = repos.users;
@@ -261,6 +265,7 @@ export class SqlStorage implements Storage {
     this.readCursors = repos.readCursors;
     this.friends = repos.friends;
     this.files = repos.files;
+    this.groups = repos.groups;
   }
 
   /** See `Transactional` in src/ports/storage/index.ts for the guarantees. */
@@ -296,7 +301,7 @@ export class SqlStorage implements Storage {
       return await builder.execute((trx) =>
         this.current.run(marker, async () => {
           try {
-            return await fn(reposOn(trx, this.sqlite));
+            return await fn(reposOn(trx, this.kind, this.sqlite));
           } finally {
             // from here on, work that fn started (timers, promise chains) is outside it
             marker.open = false;

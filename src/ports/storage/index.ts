@@ -11,6 +11,7 @@ import type { SessionRepo, SmsRepo, UserRepo } from "./accounts.ts";
 import type { FileRepo } from "./files.ts";
 import type { FriendRepo } from "./friends.ts";
 import type { GatewaySystemRepo } from "./gateway.ts";
+import type { GroupRepo } from "./groups.ts";
 import type { MessageRepo } from "./messages.ts";
 import type { OrgRepo } from "./org.ts";
 import type { QrRepo } from "./qr.ts";
@@ -21,6 +22,7 @@ export type * from "./accounts.ts";
 export type * from "./files.ts";
 export type * from "./friends.ts";
 export type * from "./gateway.ts";
+export * from "./groups.ts";
 export type * from "./messages.ts";
 export type * from "./org.ts";
 export type * from "./qr.ts";
@@ -40,6 +42,7 @@ export interface Repos {
   readonly readCursors: ReadCursorRepo;
   readonly friends: FriendRepo;
   readonly files: FileRepo;
+  readonly groups: GroupRepo;
 }
 
 export type StorageKind = "sqlite" | "postgres";

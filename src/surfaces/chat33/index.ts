@@ -4,6 +4,7 @@ import type { Chat33Deps } from "./deps.ts";
 import { friendRoutes } from "./friends.ts";
 import { setupScope } from "./http.ts";
 import { messageRoutes } from "./messages.ts";
+import { roomRoutes } from "./rooms.ts";
 import { installSocket } from "./socket.ts";
 
 /**
@@ -20,6 +21,7 @@ export async function chat33Surface(app: FastifyInstance, deps: Chat33Deps): Pro
       accountRoutes(api, deps);
       friendRoutes(api, deps);
       messageRoutes(api, deps);
+      roomRoutes(api, deps);
     },
     { prefix: deps.mount },
   );

@@ -7,7 +7,7 @@ import type { Presenter } from "./presenters.ts";
 
 /** The services the enterprise surface uses (REST and the socket). */
 export type EnterpriseDeps = SurfaceDeps<
-  "config" | "realtime" | "accounts" | "qr" | "org" | "friends" | "messages" | "files" | "limiter"
+  "config" | "realtime" | "accounts" | "qr" | "org" | "friends" | "messages" | "groups" | "files" | "limiter"
 >;
 
 /** What every enterprise route module receives. */

@@ -3,6 +3,7 @@ import { documentRoutes } from "../../http/openapi.ts";
 import { registerAuthRoutes } from "./auth-routes.ts";
 import { createContext, type EnterpriseDeps } from "./context.ts";
 import { registerFileRoutes } from "./file-routes.ts";
+import { registerGroupRoutes } from "./group-routes.ts";
 import { enterpriseHttp, enterpriseSecurity } from "./http.ts";
 import { registerMessageRoutes } from "./message-routes.ts";
 import { mergeParams } from "./params.ts";
@@ -21,6 +22,7 @@ export async function enterpriseSurface(app: FastifyInstance, deps: EnterpriseDe
     mount: deps.mount,
     realtime: deps.realtime,
     accounts: deps.accounts,
+    groups: deps.groups,
     presenter,
     log,
   });
@@ -34,6 +36,7 @@ export async function enterpriseSurface(app: FastifyInstance, deps: EnterpriseDe
 
       registerAuthRoutes(api, ctx);
       registerMessageRoutes(api, ctx);
+      registerGroupRoutes(api, ctx);
       await registerFileRoutes(api, ctx);
     },
     { prefix: deps.mount },

@@ -52,6 +52,13 @@ export function renderGatewayEvent(e: CoreEvent): string | null {
     case "message.new":
     case "message.changed":
     case "message.read":
+    case "group.joined":
+    case "group.left":
+    case "group.dissolved":
+    case "group.application":
+    case "group.muted":
+    case "group.online":
+    case "group.read":
       return null;
     default:
       return assertNever(e);
