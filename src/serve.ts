@@ -24,8 +24,10 @@ export async function serve(config: Readonly<Config>, warnings: string[] = []): 
   else log.info("storage: PostgreSQL");
   log.info({ hub: app.hub.kind, node: app.hub.nodeId }, "hub ready");
 
-  const { port, address } = await app.listen();
+  const { port, address, consolePort } = await app.listen();
   log.info({ port, address }, `Parley listening on http://${address === "0.0.0.0" ? "localhost" : address}:${port}`);
+  if (consolePort !== null) log.info({ port: consolePort }, "customer console listening on its own port");
+  if (app.reporter) log.info({ console: config.console.url }, "reporting this deployment to a customer console");
 
   let stopping = false;
   const stop = (signal: string) => {

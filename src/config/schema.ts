@@ -78,6 +78,18 @@ export interface Config {
   chat33: { enabled: boolean; prefix: string; msgRatePerConnection: number; msgRatePerUser: number };
   files: { maxBytes: number; allowedTypes: string[]; thumbnailPx: number };
   enterprise: { enabled: boolean; prefix: string };
+  console: {
+    enabled: boolean;
+    port: number;
+    bodyLimitBytes: number;
+    maxRows: number;
+    retentionDays: number;
+    url: string;
+    reportIntervalMs: number;
+    licenceExpiry: string;
+  };
+  customerCode: string;
+  customerKey: string;
   shutdown: { drainDelayMs: number; graceMs: number };
 }
 
@@ -386,6 +398,73 @@ export const KEYS: readonly KeyDef[] = [
   { path: "files.thumbnailPx", kind: "int", default: 240, min: 16, max: 2048, doc: "longest side of image thumbnails" },
   { path: "enterprise.enabled", kind: "bool", default: true, doc: "serve the enterprise surface (seed 001)" },
   { path: "enterprise.prefix", kind: "string", default: "", doc: "path prefix of the enterprise surface" },
+  {
+    path: "console.enabled",
+    kind: "bool",
+    default: true,
+    doc: "serve the customer console (seed 004): /console/* (admin token) and /api/customer/info, /api/*/commit",
+  },
+  {
+    path: "console.port",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 65535,
+    doc: "a listener of the console's own serving every console route at the seed's paths (/customer/list …); 0 = none",
+  },
+  {
+    path: "console.bodyLimitBytes",
+    kind: "int",
+    default: 1048576,
+    min: 1024,
+    doc: "largest console request body (telemetry batches); larger ones are refused whole",
+  },
+  {
+    path: "console.maxRows",
+    kind: "int",
+    default: 10000,
+    min: 1,
+    doc: "most user/group rows one telemetry batch may carry",
+  },
+  {
+    path: "console.retentionDays",
+    kind: "int",
+    default: 90,
+    min: 0,
+    doc: "days of report history kept per customer (latest users/groups always kept); 0 = forever",
+  },
+  {
+    path: "console.url",
+    kind: "string",
+    default: "",
+    doc: "base URL of a customer console (another Parley, or the vendor's) this node reports to; empty = no reports",
+  },
+  {
+    path: "console.reportIntervalMs",
+    kind: "int",
+    default: 300000,
+    min: 1000,
+    doc: "how often this node reports to console.url (failures retry sooner, with backoff)",
+  },
+  {
+    path: "console.licenceExpiry",
+    kind: "string",
+    default: "",
+    doc: "licence expiry (YYYY-MM-DD) this node reports as its server timeout; empty = none",
+  },
+  {
+    path: "customerCode",
+    kind: "string",
+    default: "",
+    doc: "this deployment's customer code at console.url (PARLEY_CUSTOMER_CODE); empty = no reports",
+  },
+  {
+    path: "customerKey",
+    kind: "string",
+    default: "",
+    secret: true,
+    doc: "the key the console expects with this deployment's reports (sent as the key parameter); empty = none",
+  },
   {
     path: "shutdown.drainDelayMs",
     kind: "int",
