@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { freePort } from "./helpers/ports.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
 /** The customer console (seed 004, docs/console.md) on both mounts, both backends. */
@@ -9,18 +9,6 @@ type Env<T = unknown> = { code: number; msg: string; data: T };
 type Reply<T = unknown> = { status: number; body: Env<T> };
 
 const ADMIN = { authorization: "Bearer test-admin-token" };
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 type Style = "json" | "form" | "query";
 

@@ -456,7 +456,7 @@ export const KEYS: readonly KeyDef[] = [
     path: "customerCode",
     kind: "string",
     default: "",
-    doc: "this deployment's customer code at console.url (PARLEY_CUSTOMER_CODE); empty = no reports",
+    doc: "this deployment's customer code at console.url; empty = no reports",
   },
   {
     path: "customerKey",

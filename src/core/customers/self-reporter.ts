@@ -30,10 +30,11 @@ export class SelfReporter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
-  private failures = 0;
   private readonly now: () => number;
-  /** Rounds that completed (tests and /metrics-style introspection). */
-  succeeded = 0;
+  /** Consecutive failed rounds (0 after a success). */
+  failures = 0;
+  /** Rounds in which this node was the reporter and every commit was accepted. */
+  reports = 0;
 
   constructor(
     private readonly stats: DeploymentStats,
@@ -71,7 +72,7 @@ export class SelfReporter {
     try {
       if (await this.isLeader()) {
         await this.reportOnce();
-        this.succeeded++;
+        this.reports++;
       }
       if (this.failures) this.log.info({ after: this.failures }, "console report succeeded again");
       this.failures = 0;
