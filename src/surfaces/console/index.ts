@@ -64,6 +64,21 @@ function paramsOf(req: FastifyRequest): Record<string, unknown> {
 
 const METHODS_405 = ["PUT", "DELETE", "PATCH"] as const;
 
+/** OpenAPI summaries (seed 004's names); parameters and answers are in docs/console.md. */
+const SUMMARIES: Record<string, string> = {
+  "/customer/info": "客户信息 — a client app's deployment addresses by customer code (no token, never the key)",
+  "/server/commit": "上报服务器信息 — server state report (code, key when set)",
+  "/user/commit": "上报用户信息 — user rows, data = JSON array or JSON string (key beside data when set)",
+  "/group/commit": "上报群组信息 — group rows, data = JSON array or JSON string (key beside data when set)",
+  "/customer/list": "客户列表 — every customer with its latest server report (admin token)",
+  "/customer/add": "添加客户 — register a customer; every field validated (admin token)",
+  "/customer/update": "update a customer's fields (extension; admin token)",
+  "/customer/remove": "删除客户 — remove a customer and its reports (admin token)",
+  "/customer/history": "a customer's report history for charts (extension; admin token)",
+  "/user/list": "用户列表 — a customer's users, latest row each (admin token)",
+  "/group/list": "群组列表 — a customer's groups, latest row each (admin token)",
+};
+
 export async function consoleSurface(app: FastifyInstance, opts: ConsoleSurfaceOptions): Promise<void> {
   const { customers, admin } = opts;
   await app.register(async (api) => {
@@ -104,13 +119,24 @@ export async function consoleSurface(app: FastifyInstance, opts: ConsoleSurfaceO
       if (!admin.verify(bearerToken(req))) return reply.code(401).send(fail(401, "admin token required"));
     };
 
-    const route = (url: string, handler: (p: Record<string, unknown>) => Promise<unknown>, needsAdmin: boolean) => {
+    const route = (
+      url: string,
+      handler: (p: Record<string, unknown>) => Promise<unknown>,
+      needsAdmin: boolean,
+      summary = SUMMARIES[url.slice(url.lastIndexOf("/", url.lastIndexOf("/") - 1))] ?? "",
+    ) => {
       api.route({
         method: ["GET", "POST"],
         url,
         bodyLimit: opts.bodyLimitBytes,
         onRequest: needsAdmin ? requireAdmin : undefined,
-        schema: { hide: true },
+        // Parameters are merged from query, form and JSON and validated in core (docs/console.md).
+        schema: {
+          summary,
+          tags: ["console"],
+          // The console's own listener has no OpenAPI document; the main port's lists each route once.
+          hide: opts.ownListener === true,
+        },
         handler: async (req) => ok(await handler(paramsOf(req))),
       });
       api.route({
