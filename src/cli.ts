@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { modesOf, prepareDataDir, sqliteFileOf } from "./adapters/data-dir.ts";
+import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
 import { MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { LogSmsSender } from "./adapters/sms/senders.ts";
@@ -14,8 +15,8 @@ import { SmsService } from "./core/accounts/sms-service.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
 import { DEMO_PASSWORD, seedDemo } from "./core/demo-seed.ts";
 import { AppError } from "./core/errors.ts";
+import type { CoreEvent } from "./core/events.ts";
 import { OrgService } from "./core/org/org-service.ts";
-import { Realtime } from "./realtime/realtime.ts";
 
 const COMMANDS = `Usage: parley <command> [options]
 
@@ -102,9 +103,10 @@ async function openCore(config: Readonly<Config>) {
     throw e;
   }
   const limiter = new MemoryRateLimiter();
-  const realtime = new Realtime(config.ws, new MemoryHub(), log);
+  // No sockets here: events go to an in-process hub nobody listens on.
+  const events = new HubEventPublisher<CoreEvent>(new MemoryHub());
   const sms = new SmsService(storage.sms, new LogSmsSender(storage.sms, log), limiter, config.sms);
-  const accounts = new AccountService(storage, realtime, limiter, sms, accountsOptions(config.accounts), log);
+  const accounts = new AccountService(storage, events, limiter, sms, accountsOptions(config.accounts), log);
   return { storage, accounts, org: new OrgService(storage), close: () => storage.close() };
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { User } from "../src/ports/storage.ts";
+import { socketsReady } from "./helpers/ready.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -74,25 +75,12 @@ describe("chat33 surface — friends (seed 002 好友有关接口, /chat33/apply
     return { user, token: r.body.data.token };
   };
 
-  /**
-   * A chat33 socket whose subscriptions are in place: frames are handled after them, so the
-   * answer to a probe (a chat-room message: -5000) proves the socket hears its user's events.
-   */
+  /** A chat33 socket whose subscriptions are in place (the readiness helper waits for them). */
   const socket = async (w: Who): Promise<TestClient> => {
     const c = new TestClient(`${s.ws}/ws`, { headers: headers(w) });
     clients.push(c);
     await c.opened;
-    c.ws.send(
-      JSON.stringify({
-        eventType: 0,
-        msgId: "probe",
-        channelType: 1,
-        targetId: "1",
-        msgType: 1,
-        msg: { content: "?" },
-      }),
-    );
-    assert.deepEqual(await c.next(), { eventType: 0, msgId: "probe", code: -5000, content: "聊天室不存在" });
+    await socketsReady(s.app);
     return c;
   };
 

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type WebSocket from "ws";
 import type { User } from "../src/ports/storage.ts";
 import type { Env, Log, MsgFrame } from "./helpers/chat33-types.ts";
+import { socketsReady } from "./helpers/ready.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -11,7 +12,6 @@ type Failure = { eventType: number; msgId: string; code: number; content: string
 const PASSWORD = "secret-pass-1";
 let mobileSeq = 0;
 const newMobile = () => `136${String(process.pid % 1000).padStart(3, "0")}${String(++mobileSeq).padStart(5, "0")}`;
-const PROBE = { eventType: 0, msgId: "probe", channelType: 1, targetId: "1", msgType: 1, msg: { content: "?" } };
 
 type Who = { user: User; token: string };
 
@@ -54,15 +54,22 @@ function kit(get: () => TestServer) {
     await c.opened;
     return c;
   };
-  /** An authenticated socket whose subscriptions are in place (its answer to a probe proves it). */
+  /** An authenticated socket whose subscriptions are in place (the readiness helper waits for them). */
   const socket = async (w: Who | string, device = "iOS", extra: Record<string, string> = {}) => {
     const c = await raw("/ws", { headers: { ...headers(w, device), ...extra } });
-    await probe(c);
+    await socketsReady(get().app);
     return c;
   };
+  /** The socket is ready (subscriptions in place) and still answers: an unknown event type is -1001. */
   const probe = async (c: TestClient) => {
-    c.ws.send(JSON.stringify(PROBE));
-    assert.deepEqual(await c.next(), { eventType: 0, msgId: "probe", code: -5000, content: "聊天室不存在" });
+    await socketsReady(get().app);
+    c.ws.send(JSON.stringify({ eventType: 99, msgId: "probe" }));
+    assert.deepEqual(await c.next(), {
+      eventType: 99,
+      msgId: "probe",
+      code: -1001,
+      content: "参数错误: 未知的事件类型",
+    });
   };
   const text = (to: Who, msgId: string, content: string) =>
     JSON.stringify({ eventType: 0, msgId, channelType: 3, targetId: String(to.user.id), msgType: 1, msg: { content } });
@@ -678,7 +685,7 @@ describe("chat33 WebSocket limits", () => {
     await k.befriend(a, b);
     const c1 = await k.socket(a);
     const c2 = await k.socket(await k.login(a.mobile, "Android"), "Android");
-    // 6 messages over two connections (3 each + the probe, within the per-connection 5): at most 2 per
+    // 6 messages over two connections (3 each, within the per-connection 5): at most 2 per
     // one-second window pass, and they span at most two windows
     for (let i = 0; i < 3; i++) {
       c1.ws.send(k.text(b, `c1-${i}`, "x"));

@@ -212,7 +212,16 @@ describe("console surface (seed 004)", () => {
           400,
           "deeply",
         );
-        assertFail(await call(`${m().ui}/customer/add`, "x", "json", { ...ADMIN, "content-type": "text/plain" }), 415);
+        // text/plain is read as text (the shared scope's rule) and is not a set of parameters
+        assertFail(
+          await call(`${m().ui}/customer/add`, "x", "json", { ...ADMIN, "content-type": "text/plain" }),
+          400,
+          "JSON object or a form",
+        );
+        assertFail(
+          await call(`${m().ui}/customer/add`, "<x/>", "json", { ...ADMIN, "content-type": "application/xml" }),
+          415,
+        );
         assertFail(await call(`${m().ui}/user/list`, {}, "json", ADMIN), 400, "missing field: code");
         assertFail(await call(`${m().ui}/user/list`, { code: "unknown" }, "json", ADMIN), 404);
         assertFail(await call(`${m().ui}/group/list`, { code: "unknown" }, "query", ADMIN), 404);

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { BatchWriter } from "../src/core/messages/batch-writer.ts";
 import type { NewMessage, User } from "../src/ports/storage.ts";
 import { DATABASE_URL } from "./helpers/backend.ts";
+import { socketsReady } from "./helpers/ready.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -38,15 +39,14 @@ describe("one bad message never fails another user's (issue 8 item 2)", () => {
     await s.app.friends.request(a, b.id, { reason: "hi" });
     await s.app.friends.respond(b, a.id, true);
   };
-  /** A chat33 socket whose subscriptions are in place (answered an event-0 probe). */
+  /** A chat33 socket whose subscriptions are in place (the readiness helper waits for them). */
   const chat33Socket = async (u: User) => {
     const c = new TestClient(`${s.ws}/ws`, {
       headers: { "FZM-DEVICE": "iOS", "FZM-AUTH-TOKEN": await token(u, "ios") },
     });
     clients.push(c);
     await c.opened;
-    c.ws.send(JSON.stringify({ eventType: 0, msgId: "probe", channelType: 1, targetId: "1", msgType: 1, msg: {} }));
-    assert.equal((await c.next<Frame>()).code, -5000);
+    await socketsReady(s.app);
     return c;
   };
   /** Reads frames until one for each of `msgIds` arrived (frames for other ids are skipped). */

@@ -10,6 +10,7 @@ import {
   validClientMsgId,
 } from "../src/core/messages/content.ts";
 import type { StoredFile, User } from "../src/ports/storage.ts";
+import { socketsReady } from "./helpers/ready.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -137,8 +138,7 @@ describe("one per-user send rate limit for every surface", () => {
     const c = new TestClient(`${s.ws}/ws`, { headers: { "FZM-DEVICE": "iOS", "FZM-AUTH-TOKEN": token } });
     clients.push(c);
     await c.opened;
-    c.ws.send(JSON.stringify({ eventType: 0, msgId: "probe", channelType: 1, targetId: "1", msgType: 1, msg: {} }));
-    assert.equal((await c.next<{ code: number }>()).code, -5000);
+    await socketsReady(s.app);
     await new Promise((r) => setTimeout(r, 1100)); // the first window is over
     for (let i = 0; i < 3; i++) assert.equal((await enterpriseSend(`f-${i}`)).status, 200);
     c.ws.send(

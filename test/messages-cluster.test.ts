@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { MemoryBus } from "../src/adapters/hub/memory-hub.ts";
 import { createBackend, REDIS_URL } from "./helpers/backend.ts";
 import type { Env, MsgFrame } from "./helpers/chat33-types.ts";
+import { socketsReady } from "./helpers/ready.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -41,16 +42,11 @@ describe(`direct messages across a cluster (${REDIS_URL ? "redis" : "in-process"
         await c.opened;
         return c;
       };
-      // readiness of a chat33 socket: its answer to a chat-room join proves the subscriptions exist
-      const probe = async (c: TestClient) => {
-        c.ws.send(JSON.stringify({ eventType: 1, msgId: "probe", groupId: "1" }));
-        assert.equal((await c.next<{ code: number }>()).code, -5000);
-      };
 
       const aliceWs = await open(`${a.ws}/ws?token=${await chat33Login(a, "13500000001")}&device=iOS`);
-      await probe(aliceWs);
+      await socketsReady(a.app);
       const bobWs = await open(`${b.ws}/ws?token=${await chat33Login(b, "13500000002")}&device=iOS`);
-      await probe(bobWs);
+      await socketsReady(b.app);
       const ent = await post<{ data: { authorization: string } }>(`${b.base}/auth/login`, {
         account: "bob",
         password: "pass-123",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { User } from "../src/ports/storage.ts";
 import type { Env, Log, MsgFrame } from "./helpers/chat33-types.ts";
+import { socketsReady } from "./helpers/ready.ts";
 import { post, startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -43,25 +44,12 @@ describe("offline sync (chat33): unread counts and history after a reconnect", (
     assert.equal(r.body.result, 0, r.body.message);
     return { user, token: r.body.data.token };
   };
-  /** A socket whose subscriptions are in place (a probe's answer comes after them). */
+  /** A socket whose subscriptions are in place (the readiness helper waits for them). */
   const socket = async (token: string) => {
     const c = new TestClient(`${s.ws}/ws`, { headers: headers(token) });
     clients.push(c);
     await c.opened;
-    c.ws.send(JSON.stringify({ eventType: 1, msgId: "probe", groupId: "1" }));
-    // event 1 is answered at once; an event-0 probe waits for the subscriptions
-    assert.equal((await c.next<{ code: number }>()).code, -5000);
-    c.ws.send(
-      JSON.stringify({
-        eventType: 0,
-        msgId: "probe",
-        channelType: 1,
-        targetId: "1",
-        msgType: 1,
-        msg: { content: "?" },
-      }),
-    );
-    assert.equal((await c.next<{ code: number }>()).code, -5000);
+    await socketsReady(s.app);
     return c;
   };
   const text = (msgId: string, content: string) =>

@@ -1,6 +1,6 @@
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { AdminTokenStore } from "../core/admin/admin-token.ts";
+import type { AdminTokenStore } from "../ports/admin-token-store.ts";
 import { type DataModes, ensureDir } from "./data-dir.ts";
 
 /** Keeps the admin token hash in `<dataDir>/admin-token.sha256` (mode `fileMode`, 0600 by default), cached by mtime. */

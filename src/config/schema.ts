@@ -35,7 +35,7 @@ export interface Config {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   requestLog: boolean;
   metrics: { token: string };
-  http: { bodyLimitBytes: number; trustProxy: string };
+  http: { bodyLimitBytes: number; trustProxy: string; corsOrigins: string[] };
   ws: {
     maxFrameBytes: number;
     maxBufferedBytes: number;
@@ -177,6 +177,12 @@ export const KEYS: readonly KeyDef[] = [
     kind: "string",
     default: "",
     doc: "reverse proxies whose X-Forwarded-* headers are trusted: a hop count (e.g. 1) or a comma-separated list of addresses/CIDRs (also loopback, linklocal, uniquelocal); empty = none. The client address is the first untrusted hop",
+  },
+  {
+    path: "http.corsOrigins",
+    kind: "list",
+    default: [],
+    doc: "comma-separated Origin allow-list for browser (CORS) calls to every HTTP surface and /files; * = any origin without credentials; empty = closed",
   },
   {
     path: "ws.maxFrameBytes",

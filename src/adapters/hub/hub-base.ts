@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { AppError } from "../../core/errors.ts";
+import { AppError } from "../../ports/errors.ts";
 import type { Json, RequestHandler, TopicHandler } from "../../ports/hub.ts";
 
 /** Wire messages on a node's private channel. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type Kysely, type Selectable, sql } from "kysely";
-import { conflict } from "../../core/errors.ts";
+import { conflict } from "../../ports/errors.ts";
 import type {
   NewUser,
   QrCode,

@@ -1,4 +1,4 @@
-import type { AppError } from "../../core/errors.ts";
+import type { AppError } from "../../ports/errors.ts";
 
 /** True when `e` is a unique/primary-key violation on SQLite or PostgreSQL. */
 export function isUniqueViolation(e: unknown): boolean {

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
-import { conflict } from "../../core/errors.ts";
+import { conflict } from "../../ports/errors.ts";
 import type { Attrs, Company, Department, DictEntry, License, OrgRepo, Role } from "../../ports/storage.ts";
 import { mapErrors } from "./errors.ts";
 import type { CompaniesTable, Database, DepartmentsTable, RolesTable } from "./schema.ts";

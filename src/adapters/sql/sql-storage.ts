@@ -4,7 +4,7 @@ import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
-import { conflict } from "../../core/errors.ts";
+import { conflict } from "../../ports/errors.ts";
 import type {
   FileRepo,
   FriendRepo,

@@ -2,8 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { RateLimiter } from "../../ports/rate-limit.ts";
 import type { NewUser, Session, Storage, User, UserPatch } from "../../ports/storage.ts";
-import type { Realtime } from "../../realtime/realtime.ts";
 import { AppError, conflict, forbidden, invalid, notFound, unauthenticated } from "../errors.ts";
+import type { CoreEvents, SessionRevokedEvent } from "../events.ts";
+import { sessionTopic, userTopic } from "../topics.ts";
 import type { DeviceType } from "./devices.ts";
 import { HashPool } from "./hash-pool.ts";
 import { dummyHash, hashPassword, needsRehash, type ScryptParams, verifyPassword } from "./password.ts";
@@ -79,18 +80,6 @@ export interface LoginOptions {
   ip?: string;
 }
 
-/** Topic names of session and user events (live sockets subscribe to them). */
-export const sessionTopic = (sid: string) => `sess:${sid}`;
-export const userTopic = (userId: number) => `user:${userId}`;
-
-/** Events published on those topics; surfaces render them in their own wire format. */
-export type SessionRevokedEvent = {
-  type: "session.revoked";
-  sid: string;
-  reason: "replaced" | "logout" | "admin" | "disabled";
-};
-export type UserMutedEvent = { type: "user.muted"; userId: number; mutedUntil: number };
-
 export const hashToken = (token: string) => createHash("sha256").update(token, "utf8").digest("hex");
 const newToken = () => randomBytes(32).toString("base64url");
 const newSid = () => randomBytes(16).toString("hex");
@@ -107,7 +96,7 @@ export class AccountService {
 
   constructor(
     private readonly storage: Storage,
-    private readonly realtime: Realtime,
+    private readonly events: CoreEvents,
     private readonly limiter: RateLimiter,
     private readonly sms: SmsService,
     private readonly opts: AccountsOptions,
@@ -362,6 +351,18 @@ export class AccountService {
   }
 
   /**
+   * A session's state now, for a socket that has just subscribed to its session's topic (a
+   * revocation published before the subscription was missed): ended with the reason, or live
+   * until `expiresAt`.
+   */
+  async sessionStatus(sid: string): Promise<{ ended: string } | { expiresAt: number }> {
+    const s = await this.storage.sessions.findById(sid);
+    if (!s || s.revokedAt !== null) return { ended: s?.revokeReason ?? "logout" };
+    if (s.expiresAt <= Date.now()) return { ended: "expired" };
+    return { expiresAt: s.expiresAt };
+  }
+
+  /**
    * Which of these sessions have ended (revoked, expired at `now`, or gone), with the reason:
    * sockets re-check their sessions with this on the sweep, so a revocation whose pub/sub
    * notice was lost (a hub outage) still ends them. One query per 500 sessions.
@@ -410,7 +411,7 @@ export class AccountService {
     const done = await this.storage.sessions.revoke(sids, reason, Date.now());
     await Promise.all(
       done.map((sid) =>
-        this.realtime
+        this.events
           .publish(sessionTopic(sid), { type: "session.revoked", sid, reason })
           .catch((err: unknown) => this.log.warn({ err }, "revocation publish failed")),
       ),
@@ -435,7 +436,7 @@ export class AccountService {
     const user = await this.storage.users.update(targetId, { mutedUntil });
     this.cache?.invalidate(targetId);
     if (!user) throw notFound("user_not_found", "user does not exist");
-    await this.realtime
+    await this.events
       .publish(userTopic(user.id), { type: "user.muted", userId: user.id, mutedUntil })
       .catch((err: unknown) => this.log.warn({ err }, "mute publish failed"));
     return user;

@@ -1,13 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Storage, User } from "../../ports/storage.ts";
-import type { Realtime } from "../../realtime/realtime.ts";
 import { forbidden, invalid } from "../errors.ts";
-
-/** The topic a waiting (not yet logged-in) PC socket listens on. */
-export const deviceTopic = (deviceId: string) => `device:${deviceId}`;
-
-/** Published to `deviceTopic` when a phone confirmed a QR login; the socket's node opens the session. */
-export type QrConfirmedEvent = { type: "qr.confirmed"; deviceId: string; userId: number; platform: string };
+import type { CoreEvents, QrConfirmedEvent } from "../events.ts";
+import { deviceTopic } from "../topics.ts";
 
 const hashCode = (code: string) => createHash("sha256").update(code, "utf8").digest("hex");
 
@@ -18,7 +13,7 @@ const hashCode = (code: string) => createHash("sha256").update(code, "utf8").dig
 export class QrService {
   constructor(
     private readonly storage: Storage,
-    private readonly realtime: Realtime,
+    private readonly events: CoreEvents,
     private readonly ttlMs: number,
   ) {}
 
@@ -68,6 +63,6 @@ export class QrService {
       userId: actor.id,
       platform: qr.platform,
     };
-    await this.realtime.publish(deviceTopic(qr.deviceId), event);
+    await this.events.publish(deviceTopic(qr.deviceId), event);
   }
 }

@@ -1,11 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
-/** Where the admin token's hash is kept (the data dir in production; see adapters/admin-token-file). */
-export interface AdminTokenStore {
-  /** sha256 hex of the current token, or null when none was stored yet. */
-  readHash(): string | null;
-  writeHash(hash: string): void;
-}
+import type { AdminTokenStore } from "../../ports/admin-token-store.ts";
+
+export type { AdminTokenStore } from "../../ports/admin-token-store.ts";
 
 export function sha256Hex(s: string): string {
   return createHash("sha256").update(s, "utf8").digest("hex");

@@ -1,21 +1,8 @@
 import type { Logger } from "pino";
-import type { Json } from "../../ports/hub.ts";
 import type { FriendRequest, Friendship, Storage, User } from "../../ports/storage.ts";
-import type { Realtime } from "../../realtime/realtime.ts";
-import { userTopic } from "../accounts/account-service.ts";
 import { AppError, conflict, invalid, notFound } from "../errors.ts";
-
-/** Published to both users' topics whenever a friend request is made or answered (chat33 event 31). */
-export interface FriendRequestEvent {
-  type: "friend.request";
-  id: number;
-  status: 1 | 2 | 3;
-  reason: string;
-  datetime: number;
-  sender: { id: number; name: string; avatar: string; position: string };
-  receiver: { id: number; name: string; avatar: string; position: string };
-  [key: string]: Json;
-}
+import type { CoreEvents, FriendRequestEvent } from "../events.ts";
+import { userTopic } from "../topics.ts";
 
 const card = (u: User) => ({ id: u.id, name: u.nickname, avatar: u.avatar, position: u.position });
 
@@ -23,7 +10,7 @@ const card = (u: User) => ({ id: u.id, name: u.nickname, avatar: u.avatar, posit
 export class FriendService {
   constructor(
     private readonly storage: Storage,
-    private readonly realtime: Realtime,
+    private readonly events: CoreEvents,
     private readonly log: Logger,
   ) {}
 
@@ -65,7 +52,7 @@ export class FriendService {
     };
     await Promise.all(
       [from.id, to.id].map((id) =>
-        this.realtime
+        this.events
           .publish(userTopic(id), event)
           .catch((err: unknown) => this.log.warn({ err }, "friend event publish failed")),
       ),

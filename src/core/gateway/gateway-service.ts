@@ -1,15 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
+import type { ConnectionAddress, ConnectionOps } from "../../ports/connections.ts";
 import type { Json, Presence } from "../../ports/hub.ts";
 import type { GatewaySystem, Storage } from "../../ports/storage.ts";
-import { CloseCodes } from "../../realtime/close-codes.ts";
-import type { Connection } from "../../realtime/connection.ts";
-import type { Realtime, RealtimeEvent } from "../../realtime/realtime.ts";
 import { AppError, conflict, invalid, unauthenticated } from "../errors.ts";
-import { type ClientAddress, ClientIdCodec } from "./client-id.ts";
-
-/** The wire protocol name of gateway sockets. */
-export const GATEWAY_PROTOCOL = "gateway";
+import type { CoreEvent, CoreEvents, GatewayPresenceEvent, GatewayPushEvent } from "../events.ts";
+import { gatewayAllSet, gatewayGroupTopic, gatewayOwner } from "../topics.ts";
+import { ClientIdCodec } from "./client-id.ts";
 
 /** A push as the seed document defines it; `data` is passed through unchanged. */
 export interface Push {
@@ -19,25 +16,15 @@ export interface Push {
   data: Json;
 }
 
-export interface PushEvent extends RealtimeEvent {
-  type: "gw.push";
-  messageId: string;
-  sendUserId: string;
-  code: number;
-  msg: string;
-  data: Json;
-}
-
-/** Per-socket state of a gateway client. */
+/** Per-client state, kept by the surface with its socket and handed back to the hooks below. */
 export interface GatewayClientState {
   systemId: string;
   clientId: string;
+  /** The key node operations must name to reach this client (`core/topics.ts`). */
+  owner: string;
   /** groupName → binding info, allocated on first bind. */
   groups: Map<string, { userId: string; extend: string }> | null;
 }
-
-export const ONLINE_CODE = 1001;
-export const OFFLINE_CODE = 1002;
 
 const SYSTEM_CACHE_TTL_MS = 30_000;
 const SYSTEM_CACHE_MAX = 10_000;
@@ -58,32 +45,31 @@ export function hashSecret(secret: string): string {
   return createHash("sha256").update(secret, "utf8").digest("hex");
 }
 
-/** Topic and presence-set names; the system id is length-prefixed so names cannot collide. */
-const sysKey = (systemId: string) => `gw:${systemId.length}:${systemId}`;
-export const groupTopic = (systemId: string, group: string) => `${sysKey(systemId)}:g:${group}`;
-const allSet = (systemId: string) => `${sysKey(systemId)}:all`;
-
 /**
- * The push gateway (seed 000): systems (tenants), anonymous clients, named groups. Pushes are
- * live-only (at-most-once to connected clients). Works across a cluster: client ids carry their
- * node, groups are hub topics, online lists come from presence.
+ * The push gateway (seed 000): systems (tenants) and their authorisation, anonymous clients,
+ * named groups, presence and push composition. Pushes are live-only (at-most-once to connected
+ * clients). Works across a cluster: client ids carry their node, groups are hub topics, online
+ * lists come from presence. No transport here: sockets are reached through the connection-ops
+ * port, and the surface (`surfaces/gateway`) owns the wire — frames, codes 1001/1002 and their
+ * texts, close codes. The template for the 003 push API.
  */
 export class GatewayService {
   private readonly codec: ClientIdCodec;
   private readonly systemCache = new Map<string, { system: GatewaySystem; at: number }>();
+  /** One owner-key string per system, shared by all its clients (idle clients are the common case). */
+  private readonly owners = new Map<string, string>();
 
   constructor(
     private readonly storage: Storage,
-    private readonly realtime: Realtime,
+    private readonly events: CoreEvents,
+    private readonly connections: ConnectionOps<CoreEvent>,
     private readonly presence: Presence,
     clusterSecret: Buffer,
     private readonly log: Logger,
-    /** Send the 1001/1002 group notices (the seed's behaviour; n² frames while a big group fills). */
+    /** Publish the online/offline group notices (the seed's behaviour; n² frames while a big group fills). */
     private readonly groupNotices = true,
   ) {
     this.codec = new ClientIdCodec(clusterSecret);
-    realtime.registerOp("gw.bind", (p) => this.bindLocal(p));
-    realtime.registerOp("gw.close", (p) => this.closeLocal(p));
   }
 
   async register(systemId: string, secret: string | undefined): Promise<void> {
@@ -128,74 +114,68 @@ export class GatewayService {
     return system;
   }
 
-  /** Makes a freshly opened socket a client of `systemId`; returns its client id. */
-  attach(conn: Connection, systemId: string): string {
-    const clientId = this.codec.encode({ nodeId: this.realtime.nodeId, connId: conn.id }, systemId);
-    const state: GatewayClientState = { systemId, clientId, groups: null };
-    conn.state = state;
+  /** A freshly opened socket at `addr` becomes a client of `systemId`: its state (with its client id). */
+  attach(addr: ConnectionAddress, systemId: string): GatewayClientState {
+    const clientId = this.codec.encode(addr, systemId);
     this.presence
-      .add(allSet(systemId), clientId)
+      .add(gatewayAllSet(systemId), clientId)
       .catch((err: unknown) => this.log.warn({ err }, "presence add failed"));
-    return clientId;
+    return { systemId, clientId, owner: this.ownerOf(systemId), groups: null };
   }
 
-  /** Called when a client's socket closed: leaves presence and tells its groups (code 1002). */
-  detach(conn: Connection): void {
-    const state = conn.state as GatewayClientState | null;
-    if (!state) return;
+  /** A client's socket closed: it leaves presence and its groups are told (offline notice). */
+  detach(state: GatewayClientState): void {
     const { systemId, clientId } = state;
-    const tasks: Promise<unknown>[] = [this.presence.remove(allSet(systemId), clientId)];
+    const tasks: Promise<unknown>[] = [this.presence.remove(gatewayAllSet(systemId), clientId)];
     if (state.groups) {
       for (const [group, info] of state.groups) {
-        const topic = groupTopic(systemId, group);
+        const topic = gatewayGroupTopic(systemId, group);
         tasks.push(this.presence.remove(topic, clientId));
-        if (this.groupNotices)
-          tasks.push(this.realtime.publish(topic, this.notice(OFFLINE_CODE, "客户端下线", clientId, info)));
+        if (this.groupNotices) tasks.push(this.events.publish(topic, presenceEvent("offline", clientId, info)));
       }
     }
     Promise.all(tasks).catch((err: unknown) => this.log.warn({ err }, "gateway detach failed"));
   }
 
-  private notice(code: number, msg: string, clientId: string, info: { userId: string; extend: string }): PushEvent {
-    return {
-      type: "gw.push",
-      messageId: newMessageId(),
-      sendUserId: info.userId,
-      code,
-      msg,
-      data: JSON.stringify({ clientId, userId: info.userId, extend: info.extend }),
-    };
-  }
-
-  private resolve(system: GatewaySystem, clientId: string): ClientAddress {
+  /** The address of a client of `system`; a malformed, forged or foreign id is `client_id_invalid`. */
+  clientAddress(system: GatewaySystem, clientId: string): ConnectionAddress {
     const addr = this.codec.decode(clientId, system.systemId);
     if (!addr) throw invalid("client_id_invalid", `invalid clientId: ${String(clientId).slice(0, 80)}`);
     return addr;
   }
 
-  private pushEvent(push: Push): PushEvent {
-    return {
-      type: "gw.push",
-      messageId: newMessageId(),
-      sendUserId: push.sendUserId,
-      code: push.code,
-      msg: push.msg,
-      data: push.data,
-    };
+  /** The owner key node operations must name to reach a client of `system`. */
+  owner(system: GatewaySystem): string {
+    return this.ownerOf(system.systemId);
+  }
+
+  private ownerOf(systemId: string): string {
+    let owner = this.owners.get(systemId);
+    if (owner === undefined) {
+      if (this.owners.size >= SYSTEM_CACHE_MAX) this.owners.clear();
+      owner = gatewayOwner(systemId);
+      this.owners.set(systemId, owner);
+    }
+    return owner;
   }
 
   async sendToClient(system: GatewaySystem, clientId: string, push: Push): Promise<string> {
-    const addr = this.resolve(system, clientId);
-    const event = this.pushEvent(push);
-    await this.deliver(addr, event);
+    const addr = this.clientAddress(system, clientId);
+    const event = pushEvent(push);
+    try {
+      await this.connections.send(addr, event);
+    } catch (err) {
+      // live-only: a client on a node that is gone simply does not receive the push
+      this.log.debug({ err, node: addr.nodeId }, "push to a client of an unreachable node dropped");
+    }
     return event.messageId;
   }
 
   /** All ids are checked before anything is sent: one bad id rejects the whole batch. */
   async sendToClients(system: GatewaySystem, clientIds: string[], push: Push): Promise<string> {
     // duplicates are delivered once
-    const addrs = [...new Set(clientIds)].map((id) => this.resolve(system, id));
-    const event = this.pushEvent(push);
+    const addrs = [...new Set(clientIds)].map((id) => this.clientAddress(system, id));
+    const event = pushEvent(push);
     const byNode = new Map<string, number[]>();
     for (const a of addrs) {
       let list = byNode.get(a.nodeId);
@@ -207,21 +187,12 @@ export class GatewayService {
     }
     await Promise.all(
       [...byNode].map(([nodeId, connIds]) =>
-        this.realtime.sendToMany(nodeId, connIds, event).catch((err: unknown) => {
+        this.connections.sendMany(nodeId, connIds, event).catch((err: unknown) => {
           this.log.debug({ err, node: nodeId }, "push to clients of an unreachable node dropped");
         }),
       ),
     );
     return event.messageId;
-  }
-
-  /** Live-only: a client on a node that is gone simply does not receive the push. */
-  private async deliver(addr: ClientAddress, event: PushEvent): Promise<void> {
-    try {
-      await this.realtime.sendTo(addr.nodeId, addr.connId, event);
-    } catch (err) {
-      this.log.debug({ err, node: addr.nodeId }, "push to a client of an unreachable node dropped");
-    }
   }
 
   async bindToGroup(
@@ -231,46 +202,39 @@ export class GatewayService {
     userId: string,
     extend: string,
   ): Promise<void> {
-    const addr = this.resolve(system, clientId);
-    let ok: Json = false;
+    const addr = this.clientAddress(system, clientId);
+    const topic = gatewayGroupTopic(system.systemId, group);
+    let ok = false;
     try {
-      ok = await this.realtime.callNode(addr.nodeId, "gw.bind", {
-        connId: addr.connId,
-        systemId: system.systemId,
-        group,
-        userId,
-        extend,
-      });
+      ok = await this.connections.bind(addr, this.owner(system), topic, { group, userId, extend });
     } catch (err) {
       this.log.debug({ err }, "bind to a client of an unreachable node");
     }
-    if (ok !== true) throw invalid("client_offline", "client is not online");
+    if (!ok) throw invalid("client_offline", "client is not online");
     if (!this.groupNotices) return;
-    await this.realtime.publish(
-      groupTopic(system.systemId, group),
-      this.notice(ONLINE_CODE, "客户端上线", clientId, { userId, extend }),
-    );
+    await this.events.publish(topic, presenceEvent("online", clientId, { userId, extend }));
   }
 
-  private localClient(p: { [key: string]: Json }): { conn: Connection; state: GatewayClientState } | null {
-    const conn = this.realtime.connections.get(Number(p.connId));
-    if (!conn || conn.closing || conn.protocol !== GATEWAY_PROTOCOL) return null;
-    const state = conn.state as GatewayClientState | null;
-    if (!state || state.systemId !== p.systemId) return null;
-    return { conn, state };
-  }
-
-  private async bindLocal(p: { [key: string]: Json }): Promise<Json> {
-    const found = this.localClient(p);
-    if (!found) return false;
-    const { conn, state } = found;
-    const group = String(p.group);
+  /**
+   * On the client's own node, when a bind reached its socket: records the group (for the offline
+   * notice), subscribes, joins the group's presence. False when the client left meanwhile.
+   */
+  async bound(
+    state: GatewayClientState,
+    meta: Json,
+    subscribe: () => Promise<void>,
+    closed: () => boolean,
+  ): Promise<boolean> {
+    const m = (typeof meta === "object" && meta !== null && !Array.isArray(meta) ? meta : {}) as {
+      [key: string]: Json;
+    };
+    const group = String(m.group);
     state.groups ??= new Map();
-    state.groups.set(group, { userId: String(p.userId ?? ""), extend: String(p.extend ?? "") });
-    const topic = groupTopic(state.systemId, group);
-    await this.realtime.subscribe(conn, topic);
+    state.groups.set(group, { userId: String(m.userId ?? ""), extend: String(m.extend ?? "") });
+    const topic = gatewayGroupTopic(state.systemId, group);
+    await subscribe();
     await this.presence.add(topic, state.clientId);
-    if (conn.closing) {
+    if (closed()) {
       // the client left while we were subscribing: its detach may have run already, so undo here
       await this.presence.remove(topic, state.clientId);
       return false;
@@ -279,30 +243,32 @@ export class GatewayService {
   }
 
   async sendToGroup(system: GatewaySystem, group: string, push: Push): Promise<string> {
-    const event = this.pushEvent(push);
-    await this.realtime.publish(groupTopic(system.systemId, group), event);
+    const event = pushEvent(push);
+    await this.events.publish(gatewayGroupTopic(system.systemId, group), event);
     return event.messageId;
   }
 
   /** Online client ids of a group, or of the whole system when `group` is empty. */
   onlineList(system: GatewaySystem, group: string): Promise<string[]> {
-    return this.presence.members(group ? groupTopic(system.systemId, group) : allSet(system.systemId));
+    return this.presence.members(group ? gatewayGroupTopic(system.systemId, group) : gatewayAllSet(system.systemId));
   }
+}
 
-  /** Closes a client of the calling system; closing a client that is already gone succeeds. */
-  async closeClient(system: GatewaySystem, clientId: string): Promise<void> {
-    const addr = this.resolve(system, clientId);
-    try {
-      await this.realtime.callNode(addr.nodeId, "gw.close", { connId: addr.connId, systemId: system.systemId });
-    } catch (err) {
-      this.log.debug({ err }, "close of a client on an unreachable node");
-    }
-  }
+function pushEvent(push: Push): GatewayPushEvent {
+  return {
+    type: "gw.push",
+    messageId: newMessageId(),
+    sendUserId: push.sendUserId,
+    code: push.code,
+    msg: push.msg,
+    data: push.data,
+  };
+}
 
-  private closeLocal(p: { [key: string]: Json }): Json {
-    const found = this.localClient(p);
-    if (!found) return false;
-    this.realtime.close(found.conn, CloseCodes.NORMAL, "closed by system");
-    return true;
-  }
+function presenceEvent(
+  change: GatewayPresenceEvent["change"],
+  clientId: string,
+  info: { userId: string; extend: string },
+): GatewayPresenceEvent {
+  return { type: "gw.presence", change, messageId: newMessageId(), clientId, userId: info.userId, extend: info.extend };
 }

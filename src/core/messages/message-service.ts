@@ -2,9 +2,9 @@ import type { Logger } from "pino";
 import type { Json } from "../../ports/hub.ts";
 import type { RateLimiter } from "../../ports/rate-limit.ts";
 import type { Conversation, ConversationKind, Message, MessageKind, Storage, User } from "../../ports/storage.ts";
-import type { Realtime } from "../../realtime/realtime.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { AppError, forbidden, invalid, notFound } from "../errors.ts";
+import type { CoreEvent, CoreEvents } from "../events.ts";
 import type { FriendService } from "../friends/friend-service.ts";
 import { BatchWriter } from "./batch-writer.ts";
 import { adminOnlyKind, type MessageContent, validClientMsgId } from "./content.ts";
@@ -86,14 +86,14 @@ export class MessageService {
 
   constructor(
     private readonly storage: Storage,
-    private readonly realtime: Realtime,
+    private readonly events: CoreEvents,
     friends: FriendService,
     private readonly opts: MessagesOptions,
     private readonly log: Logger,
     private readonly userCache: UserCache,
     private readonly limiter: RateLimiter,
   ) {
-    this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => realtime.holdWrites());
+    this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => events.afterCommit());
     this.direct = new DirectPolicy(userCache, friends, this.directory);
     this.registerPolicy(this.direct);
   }
@@ -222,10 +222,10 @@ export class MessageService {
    * is stored either way; clients recover it from history), so a caller that relies on the
    * publication for its ack can answer directly instead.
    */
-  private async publish(topics: string[], event: { type: string; [key: string]: Json }): Promise<boolean> {
+  private async publish(topics: string[], event: CoreEvent): Promise<boolean> {
     const results = await Promise.all(
       topics.map((topic) =>
-        this.realtime.publish(topic, event).then(
+        this.events.publish(topic, event).then(
           () => true,
           (err: unknown) => {
             this.log.warn({ err }, "message publish failed");

@@ -1,8 +1,8 @@
 import type { Conversation, ConversationKind, User } from "../../ports/storage.ts";
-import { userTopic } from "../accounts/account-service.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { forbidden, invalid, notFound } from "../errors.ts";
 import type { FriendService } from "../friends/friend-service.ts";
+import { userTopic } from "../topics.ts";
 
 /**
  * The rules of one conversation kind (`direct`, `group`, `chatroom`): who may send, who may read,

@@ -1,19 +1,17 @@
 import type { IncomingMessage } from "node:http";
+import { Type } from "@sinclair/typebox";
 import type { FastifyBaseLogger } from "fastify";
-import type { RawData } from "ws";
-import {
-  type Authenticated,
-  type SessionRevokedEvent,
-  sessionTopic,
-  userTopic,
-} from "../../core/accounts/account-service.ts";
+import type { Authenticated } from "../../core/accounts/account-service.ts";
 import { chat33Device, type DeviceType } from "../../core/accounts/devices.ts";
-import { AppError } from "../../core/errors.ts";
+import { AppError, unauthenticated } from "../../core/errors.ts";
+import type { CoreEvent } from "../../core/events.ts";
+import { jsonTextTooDeep } from "../../core/json-limits.ts";
 import { canonicalContent, problemText, validClientMsgId } from "../../core/messages/content.ts";
+import { upgradeQueryValidator } from "../../http/upgrade-query.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
-import type { RealtimeEvent } from "../../realtime/realtime.ts";
 import type { SurfaceDeps } from "../deps.ts";
+import { sessionSockets } from "../session-socket.ts";
 import { headerValue, readCookie, TOKEN_COOKIE } from "./auth.ts";
 import { Codes, fromAppError } from "./envelope.ts";
 import { parseId } from "./ids.ts";
@@ -53,16 +51,19 @@ type ClientFrame = { eventType: number; msgId: string; body: Record<string, unkn
  * Parses a client frame. Anything that is not a JSON object with an integer `eventType` is a
  * malformed frame; the answer still echoes the `eventType`/`msgId` it could read.
  */
-function parseFrame(data: RawData, isBinary: boolean): ClientFrame | { error: true; eventType: number; msgId: string } {
+function parseFrame(
+  data: Buffer | ArrayBuffer | Buffer[],
+  isBinary: boolean,
+): ClientFrame | { error: true; eventType: number; msgId: string } {
   let v: unknown;
   try {
     if (isBinary) throw new Error("binary");
-    const buf = Buffer.isBuffer(data)
-      ? data
-      : Array.isArray(data)
-        ? Buffer.concat(data)
-        : Buffer.from(data as ArrayBuffer);
-    v = JSON.parse(buf.toString("utf8"));
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    const text = buf.toString("utf8");
+    // nested deeper than MAX_JSON_DEPTH: refused before JSON.parse builds it (a malformed frame;
+    // the answer still echoes a top-level msgId, read without parsing the frame)
+    if (jsonTextTooDeep(text)) return { error: true, eventType: EventTypes.connection, msgId: topLevelMsgId(text) };
+    v = JSON.parse(text);
   } catch {
     return { error: true, eventType: EventTypes.connection, msgId: "" };
   }
@@ -74,6 +75,61 @@ function parseFrame(data: RawData, isBinary: boolean): ClientFrame | { error: tr
     return { error: true, eventType: EventTypes.connection, msgId };
   return { eventType: body.eventType, msgId, body };
 }
+
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/** End index of the JSON string token starting at `start` (its closing quote), or -1. */
+function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c /* \ */) i++;
+    else if (c === 0x22 /* " */) return i;
+  }
+  return -1;
+}
+
+/**
+ * The string value of the top-level `msgId` key of a frame's text, found by one linear scan that
+ * builds nothing but that key and value (for a frame refused before parsing); "" when unreadable.
+ */
+function topLevelMsgId(text: string): string {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x22) {
+      const end = stringEnd(text, i);
+      if (end < 0) return "";
+      let j = end + 1;
+      while (j < text.length && isSpace(text.charCodeAt(j))) j++;
+      if (depth === 1 && text.charCodeAt(j) === 0x3a /* : */ && text.slice(i, end + 1) === '"msgId"') {
+        j++;
+        while (j < text.length && isSpace(text.charCodeAt(j))) j++;
+        const valueEnd = text.charCodeAt(j) === 0x22 ? stringEnd(text, j) : -1;
+        if (valueEnd < 0) return "";
+        try {
+          return String(JSON.parse(text.slice(j, valueEnd + 1))).slice(0, MSG_ID_MAX);
+        } catch {
+          return "";
+        }
+      }
+      i = end;
+    }
+  }
+  return "";
+}
+
+/**
+ * The upgrade's query parameters (docs/chat33.md "Connecting"), bounded like the headers they
+ * stand for. A parameter that fails gets the answer its field documents (below); others are ignored.
+ */
+const UpgradeQuery = Type.Object({
+  token: Type.Optional(Type.String({ maxLength: 1024 })),
+  uuid: Type.Optional(Type.String({ maxLength: 256 })),
+  device: Type.Optional(Type.String({ maxLength: 32 })),
+});
+const checkQuery = upgradeQueryValidator(UpgradeQuery, "/ws");
 
 /** chat33 credentials of an upgrade request: header, `?token=`, or the cookie; guests' uuid. */
 function upgradeCredentials(req: IncomingMessage, url: URL, allowedOrigins: readonly string[]) {
@@ -108,7 +164,7 @@ function cookieAllowed(req: IncomingMessage, allowedOrigins: readonly string[]):
  * docs/chat33.md "WebSocket"). Registered before the gateway's route for the same path.
  */
 export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
-  const { realtime, accounts, messages, storage, config } = deps;
+  const { realtime, accounts, messages, config } = deps;
   const perConnection = config.chat33.msgRatePerConnection;
 
   const send = (conn: Connection, text: string): void => {
@@ -127,17 +183,13 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
       reason === "replaced" ? "replaced" : "session ended",
     );
 
-  async function open(conn: Connection, state: SocketState, auth: Authenticated): Promise<void> {
-    await Promise.all([
-      realtime.subscribe(conn, sessionTopic(auth.session.id)),
-      realtime.subscribe(conn, userTopic(auth.user.id)),
-    ]);
-    // A revocation published between the upgrade's check and the subscription was missed: look again.
-    const now = await storage.sessions.findById(auth.session.id);
-    if (!now || now.revokedAt !== null) endSession(conn, now?.revokeReason ?? "logout");
-    else if (now.expiresAt <= Date.now()) endSession(conn, "expired");
-    else state.expiresAt = now.expiresAt;
-  }
+  const sessions = sessionSockets<SocketState>({
+    realtime,
+    accounts,
+    stateOf,
+    end: endSession,
+    close: closeFor,
+  });
 
   /** Event 0: a message to a friend (channelType 3). Answers only the sending connection. */
   async function sendMessage(conn: Connection, state: SocketState, f: ClientFrame): Promise<void> {
@@ -196,7 +248,7 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     }
   }
 
-  function onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
+  function onFrame(conn: Connection, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     const state = stateOf(conn);
     if (!state || conn.closing) return;
     const f = parseFrame(data, isBinary);
@@ -237,28 +289,15 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     }
   }
 
-  realtime.registerProtocol(CHAT33_PROTOCOL, {
+  realtime.registerProtocol<CoreEvent>(CHAT33_PROTOCOL, {
     render: renderEvent,
     onMessage: onFrame,
-    onEvent(conn: Connection, event: RealtimeEvent) {
-      if (event.type !== "session.revoked") return;
-      const state = stateOf(conn);
-      const e = event as SessionRevokedEvent;
+    onEvent(conn, event) {
       // the frame was sent by render; now end the socket
-      if (state && e.sid === state.sid) closeFor(conn, e.reason);
+      if (event.type === "session.revoked") sessions.onRevoked(conn, event);
     },
-    onSweep(conn, now) {
-      const state = stateOf(conn);
-      if (state?.sid && state.expiresAt <= now) endSession(conn, "expired");
-    },
-    // Revocations normally arrive as events; this catches one whose notice was lost.
-    onSweepAll(conns) {
-      accounts.recheckSessions(
-        conns,
-        (c) => (c.closing ? null : stateOf(c)?.sid),
-        (c, reason) => endSession(c, reason),
-      );
-    },
+    // expiry per socket; revocations whose notice was lost, in one batched query
+    ...sessions.sweep,
   });
 
   realtime.route(`${deps.mount}/ws`, async (req, url) => {
@@ -269,17 +308,25 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     if (!cred.token && !cred.uuid) return null;
     // Browsers cannot set headers on a WebSocket: no device at all means Web (documented).
     const device = cred.device === undefined ? "web" : chat33Device(cred.device);
+    const fromError = (e: AppError) => {
+      const { body } = fromAppError(e);
+      return { code: body.result, content: body.message, reason: e.reason };
+    };
     let failure: { code: number; content: string; reason: string } | null = null;
     let auth: Authenticated | null = null;
-    if (!device) failure = { code: Codes.unknownDevice, content: "未知的设备类型", reason: "device" };
+    const query = checkQuery(url);
+    if (!query.ok)
+      failure =
+        query.field === "token"
+          ? fromError(unauthenticated("token_invalid", "invalid token"))
+          : query.field === "uuid"
+            ? { code: Codes.sessionError, content: "Session错误: FZM-UUID 无效", reason: "uuid" }
+            : { code: Codes.unknownDevice, content: "未知的设备类型", reason: "device" };
+    else if (!device) failure = { code: Codes.unknownDevice, content: "未知的设备类型", reason: "device" };
     else if (cred.token) {
-      try {
-        auth = await accounts.authenticate(cred.token);
-      } catch (e) {
-        if (!(e instanceof AppError)) throw e;
-        const { body } = fromAppError(e);
-        failure = { code: body.result, content: body.message, reason: e.reason };
-      }
+      const r = await sessions.authenticate(cred.token);
+      auth = r.auth;
+      if (r.failure) failure = fromError(r.failure);
     } else if (!UUID_RE.test(cred.uuid ?? ""))
       failure = { code: Codes.sessionError, content: "Session错误: FZM-UUID 无效", reason: "uuid" };
     return {
@@ -309,11 +356,16 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
           windowCount: 0,
         };
         conn.state = state;
-        if (auth)
-          state.queue = open(conn, state, auth).catch((err: unknown) => {
+        if (!auth) return;
+        // frames wait for the subscriptions (the queue); the socket is ready once they are in place
+        state.queue = sessions
+          .attach(conn, state, auth.session.id, auth.user.id)
+          .then(() => {})
+          .catch((err: unknown) => {
             log.error({ err }, "chat33 socket open failed");
             realtime.close(conn, CloseCodes.INTERNAL, "internal error");
           });
+        return state.queue;
       },
     };
   });

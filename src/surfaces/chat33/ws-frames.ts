@@ -1,7 +1,5 @@
-import type { SessionRevokedEvent, UserMutedEvent } from "../../core/accounts/account-service.ts";
-import type { FriendRequestEvent } from "../../core/friends/friend-service.ts";
-import type { MessageChangedEvent, MessageView } from "../../core/messages/message-service.ts";
-import type { RealtimeEvent } from "../../realtime/realtime.ts";
+import { assertNever, type CoreEvent, type FriendRequestEvent } from "../../core/events.ts";
+import type { MessageView } from "../../core/messages/message-service.ts";
 import { Codes, MESSAGES } from "./envelope.ts";
 import { CHANNEL_TYPE } from "./friend-presenters.ts";
 import { chat33MsgType } from "./kinds.ts";
@@ -61,12 +59,11 @@ export function revokedFrame(reason: string): string {
 }
 
 /** Renders a core event for chat33 sockets; null = chat33 has no frame for it. */
-export function renderEvent(event: RealtimeEvent): string | null {
-  switch (event.type) {
+export function renderEvent(e: CoreEvent): string | null {
+  switch (e.type) {
     case "message.new":
-      return messageFrame((event as unknown as { message: MessageView }).message);
-    case "message.changed": {
-      const e = event as unknown as MessageChangedEvent;
+      return messageFrame(e.message);
+    case "message.changed":
       return JSON.stringify({
         eventType: EventTypes.messageChanged,
         logType: e.conversationKind === "direct" ? 2 : 1,
@@ -74,9 +71,7 @@ export function renderEvent(event: RealtimeEvent): string | null {
         operateType: e.op === "recall" ? 1 : 2,
         userName: e.operatorName,
       });
-    }
     case "friend.request": {
-      const e = event as FriendRequestEvent;
       // position: "" — a pushed frame is the same for both users, and position is only shown
       // between colleagues (see docs/chat33.md); /chat33/applyList has it per viewer.
       const card = (u: FriendRequestEvent["sender"]) => ({
@@ -97,7 +92,6 @@ export function renderEvent(event: RealtimeEvent): string | null {
       });
     }
     case "user.muted": {
-      const e = event as UserMutedEvent;
       const now = Date.now();
       return JSON.stringify({
         eventType: EventTypes.muted,
@@ -107,9 +101,14 @@ export function renderEvent(event: RealtimeEvent): string | null {
       });
     }
     case "session.revoked":
-      return revokedFrame((event as SessionRevokedEvent).reason);
-    default:
-      // message.read and everything else: chat33 has no such event
+      return revokedFrame(e.reason);
+    // chat33 has no frame for these (QR login and the gateway are other surfaces' events)
+    case "message.read":
+    case "qr.confirmed":
+    case "gw.push":
+    case "gw.presence":
       return null;
+    default:
+      return assertNever(e);
   }
 }

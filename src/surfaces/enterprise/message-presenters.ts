@@ -1,5 +1,6 @@
+import type { MessageReadEvent } from "../../core/events.ts";
 import { contentText } from "../../core/messages/content.ts";
-import type { MessageReadEvent, MessageView } from "../../core/messages/message-service.ts";
+import type { MessageView } from "../../core/messages/message-service.ts";
 import type { User } from "../../ports/storage.ts";
 import { enterpriseType } from "./kinds.ts";
 

@@ -1,21 +1,17 @@
 import { randomBytes } from "node:crypto";
+import { Type } from "@sinclair/typebox";
 import type { FastifyBaseLogger } from "fastify";
-import {
-  type AccountService,
-  type Authenticated,
-  type SessionRevokedEvent,
-  sessionTopic,
-  userTopic,
-} from "../../core/accounts/account-service.ts";
+import type { AccountService, Authenticated } from "../../core/accounts/account-service.ts";
 import { enterpriseDevice } from "../../core/accounts/devices.ts";
-import { deviceTopic, type QrConfirmedEvent } from "../../core/accounts/qr-service.ts";
-import { AppError } from "../../core/errors.ts";
-import type { MessageNewEvent, MessageReadEvent } from "../../core/messages/message-service.ts";
+import { assertNever, type CoreEvent, type QrConfirmedEvent } from "../../core/events.ts";
+import { deviceTopic, sessionTopic, userTopic } from "../../core/topics.ts";
+import { upgradeQueryValidator } from "../../http/upgrade-query.ts";
 import type { Storage } from "../../ports/storage.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
-import type { Realtime, RealtimeEvent } from "../../realtime/realtime.ts";
-import { EXPIRED_FRAME, frame, KICKED_FRAME, SocketCodes } from "./envelope.ts";
+import type { Realtime } from "../../realtime/realtime.ts";
+import { sessionSockets } from "../session-socket.ts";
+import { EXPIRED_FRAME, fail, frame, KICKED_FRAME, SocketCodes } from "./envelope.ts";
 import { readReceiptVo, singleMsgVo } from "./message-presenters.ts";
 import { upgradeToken } from "./params.ts";
 import type { Presenter } from "./presenters.ts";
@@ -38,7 +34,17 @@ interface SocketState {
   loggingIn: boolean;
 }
 
-const stateOf = (conn: Connection) => conn.state as SocketState;
+const stateOf = (conn: Connection) => conn.state as SocketState | null;
+
+/**
+ * The upgrade's query parameters (docs/enterprise.md "The socket"). A parameter that fails gets
+ * `{code: 400, msg: "参数错误: …", data: null}` and close 1008; unknown parameters are ignored.
+ */
+const UpgradeQuery = Type.Object({
+  authorization: Type.Optional(Type.String({ maxLength: 1024 })),
+  platform: Type.Optional(Type.String({ maxLength: 32 })),
+});
+const checkQuery = upgradeQueryValidator(UpgradeQuery, "/socket");
 
 export interface EnterpriseSocketDeps {
   mount: string;
@@ -63,11 +69,18 @@ export interface EnterpriseSocketDeps {
 export function installSocket(d: EnterpriseSocketDeps): void {
   const { realtime, accounts, storage, presenter, log } = d;
 
+  const kicked = (reason: string) => reason === "replaced" || reason === "session_replaced";
+  const closeFor = (conn: Connection, reason: string) =>
+    realtime.close(
+      conn,
+      kicked(reason) ? CloseCodes.KICKED : CloseCodes.AUTH_FAILED,
+      kicked(reason) ? "replaced" : "login expired",
+    );
   const endSession = (conn: Connection, reason: string) => {
-    const kicked = reason === "replaced" || reason === "session_replaced";
-    realtime.sendText(conn, kicked ? KICKED_FRAME : EXPIRED_FRAME);
-    realtime.close(conn, kicked ? CloseCodes.KICKED : CloseCodes.AUTH_FAILED, kicked ? "replaced" : "login expired");
+    realtime.sendText(conn, kicked(reason) ? KICKED_FRAME : EXPIRED_FRAME);
+    closeFor(conn, reason);
   };
+  const sessions = sessionSockets<SocketState>({ realtime, accounts, stateOf, end: endSession, close: closeFor });
 
   const subscribeSession = (conn: Connection, sid: string, userId: number) =>
     Promise.all([realtime.subscribe(conn, sessionTopic(sid)), realtime.subscribe(conn, userTopic(userId))]);
@@ -83,12 +96,7 @@ export function installSocket(d: EnterpriseSocketDeps): void {
     };
     conn.state = state;
     await realtime.subscribe(conn, deviceTopic(state.device));
-    if (auth) {
-      await subscribeSession(conn, auth.session.id, auth.user.id);
-      // A revocation published between the upgrade's check and the subscription was missed: look again.
-      const now = await storage.sessions.findById(auth.session.id);
-      if (!now || now.revokedAt !== null) return endSession(conn, now?.revokeReason ?? "revoked");
-    }
+    if (auth && !(await sessions.attach(conn, state, auth.session.id, auth.user.id))) return;
     realtime.sendText(conn, frame(SocketCodes.CONNECTED, "连接成功", { device: state.device }));
   }
 
@@ -119,79 +127,66 @@ export function installSocket(d: EnterpriseSocketDeps): void {
     }
   }
 
-  realtime.registerProtocol(ENTERPRISE_PROTOCOL, {
+  realtime.registerProtocol<CoreEvent>(ENTERPRISE_PROTOCOL, {
     render(event) {
-      if (event.type === "session.revoked")
-        return (event as SessionRevokedEvent).reason === "replaced" ? KICKED_FRAME : EXPIRED_FRAME;
-      if (event.type === "message.new") {
-        const { message } = event as unknown as MessageNewEvent;
-        // Group messages (1101) come with groups.
-        if (message.conversationKind !== "direct") return null;
-        return frame(SocketCodes.SINGLE_MESSAGE, "单聊消息", singleMsgVo(message, 0));
+      switch (event.type) {
+        case "session.revoked":
+          return event.reason === "replaced" ? KICKED_FRAME : EXPIRED_FRAME;
+        case "message.new":
+          // Group messages (1101) come with groups.
+          if (event.message.conversationKind !== "direct") return null;
+          return frame(SocketCodes.SINGLE_MESSAGE, "单聊消息", singleMsgVo(event.message, 0));
+        case "message.read":
+          if (event.conversationKind !== "direct") return null;
+          return frame(SocketCodes.READ_RECEIPT, "已读回执", readReceiptVo(event));
+        // no enterprise frame: recall/delete shows on the next fetch; the rest are other surfaces'
+        case "message.changed":
+        case "user.muted":
+        case "friend.request":
+        case "qr.confirmed":
+        case "gw.push":
+        case "gw.presence":
+          return null;
+        default:
+          return assertNever(event);
       }
-      if (event.type === "message.read") {
-        const e = event as unknown as MessageReadEvent;
-        if (e.conversationKind !== "direct") return null;
-        return frame(SocketCodes.READ_RECEIPT, "已读回执", readReceiptVo(e));
-      }
-      return null;
     },
-    onEvent(conn: Connection, event: RealtimeEvent) {
+    onEvent(conn, event) {
       const state = stateOf(conn);
       if (!state) return;
-      if (event.type === "session.revoked") {
-        const e = event as SessionRevokedEvent;
-        // The frame (1002/1003) was already sent by render; now end the socket.
-        if (e.sid === state.sid)
-          realtime.close(
-            conn,
-            e.reason === "replaced" ? CloseCodes.KICKED : CloseCodes.AUTH_FAILED,
-            e.reason === "replaced" ? "replaced" : "login expired",
-          );
-      } else if (event.type === "qr.confirmed") {
-        const e = event as QrConfirmedEvent;
+      // The frame (1002/1003) was already sent by render; now end the socket.
+      if (event.type === "session.revoked") sessions.onRevoked(conn, event);
+      else if (event.type === "qr.confirmed") {
         // Only a socket still waiting for a login acts; an authenticated one ignores it.
-        if (e.deviceId !== state.device || state.sid !== null || state.loggingIn) return;
-        qrLogin(conn, state, e).catch((err: unknown) => log.error({ err }, "enterprise QR login failed"));
+        if (event.deviceId !== state.device || state.sid !== null || state.loggingIn) return;
+        qrLogin(conn, state, event).catch((err: unknown) => log.error({ err }, "enterprise QR login failed"));
       }
     },
-    onSweep(conn, now) {
-      const state = stateOf(conn);
-      if (state?.sid && state.expiresAt <= now) endSession(conn, "expired");
-    },
-    // Revocations normally arrive as events; this catches one whose notice was lost.
-    onSweepAll(conns) {
-      accounts.recheckSessions(
-        conns,
-        (c) => (c.closing ? null : stateOf(c)?.sid),
-        (c, reason) => endSession(c, reason),
-      );
-    },
+    // expiry per socket; revocations whose notice was lost, in one batched query
+    ...sessions.sweep,
   });
 
   realtime.route(`${d.mount}/socket`, async (req, url) => {
+    const query = checkQuery(url);
     const token = upgradeToken(req, url);
-    const platform = (url.searchParams.get("platform") ?? "").trim().slice(0, 32) || "pc";
-    let auth: Authenticated | null = null;
-    let failure: AppError | null = null;
-    if (token) {
-      try {
-        auth = await accounts.authenticate(token);
-      } catch (e) {
-        if (!(e instanceof AppError)) throw e;
-        failure = e;
-      }
-    }
+    const platform = (url.searchParams.get("platform") ?? "").trim() || "pc";
+    const { auth, failure } = query.ok ? await sessions.authenticate(token) : { auth: null, failure: null };
     return {
       accept: true,
       protocol: ENTERPRISE_PROTOCOL,
       onOpen(conn) {
+        if (!query.ok) {
+          conn.state = null;
+          realtime.sendText(conn, JSON.stringify(fail(400, `参数错误: ${query.message}`)));
+          realtime.close(conn, CloseCodes.POLICY, "invalid parameter");
+          return;
+        }
         if (failure) {
           conn.state = null;
           endSession(conn, failure.reason);
           return;
         }
-        open(conn, auth, platform).catch((err: unknown) => {
+        return open(conn, auth, platform).catch((err: unknown) => {
           log.error({ err }, "enterprise socket open failed");
           realtime.close(conn, CloseCodes.INTERNAL, "internal error");
         });

@@ -1,0 +1,32 @@
+/**
+ * Every topic name (and presence-set name) the core publishes to or a socket subscribes to is
+ * built here and nowhere else, so two features can never collide on a name by accident.
+ *
+ * Rules: a topic is `<namespace>:<key>`; a key that is free text (a gateway system id, a group
+ * name) is length-prefixed so `a:b` + `c` and `a` + `b:c` cannot produce the same name.
+ */
+
+/** One session: its revocation reaches every socket of that session. */
+export const sessionTopic = (sid: string) => `sess:${sid}`;
+
+/** One user: messages, friend requests, mutes — every socket of that user on every surface. */
+export const userTopic = (userId: number) => `user:${userId}`;
+
+/** A waiting (not yet logged-in) enterprise PC socket: QR-login confirmations. */
+export const deviceTopic = (deviceId: string) => `device:${deviceId}`;
+
+/** A gateway system's namespace (length-prefixed system id). */
+const gatewaySystem = (systemId: string) => `gw:${systemId.length}:${systemId}`;
+
+/** A named group of a gateway system: a hub topic and the presence set of its clients. */
+export const gatewayGroupTopic = (systemId: string, group: string) => `${gatewaySystem(systemId)}:g:${group}`;
+
+/** The presence set of every client of a gateway system (no topic is published on it). */
+export const gatewayAllSet = (systemId: string) => `${gatewaySystem(systemId)}:all`;
+
+/**
+ * The owner key of a gateway client socket: node operations on a connection (bind, close) name
+ * it, so one system can never bind or close another system's client, nor a socket of another
+ * surface, even with a forged address.
+ */
+export const gatewayOwner = (systemId: string) => gatewaySystem(systemId);

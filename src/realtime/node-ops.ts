@@ -1,0 +1,99 @@
+import type { Hub, Json } from "../ports/hub.ts";
+import { CloseCodes } from "./close-codes.ts";
+import type { FanOut } from "./fanout.ts";
+import type { ProtocolHandler, RealtimeEvent } from "./protocol.ts";
+import type { ConnectionRegistry } from "./registry.ts";
+import type { TopicIndex } from "./topic-index.ts";
+import type { Writer } from "./writer.ts";
+
+type OpHandler = (payload: { [key: string]: Json }) => Promise<Json> | Json;
+
+/** Thrown (and answered to the calling node) for an operation this node does not know. */
+export class UnknownOpError extends Error {}
+
+/**
+ * Named operations other nodes invoke on this node through the hub, and the generic connection
+ * operations every surface can use on a connection anywhere in the cluster:
+ * `conn.send` / `conn.sendMany` (live-only delivery), `conn.bind` (subscribe to a topic) and
+ * `conn.close` (close with a code and reason) and `conn.kick` (a last frame, then close 4003).
+ * Binding, closing and kicking name the connection's owner.
+ */
+export class NodeOps {
+  private readonly ops = new Map<string, OpHandler>();
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly registry: ConnectionRegistry,
+    private readonly topics: TopicIndex,
+    private readonly fanout: FanOut,
+    private readonly writer: Writer,
+    private readonly protocols: ReadonlyMap<string, ProtocolHandler>,
+  ) {
+    hub.onRequest((payload) => this.handle(payload));
+    this.register("conn.send", (p) => this.sendLocal([Number(p.connId)], p.event as RealtimeEvent));
+    this.register("conn.sendMany", (p) =>
+      Array.isArray(p.connIds) ? this.sendLocal(p.connIds.map(Number), p.event as RealtimeEvent) : 0,
+    );
+    this.register("conn.bind", (p) =>
+      this.bindLocal(Number(p.connId), String(p.owner), String(p.topic), p.meta ?? null),
+    );
+    this.register("conn.close", (p) =>
+      this.closeLocal(Number(p.connId), String(p.owner), Number(p.code), String(p.reason ?? "")),
+    );
+    this.register("conn.kick", (p) =>
+      this.kickLocal(Number(p.connId), String(p.owner), typeof p.text === "string" ? p.text : null),
+    );
+  }
+
+  /** Registers a named operation other nodes may invoke on this node through the hub. */
+  register(name: string, fn: OpHandler): void {
+    this.ops.set(name, fn);
+  }
+
+  private async handle(payload: Json): Promise<Json> {
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return null;
+    const fn = this.ops.get(String(payload.op));
+    if (!fn) throw new UnknownOpError("unknown_op");
+    return fn(payload);
+  }
+
+  /** Invokes `op` on `nodeId` (locally without serialisation when it is this node). */
+  call(nodeId: string, op: string, args: { [key: string]: Json }, timeoutMs?: number): Promise<Json> {
+    return this.hub.request(nodeId, { ...args, op }, timeoutMs);
+  }
+
+  sendLocal(connIds: readonly number[], event: RealtimeEvent): number {
+    const conns = [];
+    for (const id of connIds) {
+      const conn = this.registry.connections.get(id);
+      if (conn) conns.push(conn);
+    }
+    return conns.length ? this.fanout.sendEach(conns, event) : 0;
+  }
+
+  private async bindLocal(connId: number, owner: string, topic: string, meta: Json): Promise<boolean> {
+    const conn = this.registry.owned(connId, owner);
+    if (!conn) return false;
+    const subscribe = () => this.topics.subscribe(conn, topic);
+    const hook = this.protocols.get(conn.protocol)?.onBind;
+    if (hook) return (await hook(conn, topic, meta, subscribe)) && !conn.closing;
+    await subscribe();
+    return !conn.closing;
+  }
+
+  /** A kick: the surface's last frame (if any), then close 4003 (do not reconnect automatically). */
+  private kickLocal(connId: number, owner: string, text: string | null): boolean {
+    const conn = this.registry.owned(connId, owner);
+    if (!conn) return false;
+    if (text !== null) this.writer.send(conn, conn.transport.frame(text));
+    this.writer.close(conn, CloseCodes.KICKED, "kicked");
+    return true;
+  }
+
+  private closeLocal(connId: number, owner: string, code: number, reason: string): boolean {
+    const conn = this.registry.owned(connId, owner);
+    if (!conn) return false;
+    this.writer.close(conn, code, reason);
+    return true;
+  }
+}
