@@ -2,6 +2,7 @@ import {
   Counter,
   collectDefaultMetrics,
   Gauge,
+  Histogram,
   type Metric,
   type MetricObjectWithValues,
   type MetricValueWithName,
@@ -10,10 +11,11 @@ import {
 import type { RealtimeStats } from "../realtime/realtime.ts";
 
 /**
- * Prometheus metrics. Hot-path counts (frames in/out) are plain integers kept by the realtime
- * layer and copied into prom-client only when /metrics is scraped.
+ * Prometheus metrics. Hot-path counts (frames in/out, messages delivered) are plain integers kept
+ * by the realtime layer and copied into prom-client only when /metrics is scraped. Business
+ * metrics are fed by the decorators in `src/instrumentation.ts` (the core never sees prom-client).
  */
-export function createMetrics(stats: RealtimeStats) {
+export function createMetrics(stats: RealtimeStats, build: { version: string; node?: string } = { version: "" }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "parley_" });
 
@@ -67,6 +69,22 @@ export function createMetrics(stats: RealtimeStats) {
       sync.slow();
     },
   });
+  const deliveredSeen = new Map<string, number>();
+  new Counter({
+    name: "parley_messages_delivered_total",
+    help: "Messages written to sockets, per WebSocket surface and message kind",
+    labelNames: ["surface", "kind"] as const,
+    registers: [registry],
+    collect() {
+      for (const [key, v] of stats.messagesDelivered) {
+        const delta = v - (deliveredSeen.get(key) ?? 0);
+        if (delta <= 0) continue;
+        const [surface, kind] = key.split(" ");
+        this.inc({ surface, kind }, delta);
+        deliveredSeen.set(key, v);
+      }
+    },
+  });
   const sync = {
     open: fromMap(stats.open)(gauge),
     framesIn: fromMap(stats.framesIn)(framesIn),
@@ -79,8 +97,77 @@ export function createMetrics(stats: RealtimeStats) {
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   );
   registry.registerMetric(httpDuration as unknown as Metric);
-  return { registry, httpDuration };
+  new Gauge({
+    name: "parley_build_info",
+    help: "Always 1; the labels say which Parley version runs on which Node.js",
+    labelNames: ["version", "node"] as const,
+    registers: [registry],
+  }).set({ version: build.version, node: build.node ?? process.version }, 1);
+
+  const messagesStored = new Counter({
+    name: "parley_messages_stored_total",
+    help: "Messages stored (retries of a stored message not counted), per surface and message kind",
+    labelNames: ["surface", "kind"] as const,
+    registers: [registry],
+  });
+  const logins = new Counter({
+    name: "parley_logins_total",
+    help: "Password logins, by outcome (ok, failed)",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const smsSent = new Counter({
+    name: "parley_sms_sent_total",
+    help: "SMS verification codes handed to the provider, by provider and outcome (ok, failed)",
+    labelNames: ["provider", "outcome"] as const,
+    registers: [registry],
+  });
+  const storageDuration = new Histogram({
+    name: "parley_storage_query_duration_seconds",
+    help: "Storage query latency, by operation (select, insert, update, delete, raw)",
+    labelNames: ["op"] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const storageErrors = new Counter({
+    name: "parley_storage_errors_total",
+    help: "Storage queries that failed, by operation",
+    labelNames: ["op"] as const,
+    registers: [registry],
+  });
+  const hubPublished = new Counter({
+    name: "parley_hub_published_total",
+    help: "Events this node published to the hub",
+    registers: [registry],
+  });
+  const hubReceived = new Counter({
+    name: "parley_hub_received_total",
+    help: "Events this node received from the hub",
+    registers: [registry],
+  });
+  const hubErrors = new Counter({
+    name: "parley_hub_errors_total",
+    help: "Hub operations that failed, by operation (publish, subscribe, request)",
+    labelNames: ["op"] as const,
+    registers: [registry],
+  });
+  /** What the decorators of src/instrumentation.ts report to. */
+  const record = {
+    messageStored: (surface: string, kind: string) => messagesStored.inc({ surface, kind }),
+    login: (ok: boolean) => logins.inc({ outcome: ok ? "ok" : "failed" }),
+    smsSent: (provider: string, ok: boolean) => smsSent.inc({ provider, outcome: ok ? "ok" : "failed" }),
+    storageQuery: (op: string, ms: number, failed: boolean) => {
+      storageDuration.observe({ op }, ms / 1000);
+      if (failed) storageErrors.inc({ op });
+    },
+    hubPublished: () => hubPublished.inc(),
+    hubReceived: () => hubReceived.inc(),
+    hubError: (op: string) => hubErrors.inc({ op }),
+  };
+  return { registry, httpDuration, record };
 }
+
+export type MetricsRecorder = ReturnType<typeof createMetrics>["record"];
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
