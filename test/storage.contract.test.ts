@@ -45,6 +45,7 @@ for (const backend of backends) {
         "0004_files",
         "0005_messages_one_history_index",
         "0006_groups",
+        "0007_customers",
       ]);
     });
     after(async () => {

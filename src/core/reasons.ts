@@ -121,6 +121,18 @@ export const Reasons = {
   client_id_invalid: "invalid_argument",
   client_offline: "invalid_argument",
 
+  // customer console (seed 004)
+  bad_field: "invalid_argument",
+  missing_field: "invalid_argument",
+  missing_data: "invalid_argument",
+  bad_data: "invalid_argument",
+  too_many_rows: "invalid_argument",
+  mixed_codes: "invalid_argument",
+  customer_not_found: "not_found",
+  customer_exists: "conflict",
+  key_required: "forbidden",
+  bad_key: "forbidden",
+
   // cluster plumbing (hub and node operations)
   unknown_op: "invalid_argument",
   node_timeout: "unavailable",
