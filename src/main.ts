@@ -14,6 +14,7 @@ import { RedisHub } from "./adapters/hub/redis-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { RedisRateLimiter } from "./adapters/ratelimit/redis-rate-limiter.ts";
 import { HttpSmsSender, LogSmsSender } from "./adapters/sms/senders.ts";
+import { SqlChatrooms } from "./adapters/sql/chatroom-repos.ts";
 import { SqlStorage } from "./adapters/sql/sql-storage.ts";
 import { type Config, sendRatePerUser } from "./config/schema.ts";
 import { AccountService, accountsOptions } from "./core/accounts/account-service.ts";
@@ -21,6 +22,8 @@ import { QrService } from "./core/accounts/qr-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
 import { UserCache } from "./core/accounts/user-cache.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
+import { ChatroomAudience } from "./core/chatrooms/audience.ts";
+import { ChatroomService } from "./core/chatrooms/chatroom-service.ts";
 import type { CoreEvent } from "./core/events.ts";
 import { FileService } from "./core/files/file-service.ts";
 import { FriendService } from "./core/friends/friend-service.ts";
@@ -63,6 +66,7 @@ export interface App {
   org: OrgService;
   friends: FriendService;
   messages: MessageService;
+  chatrooms: ChatroomService;
   files: FileService;
   limiter: RateLimiter;
   admin: AdminAuth;
@@ -166,6 +170,22 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     userCache,
     limiter,
   );
+  // Chat rooms: the `chatroom` policy joins the message pipeline; the audience is hub presence.
+  const chatrooms = new ChatroomService(
+    new SqlChatrooms(storage.db),
+    storage.messages,
+    messages,
+    new ChatroomAudience(presence, log.child({ component: "chatrooms" })),
+    events,
+    userCache,
+    config.chatrooms,
+    log.child({ component: "chatrooms" }),
+  );
+  // History retention (chatrooms.historyMaxCount / historyMaxAgeMs) is also applied on read.
+  const retention = setInterval(() => {
+    chatrooms.pruneHistory().catch((err: unknown) => log.warn({ err }, "chat-room history pruning failed"));
+  }, 60_000);
+  retention.unref();
   const files = new FileService(
     storage,
     new LocalFileStore(join(config.dataDir, "files"), modes),
@@ -224,6 +244,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     org,
     friends,
     messages,
+    chatrooms,
     files,
     limiter,
     admin,
@@ -263,6 +284,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     org,
     friends,
     messages,
+    chatrooms,
     files,
     limiter,
     admin,
@@ -277,6 +299,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     close() {
       closed ??= (async () => {
         draining = true;
+        clearInterval(retention);
         realtime.startDraining();
         if (config.shutdown.drainDelayMs) await new Promise((r) => setTimeout(r, config.shutdown.drainDelayMs));
         await realtime.closeAll();

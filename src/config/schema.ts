@@ -75,6 +75,7 @@ export interface Config {
   };
   qr: { ttlMs: number };
   messages: { recallWindowMs: number; maxBatch: number; sendRatePerUser: number };
+  chatrooms: { shardSize: number; historyMaxCount: number; historyMaxAgeMs: number };
   chat33: { enabled: boolean; prefix: string; msgRatePerConnection: number; msgRatePerUser: number };
   files: { maxBytes: number; allowedTypes: string[]; thumbnailPx: number };
   enterprise: { enabled: boolean; prefix: string };
@@ -319,6 +320,28 @@ export const KEYS: readonly KeyDef[] = [
   { path: "sms.maxAttempts", kind: "int", default: 5, min: 1, doc: "wrong tries before a code is burnt" },
   { path: "sms.perIpPerHour", kind: "int", default: 30, min: 1, doc: "SMS sends one client IP may request per hour" },
   { path: "qr.ttlMs", kind: "int", default: 120000, min: 1000, doc: "lifetime of QR login / group-join codes" },
+  {
+    path: "chatrooms.shardSize",
+    kind: "int",
+    default: 1000,
+    min: 1,
+    max: 1000000,
+    doc: "chat-room audience shard size (分组容量) for fan-out; a room may override it",
+  },
+  {
+    path: "chatrooms.historyMaxCount",
+    kind: "int",
+    default: 10000,
+    min: 1,
+    doc: "chat-room history retention: newest messages kept per room",
+  },
+  {
+    path: "chatrooms.historyMaxAgeMs",
+    kind: "int",
+    default: 604800000,
+    min: 1000,
+    doc: "chat-room history retention: messages older than this (ms) are dropped (default 7 days)",
+  },
   {
     path: "messages.recallWindowMs",
     kind: "int",

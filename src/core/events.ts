@@ -1,5 +1,6 @@
 import type { EventPublisher } from "../ports/events.ts";
 import type { Json } from "../ports/hub.ts";
+import type { ChatroomMutedEvent, ChatroomRemovedEvent, ChatroomStatusEvent } from "./chatrooms/events.ts";
 import type { MessageChangedEvent, MessageNewEvent, MessageReadEvent } from "./messages/message-service.ts";
 
 /**
@@ -37,6 +38,13 @@ export type FriendRequestEvent = {
   receiver: UserCard;
 };
 
+// Chat-room events, defined with the chat rooms (core/chatrooms/events.ts).
+export type {
+  ChatroomCard,
+  ChatroomMutedEvent,
+  ChatroomRemovedEvent,
+  ChatroomStatusEvent,
+} from "./chatrooms/events.ts";
 // The message events (message.new / message.changed / message.read) are defined with the
 // message pipeline that emits them and joined into the union here.
 export type { MessageChangedEvent, MessageNewEvent, MessageReadEvent } from "./messages/message-service.ts";
@@ -73,7 +81,10 @@ export type CoreEvent =
   | MessageChangedEvent
   | MessageReadEvent
   | GatewayPushEvent
-  | GatewayPresenceEvent;
+  | GatewayPresenceEvent
+  | ChatroomStatusEvent
+  | ChatroomMutedEvent
+  | ChatroomRemovedEvent;
 
 export type CoreEventType = CoreEvent["type"];
 

@@ -30,3 +30,12 @@ export const gatewayAllSet = (systemId: string) => `${gatewaySystem(systemId)}:a
  * surface, even with a forged address.
  */
 export const gatewayOwner = (systemId: string) => gatewaySystem(systemId);
+
+/** One chat room (core Chatroom, chat33 `/group/*`): every connection in its live audience. */
+export const chatroomTopic = (roomId: number) => `room:${roomId}`;
+
+/** The presence set of a chat room's logged-in audience (members `u:<userId>`: a person once). */
+export const chatroomUsersSet = (roomId: number) => `room:${roomId}:users`;
+
+/** The presence set of a chat room's guests (members `g:<uuid>`). */
+export const chatroomGuestsSet = (roomId: number) => `room:${roomId}:guests`;

@@ -146,6 +146,10 @@ export function installSocket(d: EnterpriseSocketDeps): void {
         case "qr.confirmed":
         case "gw.push":
         case "gw.presence":
+        // chat rooms are chat33 only
+        case "chatroom.status":
+        case "chatroom.muted":
+        case "chatroom.removed":
           return null;
         default:
           return assertNever(event);
