@@ -272,6 +272,11 @@ export class ChatroomService implements ChatroomRules {
     return this.rooms.addReport({ roomId, reporterId: reporter.id, targetId, logId, createdAt: Date.now() });
   }
 
+  /** The newest reports, for operators. */
+  reports(limit: number) {
+    return this.rooms.reports(limit);
+  }
+
   private async notify(topic: string, event: Parameters<CoreEvents["publish"]>[1]): Promise<void> {
     await this.events.publish(topic, event).catch((err: unknown) => this.log.warn({ err }, "chat-room notice failed"));
   }
