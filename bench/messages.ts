@@ -23,12 +23,33 @@ import pg from "pg";
 import WebSocket from "ws";
 import { SqlStorage } from "../src/adapters/sql/sql-storage.ts";
 
+const USAGE = `usage: npm run bench:messages [-- options]
+
+  --backends=sqlite,postgres   which storages to measure (default both; postgres uses PARLEY_BENCH_PG,
+                               default postgres://postgres@127.0.0.1:5432/test)
+  --seconds=10                 length of each scenario
+  --senders=64                 WebSocket senders, each with its own peer
+  --window=16                  messages each sender keeps in flight (throughput scenario)
+  --rate=5000                  offered messages per second (latency scenario)
+  --history=1000000            messages pre-filled for the chatLog paging scenario
+  --help                       this text
+`;
+const KNOWN = new Set(["backends", "seconds", "senders", "window", "rate", "history", "help"]);
 const args = new Map(
   process.argv.slice(2).map((a) => {
     const [k, v] = a.replace(/^--/, "").split("=");
     return [k, v ?? "true"] as const;
   }),
 );
+if (args.has("help") || process.argv.includes("-h")) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+for (const [i, k] of [...args.keys()].entries())
+  if (!KNOWN.has(k) || !process.argv[i + 2].startsWith("--")) {
+    process.stderr.write(`bench:messages: unknown argument ${process.argv[i + 2]}\n\n${USAGE}`);
+    process.exit(2);
+  }
 const BACKENDS = (args.get("backends") ?? "sqlite,postgres").split(",");
 const SECONDS = Number(args.get("seconds") ?? 10);
 const SENDERS = Number(args.get("senders") ?? 64);

@@ -2,13 +2,13 @@
 import { envName, flagName, KEYS } from "../src/config/schema.ts";
 
 const cell = (v: unknown) => {
-  if (Array.isArray(v)) return v.length ? `\`${v.join(",")}\`` : "*(empty)*";
+  if (Array.isArray(v)) return v.length ? v.map((t) => `\`${t}\``).join(", ") : "*(empty)*";
   if (v === "") return "*(empty)*";
   return `\`${String(v)}\``;
 };
 const rows = KEYS.map((k) => {
   const doc = k.kind === "enum" ? `${k.doc} (${k.values?.join(", ")})` : k.doc;
-  const def = k.path === "files.allowedTypes" ? "images, audio, video, pdf, zip, text, office" : cell(k.default);
+  const def = cell(k.default);
   return `| \`${k.path}\` | \`${envName(k.path)}\` | \`${flagName(k.path)}\` | ${def} | ${doc.replace(/\|/g, "\\|")} |`;
 });
 process.stdout.write(

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
@@ -8,6 +9,8 @@ import { MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { LogSmsSender } from "./adapters/sms/senders.ts";
 import { SqlStorage } from "./adapters/sql/sql-storage.ts";
+import { sqliteBackup } from "./adapters/sql/sqlite-backup.ts";
+import { checkDataDir, checkPostgres, StartupError } from "./adapters/startup-checks.ts";
 import { ConfigError, loadConfig, parseFlags } from "./config/load.ts";
 import { type Config, envName, flagName, KEYS } from "./config/schema.ts";
 import { AccountService, accountsOptions, MOBILE_RE } from "./core/accounts/account-service.ts";
@@ -17,6 +20,7 @@ import { DEMO_PASSWORD, seedDemo } from "./core/demo-seed.ts";
 import { AppError } from "./core/errors.ts";
 import type { CoreEvent } from "./core/events.ts";
 import { OrgService } from "./core/org/org-service.ts";
+import { VERSION } from "./version.ts";
 
 const COMMANDS = `Usage: parley <command> [options]
 
@@ -31,9 +35,64 @@ Commands:
       --nickname=<text>   --admin (a Parley administrator)
   seed --demo           create demo data once (company "Parley Demo", departments, roles, five
                         users with the public password "${DEMO_PASSWORD}") and print how to log in
-  help, --help          this text
+  backup --out=<file>   copy the SQLite database into a new file, online (PostgreSQL: pg_dump)
+  config check          validate the configuration (file, environment, flags) and print the
+                        effective values, secrets masked
+  help [command], --help, <command> --help
+                        this text, or one command's
+  --version             print the version
+
+Exit status: 0 ok, 1 failure, 2 bad usage or configuration, 3 a service, port or directory it
+needs is unavailable (docs/OPERATIONS.md).
 
 Options (each also settable as an environment variable or in a JSON file given with --config):`;
+
+/** Each command's own usage (`parley <command> --help`, `parley help <command>`). */
+const COMMAND_HELP: Record<string, string> = {
+  serve: `Usage: parley serve [options]
+
+Starts a Parley node: HTTP and WebSocket on --port (8080), storage and hub as configured. Stops
+gracefully on SIGTERM/SIGINT. Takes every configuration option (parley --help lists them).
+`,
+  migrate: `Usage: parley migrate [options]
+
+Applies the database migrations (SQLite file in --data-dir, or --database-url / PARLEY_DATABASE_URL)
+and prints "applied: …" or "database is up to date". The server also does this at every start.
+`,
+  "admin-token": `Usage: parley admin-token [print|rotate] [options]
+
+  print (default)   say where the admin token comes from; generate and print one if none exists
+  rotate            generate a new token, store its hash in --data-dir and print it once; a running
+                    server accepts it at once (refused when PARLEY_ADMIN_TOKEN is set)
+`,
+  user: `Usage: parley user create [--mobile=…] [--username=…] [--password=…] [--nickname=…] [--admin] [options]
+
+Creates a user and prints its id and uid. Needs --mobile and/or --username:
+  --mobile=<11 digits starting with 1>
+  --username=<2-64 of A-Z a-z 0-9 _ . @ -> (not a mobile number)
+  --password=<6-128 chars>   omitted: a random password is generated and printed once
+  --nickname=<text>
+  --admin                    a Parley administrator
+Storage options (--data-dir, --database-url, …) as for serve.
+`,
+  seed: `Usage: parley seed --demo [options]
+
+Creates the demo company "Parley Demo" (departments, roles, users admin, alice, bob, carol, dave
+with the public password "${DEMO_PASSWORD}") once, and prints their ids and how to log in. Demo only.
+`,
+  backup: `Usage: parley backup --out=<file> [options]
+
+Copies the SQLite database (<data-dir>/parley.db) into a new file with SQLite's online backup API:
+safe while the server runs. Restore: docs/OPERATIONS.md ("Backup and restore"). With
+PostgreSQL (--database-url) use pg_dump instead.
+`,
+  config: `Usage: parley config check [--config=<file>] [options]
+
+Loads the configuration the way serve does (JSON file, then PARLEY_* variables, then flags),
+validates it and prints every effective value with where it came from; secrets are masked.
+Exit status 0 when valid, 2 (with the reason) when not.
+`,
+};
 
 export function helpText(): string {
   const rows = KEYS.map((k) => {
@@ -55,6 +114,7 @@ const COMMAND_FLAGS: Record<string, Record<string, "value" | "switch">> = {
     "--admin": "switch",
   },
   seed: { "--demo": "switch" },
+  backup: { "--out": "value" },
 };
 
 /**
@@ -92,7 +152,14 @@ function takeCommandFlags(
  * The core services a one-shot command needs, without the HTTP server, the hub connection or
  * the admin token: nothing here publishes events, so an in-process hub is enough on any backend.
  */
+/** Storage a one-shot command opens, checked first so a failure is one line naming the setting. */
+async function checkStorage(config: Readonly<Config>): Promise<void> {
+  if (config.databaseUrl) await checkPostgres(config.databaseUrl);
+  else checkDataDir(config.dataDir, modesOf(config).dir);
+}
+
 async function openCore(config: Readonly<Config>) {
+  await checkStorage(config);
   const log = pino({ level: config.logLevel === "silent" ? "silent" : "warn" }, process.stderr);
   prepareDataDir(config.dataDir, modesOf(config), sqliteFileOf(config));
   const storage = new SqlStorage({ databaseUrl: config.databaseUrl, sqliteFile: join(config.dataDir, "parley.db") });
@@ -165,15 +232,16 @@ async function seed(config: Readonly<Config>, flags: Map<string, string | boolea
     const base = `http://localhost:${config.port || 8080}`;
     const rows = result.users.map(
       (u) =>
-        `  ${u.username.padEnd(8)} ${u.mobile.padEnd(12)} ${u.password.padEnd(12)} ${u.nickname} / ${u.department} / ${u.role}${u.admin ? " (Parley admin)" : ""}`,
+        `  ${String(u.id).padStart(4)}  ${u.username.padEnd(8)} ${u.mobile.padEnd(12)} ${u.password.padEnd(12)} ${u.nickname} / ${u.department} / ${u.role}${u.admin ? " (Parley admin)" : ""}`,
     );
-    const alice = result.users[1] ?? result.users[0];
+    const alice = result.users.find((u) => u.username === "alice") ?? result.users[0];
+    const bob = result.users.find((u) => u.username === "bob") ?? result.users[0];
     process.stdout.write(
       [
         `Demo data created in ${where}: company "${result.company.text}" (id ${result.company.id}),`,
         "departments 总部 → 研发部, 市场部, roles 管理员 (admin) and 员工, and these users:",
         "",
-        `  ${"username".padEnd(8)} ${"mobile".padEnd(12)} ${"password".padEnd(12)} name / department / role`,
+        `  ${"id".padStart(4)}  ${"username".padEnd(8)} ${"mobile".padEnd(12)} ${"password".padEnd(12)} name / department / role`,
         ...rows,
         "",
         "DEMO ONLY: this password is public. Never seed a server other people can reach.",
@@ -183,6 +251,9 @@ async function seed(config: Readonly<Config>, flags: Map<string, string | boolea
         `                -d '{"mobile":"${alice.mobile}","password":"${DEMO_PASSWORD}"}'`,
         `  enterprise  curl -s -X POST '${base}${config.enterprise.prefix}/auth/login?account=${alice.username}&password=${DEMO_PASSWORD}'`,
         "",
+        `User ids for the messaging calls: ${alice.username} = ${alice.id}, ${bob.username} = ${bob.id}`,
+        '(enterprise senderId / receiverId, chat33 targetId). README.md, "Try it with demo data", sends a first message.',
+        "",
       ].join("\n"),
     );
     return 0;
@@ -191,19 +262,78 @@ async function seed(config: Readonly<Config>, flags: Map<string, string | boolea
   }
 }
 
+/** A secret as `config check` shows it: empty, a URL with its password and query hidden, or `***`. */
+export function maskSecret(value: string): string {
+  if (value === "") return '""';
+  try {
+    const u = new URL(value);
+    if (u.password) u.password = "***";
+    if (u.search) u.search = "?***";
+    return u.toString();
+  } catch {
+    return "***";
+  }
+}
+
+/** `parley config check`: every key, its effective value (secrets masked) and its source. */
+function configCheck(config: Readonly<Config>, sources: ReadonlyMap<string, string>, warnings: string[]): number {
+  const get = (path: string): unknown =>
+    path.split(".").reduce<unknown>((o, p) => (o as Record<string, unknown>)[p], config);
+  const rows = KEYS.map((k) => {
+    const v = get(k.path);
+    const shown = k.secret
+      ? maskSecret(String(v))
+      : Array.isArray(v)
+        ? v.join(",") || '""'
+        : v === ""
+          ? '""'
+          : String(v);
+    return [k.path, shown, sources.get(k.path) ?? "default"];
+  });
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.min(48, Math.max(...rows.map((r) => r[1].length)));
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  process.stdout.write(
+    `configuration is valid${warnings.length ? ` (${warnings.length} warning${warnings.length > 1 ? "s" : ""} on stderr)` : ""}\n` +
+      rows.map(([p, v, src]) => `  ${p.padEnd(w0)}  ${v.padEnd(w1)}  ${src}`).join("\n") +
+      "\n",
+  );
+  return 0;
+}
+
+/** Prints a command's usage; `to: "stderr"` when it is shown because the command was incomplete. */
+function usage(command: string, to: "stdout" | "stderr" = "stdout"): number {
+  (to === "stdout" ? process.stdout : process.stderr).write(COMMAND_HELP[command]);
+  return to === "stdout" ? 0 : 2;
+}
+
 async function main(argv: string[]): Promise<number> {
   const first = parseFlags(argv).positional[0] ?? "serve";
   // A command's own options are taken out first; everything else must be a config option.
   const own = COMMAND_FLAGS[first] ? takeCommandFlags(argv, COMMAND_FLAGS[first]) : { values: new Map(), rest: argv };
   const { positional } = parseFlags(own.rest);
   const command = positional[0] ?? "serve";
-  if (argv.includes("--help") || argv.includes("-h") || command === "help") {
+  if (argv.includes("--version") || command === "version") {
+    process.stdout.write(`parley ${VERSION}\n`);
+    return 0;
+  }
+  if (command === "help") {
+    const topic = positional[1];
+    if (topic && !COMMAND_HELP[topic]) throw new ConfigError(`no help for ${topic}: unknown command (see --help)`);
+    if (topic) return usage(topic);
     process.stdout.write(helpText());
     return 0;
   }
+  if (argv.includes("--help") || argv.includes("-h")) {
+    if (positional[0] && COMMAND_HELP[positional[0]]) return usage(positional[0]);
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (command === "user" && positional.length === 1) return usage("user", "stderr");
+  if (command === "config" && positional.length === 1) return usage("config", "stderr");
   // Flags are everything except the command words.
   const flagArgs = own.rest.filter((a) => !positional.includes(a));
-  const { config, warnings } = loadConfig({ argv: flagArgs });
+  const { config, warnings, sources } = loadConfig({ argv: flagArgs });
 
   switch (command) {
     case "serve": {
@@ -212,6 +342,7 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keep running
     }
     case "migrate": {
+      await checkStorage(config);
       const storage = new SqlStorage({
         databaseUrl: config.databaseUrl,
         sqliteFile: join(config.dataDir, "parley.db"),
@@ -257,6 +388,25 @@ async function main(argv: string[]): Promise<number> {
       if (positional.length > 2) throw new ConfigError(`unexpected argument ${positional[2]}`);
       return userCreate(config, own.values);
     }
+    case "backup": {
+      if (positional.length > 1) throw new ConfigError(`unexpected argument ${positional[1]}`);
+      if (config.databaseUrl)
+        throw new ConfigError("backup copies the SQLite file; with PostgreSQL use pg_dump (docs/OPERATIONS.md)");
+      const out = own.values.get("--out");
+      if (typeof out !== "string" || out === "") throw new ConfigError("backup needs --out=<new file>");
+      const file = join(config.dataDir, "parley.db");
+      if (!existsSync(file))
+        throw new StartupError("PARLEY_DATA_DIR", `no database at ${file}: is this the server's data directory?`);
+      if (existsSync(out)) throw new ConfigError(`${out} already exists; back up into a new file`);
+      const { pages } = await sqliteBackup(file, out);
+      process.stdout.write(`backup of ${file} written to ${out} (${pages} pages)\n`);
+      return 0;
+    }
+    case "config": {
+      if (positional[1] !== "check") throw new ConfigError(`unknown config action ${positional[1]} (check)`);
+      if (positional.length > 2) throw new ConfigError(`unexpected argument ${positional[2]}`);
+      return configCheck(config, sources, warnings);
+    }
     case "seed": {
       if (positional.length > 1) throw new ConfigError(`unexpected argument ${positional[1]}`);
       return seed(config, own.values);
@@ -275,8 +425,19 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`parley: ${err.message}\n`);
       process.exit(2);
     }
+    if (err instanceof StartupError) {
+      process.stderr.write(`parley: ${err.message}\n`);
+      process.exit(3);
+    }
     if (err instanceof AppError) {
       process.stderr.write(`parley: ${err.message}\n`);
+      process.exit(1);
+    }
+    if ((err as { code?: string })?.code === "ERR_DLOPEN_FAILED") {
+      const first = String((err as Error).message).split("\n")[0];
+      process.stderr.write(
+        `parley: a native module in node_modules was built for another Node.js (this is ${process.version}); run \`npm rebuild\` with this Node: ${first}\n`,
+      );
       process.exit(1);
     }
     process.stderr.write(`parley: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -1,11 +1,25 @@
+import { modesOf } from "./adapters/data-dir.ts";
+import { checkDataDir, checkPostgres, checkRedis, listenError, urlWhere } from "./adapters/startup-checks.ts";
 import type { Config } from "./config/schema.ts";
 import { type App, buildApp } from "./main.ts";
+import { VERSION } from "./version.ts";
+
+/**
+ * What a node needs before it starts, checked one by one so that a failure is one line naming
+ * the setting (`StartupError`, exit status 3) instead of a stack trace from deep inside a driver.
+ */
+export async function checkStartup(config: Readonly<Config>): Promise<void> {
+  checkDataDir(config.dataDir, modesOf(config).dir);
+  if (config.databaseUrl) await checkPostgres(config.databaseUrl);
+  if (config.redisUrl) await checkRedis(config.redisUrl);
+}
 
 /**
  * Starts one Parley node: builds the app, listens, logs risky defaults loudly, and shuts down
  * gracefully on SIGTERM/SIGINT (readiness off, sockets closed with 1001, requests finished).
  */
 export async function serve(config: Readonly<Config>, warnings: string[] = []): Promise<App> {
+  await checkStartup(config);
   const app = await buildApp(config);
   const { log } = app;
   for (const w of warnings) log.warn(w);
@@ -20,13 +34,7 @@ export async function serve(config: Readonly<Config>, warnings: string[] = []): 
     log.warn(
       "gateway registration is open: anyone can POST /api/register (set PARLEY_GATEWAY_REGISTER_REQUIRES_ADMIN=1)",
     );
-  if (!config.databaseUrl) log.info({ file: `${config.dataDir}/parley.db` }, "storage: SQLite");
-  else log.info("storage: PostgreSQL");
-  log.info({ hub: app.hub.kind, node: app.hub.nodeId }, "hub ready");
-
-  const { port, address } = await app.listen();
-  log.info({ port, address }, `Parley listening on http://${address === "0.0.0.0" ? "localhost" : address}:${port}`);
-
+  // Signal handlers first: whoever sees the listening line may stop us at once.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -55,5 +63,25 @@ export async function serve(config: Readonly<Config>, warnings: string[] = []): 
   });
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  let bound: { port: number; address: string };
+  try {
+    bound = await app.listen();
+  } catch (e) {
+    await app.close().catch(() => {});
+    throw listenError(e, config.host, config.port);
+  }
+  const { port, address } = bound;
+  // The one start-up line shown at the default level: where to connect, and what it runs on.
+  const storage = config.databaseUrl
+    ? `PostgreSQL ${urlWhere(config.databaseUrl)}`
+    : `SQLite ${config.dataDir}/parley.db`;
+  const hub = config.redisUrl ? `Redis hub ${urlWhere(config.redisUrl)}` : "in-process hub";
+  const host =
+    address === "0.0.0.0" || address === "::" ? "localhost" : address.includes(":") ? `[${address}]` : address;
+  log.info(
+    { port, address, version: VERSION, storage: app.storage.kind, hub: app.hub.kind, node: app.hub.nodeId },
+    `Parley ${VERSION} listening on http://${host}:${port} (${storage}, ${hub}, node ${app.hub.nodeId})`,
+  );
+
   return app;
 }

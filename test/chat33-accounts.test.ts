@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { AppError } from "../src/core/errors.ts";
+import { AppError, type Reason } from "../src/core/errors.ts";
 import type { User } from "../src/ports/storage.ts";
 import { fromAppError } from "../src/surfaces/chat33/envelope.ts";
 import { applyAliases } from "../src/surfaces/chat33/http.ts";
@@ -143,8 +143,8 @@ describe("chat33 surface — accounts (seed 002)", () => {
         [new AppError("invalid_argument", "captcha_wrong"), -4007],
         [new AppError("invalid_argument", "captcha_expired"), -4008],
         [new AppError("unavailable", "sms_failed"), -8000],
-        [new AppError("invalid_argument", "something_new"), -1001],
-        [new AppError("rate_limited", "something_new"), -1012],
+        [new AppError("invalid_argument", "something_new" as Reason), -1001],
+        [new AppError("rate_limited", "something_new" as Reason), -1012],
       ];
       for (const [err, result] of cases) {
         const { status, body } = fromAppError(err);
@@ -154,9 +154,9 @@ describe("chat33 surface — accounts (seed 002)", () => {
     });
 
     test("internal errors are -9000 without details; other unavailability is HTTP 503", () => {
-      const internal = fromAppError(new AppError("internal", "db_exploded", "SELECT … failed at line 3"));
+      const internal = fromAppError(new AppError("internal", "db_exploded" as Reason, "SELECT … failed at line 3"));
       assert.deepEqual(internal, { status: 500, body: { result: -9000, message: "服务端内部错误", data: {} } });
-      const down = fromAppError(new AppError("unavailable", "broker_down", "redis is down"));
+      const down = fromAppError(new AppError("unavailable", "broker_down" as Reason, "redis is down"));
       assert.equal(down.status, 503);
       assert.equal(down.body.result, -9000);
       assert.doesNotMatch(down.body.message, /redis/);

@@ -162,6 +162,13 @@ describe("parley user create / seed --demo", () => {
       // enterprise logs in by account (username), chat33 by mobile
       const alice = await app.accounts.passwordLogin({ username: "alice" }, DEMO_PASSWORD, { device: "pc" });
       assert.equal(alice.user.nickname, "张丽");
+      // the printed ids are the stored ones: in the table, and on the line the README's first message uses
+      for (const u of demo) assert.match(first.stdout, new RegExp(`^ +${u.id}  ${u.username} +${u.mobile} `, "m"));
+      const bobId = demo.find((u) => u.username === "bob")?.id;
+      assert.match(
+        first.stdout,
+        new RegExp(`^User ids for the messaging calls: alice = ${alice.user.id}, bob = ${bobId}$`, "m"),
+      );
       const bob = await app.accounts.passwordLogin({ mobile: "13800000002" }, DEMO_PASSWORD, { device: "web" });
       assert.equal(bob.user.username, "bob");
       assert.equal((await app.accounts.authenticate(bob.token)).user.id, bob.user.id);

@@ -1,12 +1,23 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { ConfigError, loadConfig } from "../src/config/load.ts";
 import { envName, flagName, KEYS } from "../src/config/schema.ts";
 
 describe("config", () => {
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const d = mkdtempSync(join(tmpdir(), "parley-cfg-"));
+    dirs.push(d);
+    return d;
+  };
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
   test("defaults: port 8080, ./data, SQLite, in-process hub, 64 KiB frames, 25 s pings", () => {
     const { config, warnings } = loadConfig({ env: {} });
     assert.equal(config.port, 8080);
@@ -28,7 +39,7 @@ describe("config", () => {
   });
 
   test("precedence: file < env < flags, and the result is frozen", () => {
-    const dir = mkdtempSync(join(tmpdir(), "parley-cfg-"));
+    const dir = tempDir();
     const file = join(dir, "c.json");
     writeFileSync(
       file,
@@ -63,8 +74,20 @@ describe("config", () => {
     assert.throws(() => loadConfig({ env: {}, argv: ["--no-such-flag=1"] }), /unknown option/);
   });
 
+  test("README's configuration table is the one scripts/config-table.ts generates from the key list", () => {
+    const root = join(import.meta.dirname, "..");
+    const table = execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts", "config-table.ts")], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    assert.ok(
+      readFileSync(join(root, "README.md"), "utf8").includes(table),
+      "regenerate it: node --import tsx scripts/config-table.ts",
+    );
+  });
+
   test("unknown keys and variables are warned about, not fatal", () => {
-    const dir = mkdtempSync(join(tmpdir(), "parley-cfg-"));
+    const dir = tempDir();
     const file = join(dir, "c.json");
     writeFileSync(file, JSON.stringify({ prot: 1, ws: { maxFrameByte: 1 } }));
     const { warnings } = loadConfig({ env: { PARLEY_CONFIG: file, PARLEY_PROT: "1", PARLEY_REQUIRE_SERVICES: "1" } });

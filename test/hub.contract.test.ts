@@ -4,7 +4,7 @@ import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MemoryBus, MemoryHub } from "../src/adapters/hub/memory-hub.ts";
 import { RedisHub } from "../src/adapters/hub/redis-hub.ts";
-import { AppError } from "../src/core/errors.ts";
+import { AppError, type Reason } from "../src/core/errors.ts";
 import type { Hub, Json, Presence } from "../src/ports/hub.ts";
 import { dropRedisPrefix, REDIS_URL } from "./helpers/backend.ts";
 
@@ -97,7 +97,7 @@ for (const impl of impls) {
       const [a, b] = await make(2);
       b.onRequest((p) => {
         const x = (p as { x: number }).x;
-        if (x < 0) throw new AppError("invalid_argument", "negative");
+        if (x < 0) throw new AppError("invalid_argument", "negative" as Reason);
         return { doubled: x * 2, node: b.nodeId };
       });
       a.onRequest(() => ({ node: a.nodeId }));
@@ -105,7 +105,7 @@ for (const impl of impls) {
       assert.deepEqual(await a.request(a.nodeId, {}), { node: a.nodeId }, "local requests are handled locally");
       await assert.rejects(
         a.request(b.nodeId, { x: -1 }),
-        (e: unknown) => e instanceof AppError && e.reason === "negative",
+        (e: unknown) => e instanceof AppError && e.reason === ("negative" as Reason),
       );
       await assert.rejects(a.request("0000000000000000", {}, 300), (e: unknown) => e instanceof AppError);
     });

@@ -20,10 +20,18 @@ function open(file: string): SQLite.Database {
 
 const walBytes = (file: string) => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
 
-test("the checkpointer thread takes over checkpoints, keeps the WAL bounded, and closes before the main connection", async () => {
+test("the checkpointer thread takes over checkpoints, keeps the WAL bounded, and closes before the main connection", async (t) => {
   const file = join(dir, "a.db");
   const db = open(file);
   const ck = new SqliteCheckpointer(db, file, undefined, 10, 256);
+  // A failed assertion must not leave the worker thread running: it would keep this test file's
+  // process alive and the test runner waiting for it forever.
+  let closed = false;
+  t.after(async () => {
+    if (closed) return;
+    await ck.close();
+    db.close();
+  });
   assert.equal(await ck.ready, true);
   assert.equal(db.pragma("wal_autocheckpoint", { simple: true }), 0, "the main connection no longer checkpoints");
   const insert = db.prepare("insert into t (k, v) values (?, ?)");
@@ -40,6 +48,7 @@ test("the checkpointer thread takes over checkpoints, keeps the WAL bounded, and
     await new Promise((r) => setTimeout(r, 2));
   }
   assert.ok(maxWal < 8 * 1024 * 1024, `WAL stayed small (max ${maxWal} bytes)`);
+  closed = true;
   await ck.close();
   db.close();
   assert.equal(existsSync(`${file}-wal`), false, "the last connection removed the WAL");

@@ -16,6 +16,8 @@ export interface Loaded {
   config: Readonly<Config>;
   /** Human-readable warnings (unknown keys, risky values); the caller logs them. */
   warnings: string[];
+  /** Where each key's value came from: `default`, `file <path>`, `env PARLEY_…`, `flag --…`, `override`. */
+  sources: ReadonlyMap<string, string>;
 }
 
 const byPath = new Map(KEYS.map((k) => [k.path, k]));
@@ -119,7 +121,12 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
   const env = opts.env ?? process.env;
   const warnings: string[] = [];
   const values = new Map<string, unknown>();
-  for (const k of KEYS) values.set(k.path, k.default);
+  const sources = new Map<string, string>();
+  const set = (path: string, value: unknown, source: string) => {
+    values.set(path, value);
+    sources.set(path, source);
+  };
+  for (const k of KEYS) set(k.path, Array.isArray(k.default) ? [...k.default] : k.default, "default");
 
   const { flags } = parseFlags(opts.argv ?? []);
   const file = flags.get("--config") ?? env.PARLEY_CONFIG;
@@ -135,7 +142,7 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
     for (const [path, raw] of Object.entries(flatten(parsed as Record<string, unknown>))) {
       const def = byPath.get(path);
       if (!def) warnings.push(`config file ${file}: unknown key "${path}" ignored`);
-      else values.set(path, coerce(def, raw, `config file ${file}`));
+      else set(path, coerce(def, raw, `config file ${file}`), `file ${file}`);
     }
   }
 
@@ -148,20 +155,20 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
       continue;
     }
     const def = KEYS.find((k) => envName(k.path) === name);
-    if (def) values.set(def.path, coerce(def, raw, `environment ${name}`));
+    if (def) set(def.path, coerce(def, raw, `environment ${name}`), `env ${name}`);
   }
 
   for (const [flag, raw] of flags) {
     if (flag === "--config") continue;
     const def = byFlag.get(flag);
     if (!def) throw new ConfigError(`unknown option ${flag} (see --help)`);
-    values.set(def.path, coerce(def, raw, `option ${flag}`));
+    set(def.path, coerce(def, raw, `option ${flag}`), `flag ${flag}`);
   }
 
   for (const [path, raw] of Object.entries(opts.overrides ?? {})) {
     const def = byPath.get(path);
     if (!def) throw new ConfigError(`override: unknown key ${path}`);
-    values.set(path, coerce(def, raw, "override"));
+    set(path, coerce(def, raw, "override"), "override");
   }
 
   const config: Record<string, unknown> = {};
@@ -197,8 +204,8 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
     throw new ConfigError((e as Error).message);
   }
   if (c.publicUrl && !/^https?:\/\/[^/]+/.test(c.publicUrl)) throw new ConfigError("publicUrl must be an http(s) URL");
-  return { config: deepFreeze(c), warnings };
+  return { config: deepFreeze(c), warnings, sources };
 }
 
 /** Variables read elsewhere (tests, CI), not config keys. */
-const IGNORED_ENV = new Set(["PARLEY_REQUIRE_SERVICES", "PARLEY_TEST_KEEP", "PARLEY_BENCH"]);
+const IGNORED_ENV = new Set(["PARLEY_REQUIRE_SERVICES", "PARLEY_TEST_KEEP", "PARLEY_BENCH", "PARLEY_RUN_FROM"]);

@@ -11,78 +11,20 @@ export interface KeyDef {
   /** Dotted path in the config object, e.g. `ws.maxFrameBytes`. */
   path: string;
   kind: KeyKind;
-  default: number | string | boolean | string[];
+  default: number | string | boolean | readonly string[];
   doc: string;
   values?: readonly string[];
   min?: number;
   max?: number;
-  /** Never printed in logs or `--help` defaults. */
+  /** Never printed in logs, `--help` defaults or `parley config check`. */
   secret?: boolean;
 }
 
-export interface Config {
-  port: number;
-  host: string;
-  tcpPort: number;
-  dataDir: string;
-  dataDirMode: string;
-  fileMode: string;
-  databaseUrl: string;
-  redisUrl: string;
-  redisPrefix: string;
-  adminToken: string;
-  nodeId: string;
-  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-  requestLog: boolean;
-  metrics: { token: string };
-  http: { bodyLimitBytes: number; trustProxy: string };
-  ws: {
-    maxFrameBytes: number;
-    maxBufferedBytes: number;
-    pingIntervalMs: number;
-    idleTimeoutMs: number;
-    allowedOrigins: string[];
-  };
-  gateway: {
-    enabled: boolean;
-    prefix: string;
-    registerRequiresAdmin: boolean;
-    maxClientIds: number;
-    groupNotices: boolean;
-  };
-  publicUrl: string;
-  accounts: {
-    sessionTtlMs: number;
-    multiLogin: "per-device" | "single" | "multi";
-    scryptLogN: number;
-    loginFailures: number;
-    loginWindowMs: number;
-    loginFailuresPerAddress: number;
-    loginAddressWindowMs: number;
-    loginDelayMs: number;
-    loginDelayMaxMs: number;
-    hashConcurrency: number;
-    hashQueue: number;
-  };
-  sms: {
-    provider: "log" | "http";
-    httpUrl: string;
-    codeTtlMs: number;
-    resendMs: number;
-    dailyCap: number;
-    maxAttempts: number;
-    perIpPerHour: number;
-  };
-  qr: { ttlMs: number };
-  messages: { recallWindowMs: number; maxBatch: number; sendRatePerUser: number };
-  chatrooms: { shardSize: number; historyMaxCount: number; historyMaxAgeMs: number };
-  chat33: { enabled: boolean; prefix: string; msgRatePerConnection: number; msgRatePerUser: number };
-  files: { maxBytes: number; allowedTypes: string[]; thumbnailPx: number };
-  enterprise: { enabled: boolean; prefix: string };
-  shutdown: { drainDelayMs: number; graceMs: number };
-}
-
-export const KEYS: readonly KeyDef[] = [
+/**
+ * Every key: the one source of the `Config` type below, the loader, `--help`, `parley config
+ * check` and the README table. Written `as const` so the type keeps each path, kind and value list.
+ */
+const KEY_LIST = [
   { path: "port", kind: "int", default: 8080, min: 0, max: 65535, doc: "HTTP/WebSocket port (0 = any free port)" },
   { path: "host", kind: "string", default: "0.0.0.0", doc: "address to listen on" },
   {
@@ -142,6 +84,13 @@ export const KEYS: readonly KeyDef[] = [
     doc: "pino log level",
   },
   {
+    path: "logFormat",
+    kind: "enum",
+    default: "auto",
+    values: ["auto", "json", "pretty"],
+    doc: "log lines as JSON (for collectors) or pretty (local time, for people); auto = pretty on a terminal, else JSON",
+  },
+  {
     path: "requestLog",
     kind: "bool",
     default: false,
@@ -166,6 +115,12 @@ export const KEYS: readonly KeyDef[] = [
     kind: "string",
     default: "",
     doc: "reverse proxies whose X-Forwarded-* headers are trusted: a hop count (e.g. 1) or a comma-separated list of addresses/CIDRs (also loopback, linklocal, uniquelocal); empty = none. The client address is the first untrusted hop",
+  },
+  {
+    path: "http.corsOrigins",
+    kind: "list",
+    default: [],
+    doc: "comma-separated Origin allow-list for browser (CORS) calls to every HTTP surface and /files; * = any origin without credentials; empty = closed",
   },
   {
     path: "ws.maxFrameBytes",
@@ -423,7 +378,39 @@ export const KEYS: readonly KeyDef[] = [
     min: 0,
     doc: "on SIGTERM, wait at most this long for in-flight work",
   },
-];
+] as const satisfies readonly KeyDef[];
+
+/** The keys, for code that walks them (the loader, `--help`, the README table). */
+export const KEYS: readonly KeyDef[] = KEY_LIST;
+
+/** One key of the list, with its literal path, kind and values. */
+type Key = (typeof KEY_LIST)[number];
+
+/** The TypeScript type of a key's value, from its kind (enum keys: the union of their values). */
+type ValueOf<K> = K extends { kind: "int" }
+  ? number
+  : K extends { kind: "bool" }
+    ? boolean
+    : K extends { kind: "list" }
+      ? string[]
+      : K extends { kind: "enum"; values: readonly (infer V)[] }
+        ? V
+        : string;
+
+type Head<P> = P extends `${infer H}.${string}` ? H : P;
+/** The keys under `H.`, with that segment taken off their path. */
+type Under<K, H extends string> = K extends { path: `${H}.${infer R}` } ? Omit<K, "path"> & { path: R } : never;
+type Tree<K extends { path: string }> = {
+  [H in Head<K["path"]>]: [Extract<K, { path: H }>] extends [never]
+    ? Tree<Under<K, H>>
+    : ValueOf<Extract<K, { path: H }>>;
+};
+
+/**
+ * The loaded configuration, derived from `KEYS` (the one source): `ws.maxFrameBytes` of kind
+ * `int` becomes `config.ws.maxFrameBytes: number`, an enum key the union of its values.
+ */
+export type Config = Tree<Key>;
 
 /** `ws.maxFrameBytes` → `PARLEY_WS_MAX_FRAME_BYTES`. */
 export function envName(path: string): string {

@@ -42,6 +42,13 @@ export function jsonTextDepth(text: string, limit: number = MAX_JSON_DEPTH): num
 
 /** True when the JSON text nests deeper than `limit`. */
 export function jsonTextTooDeep(text: string, limit: number = MAX_JSON_DEPTH): boolean {
+  // Fast path: nesting needs an opening bracket per level, so a text with at most `limit` of them
+  // (counted anywhere, strings included) cannot be too deep. `indexOf` is native and skips ahead,
+  // so the usual small, flat body costs a few calls instead of a scan of every character.
+  let openers = 0;
+  for (let i = text.indexOf("{"); i !== -1 && openers <= limit; i = text.indexOf("{", i + 1)) openers++;
+  for (let i = text.indexOf("["); i !== -1 && openers <= limit; i = text.indexOf("[", i + 1)) openers++;
+  if (openers <= limit) return false;
   return jsonTextDepth(text, limit) > limit;
 }
 

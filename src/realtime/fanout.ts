@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Connection } from "./connection.ts";
-import type { ProtocolHandler, RealtimeEvent } from "./protocol.ts";
+import { bump, type ProtocolHandler, type RealtimeEvent, type RealtimeStats } from "./protocol.ts";
 import type { Transport } from "./transport.ts";
 import type { Writer } from "./writer.ts";
 
@@ -13,6 +13,7 @@ export class FanOut {
     private readonly protocols: ReadonlyMap<string, ProtocolHandler>,
     private readonly writer: Writer,
     private readonly log: Logger,
+    private readonly stats: RealtimeStats,
   ) {}
 
   /** Delivers `event` to `conns` (a topic's subscribers); returns how many frames were written. */
@@ -24,6 +25,9 @@ export class FanOut {
     let sent = 0;
     let hooks: Connection[] | null = null;
     let hookProtocol = false;
+    // metrics: the kind of a delivered message, counted per socket and protocol
+    const delivered =
+      event.type === "message.new" ? String((event.message as { kind?: unknown } | null)?.kind ?? "unknown") : null;
     for (const conn of conns) {
       if (conn.protocol !== lastProtocol || conn.transport !== lastTransport) {
         if (conn.protocol !== lastProtocol) hookProtocol = this.protocols.get(conn.protocol)?.onEvent !== undefined;
@@ -35,7 +39,10 @@ export class FanOut {
         hooks ??= [];
         hooks.push(conn);
       }
-      if (frame && this.writer.send(conn, frame)) sent++;
+      if (frame && this.writer.send(conn, frame)) {
+        sent++;
+        if (delivered !== null) bump(this.stats.messagesDelivered, `${conn.protocol} ${delivered}`);
+      }
     }
     if (hooks) for (const conn of hooks) this.safely(() => this.protocols.get(conn.protocol)?.onEvent?.(conn, event));
     return sent;

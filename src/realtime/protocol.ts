@@ -52,6 +52,8 @@ export interface RealtimeStats {
   framesOut: Map<string, number>;
   slowConsumers: Map<string, number>;
   open: Map<string, number>;
+  /** Message events (`message.new`) written to sockets, by `<protocol> <message kind>`. */
+  messagesDelivered: Map<string, number>;
 }
 
 export function bump(m: Map<string, number>, key: string, by = 1): void {

@@ -42,6 +42,7 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     framesOut: new Map(),
     slowConsumers: new Map(),
     open: new Map(),
+    messagesDelivered: new Map(),
   };
   private readonly protocols = new Map<string, ProtocolHandler>();
   private readonly topics: TopicIndex;
@@ -60,7 +61,7 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
   ) {
     this.topics = new TopicIndex(hub, log);
     this.writer = new Writer(opts.maxBufferedBytes, this.stats, log);
-    this.fanout = new FanOut(this.protocols, this.writer, log);
+    this.fanout = new FanOut(this.protocols, this.writer, log, this.stats);
     this.registry = new ConnectionRegistry(this.protocols, this.topics, this.writer, this.stats, log);
     this.ws = new WsTransport(opts, this.registry);
     this.upgrades = new UpgradeRouter(this.ws, opts.allowedOrigins, log, opts.clientAddress);

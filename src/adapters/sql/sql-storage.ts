@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Kysely, type LogEvent, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
 import { conflict } from "../../ports/errors.ts";
@@ -44,6 +44,24 @@ export interface SqlStorageOptions {
   checkpointThread?: boolean;
   /** Where storage reports trouble it handles itself (e.g. the checkpointer thread failing). */
   log?: Logger;
+  /**
+   * Called after every query run through Kysely (`op`: select, insert, update, delete or raw) with
+   * its duration and whether it failed — for metrics. The SQLite batch message writer runs its
+   * prepared statements directly and is not reported.
+   */
+  onQuery?: (op: string, ms: number, failed: boolean) => void;
+}
+
+const QUERY_OPS: Record<string, string> = {
+  SelectQueryNode: "select",
+  InsertQueryNode: "insert",
+  UpdateQueryNode: "update",
+  DeleteQueryNode: "delete",
+};
+
+/** Kysely's query log as an `onQuery` callback. */
+function queryLog(onQuery: NonNullable<SqlStorageOptions["onQuery"]>) {
+  return (e: LogEvent) => onQuery(QUERY_OPS[e.query.query.kind] ?? "raw", e.queryDurationMillis, e.level === "error");
 }
 
 const INT8_OID = 20;
@@ -64,7 +82,11 @@ function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: Storag
     });
     // An idle client that errors (server restart) must not crash the process.
     pool.on("error", () => {});
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: "postgres", raw: null };
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: opts.onQuery && queryLog(opts.onQuery) }),
+      kind: "postgres",
+      raw: null,
+    };
   }
   if (opts.sqliteFile !== ":memory:") mkdirSync(dirname(opts.sqliteFile), { recursive: true });
   const sqlite = new SQLite(opts.sqliteFile);
@@ -77,7 +99,10 @@ function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: Storag
   // they cost ~5 µs per message and stalled acks (p99 16–19 ms at 5 k msgs/s, 2–3 ms without).
   sqlite.pragma("cache_size = -65536");
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
+    db: new Kysely<Database>({
+      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+      log: opts.onQuery && queryLog(opts.onQuery),
+    }),
     kind: "sqlite",
     raw: sqlite,
   };

@@ -1,28 +1,58 @@
-import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
-import { AppError } from "../../core/errors.ts";
+import type { FastifyInstance } from "fastify";
+import { MAX_JSON_DEPTH } from "../../core/json-limits.ts";
 import { bearerToken } from "../../http/auth.ts";
-import { describeValidation, strictValidatorCompiler } from "../../http/validation.ts";
+import { documentRoutes } from "../../http/openapi.ts";
+import { type HttpFailure, httpScope } from "../../http/scope.ts";
+import { describeValidation } from "../../http/validation.ts";
 import type { SurfaceDeps } from "../deps.ts";
-import { fail, fromAppError } from "./envelope.ts";
+import { type Envelope, fail, fromAppError } from "./envelope.ts";
 import { orgRoutes } from "./org.ts";
 import { userRoutes } from "./users.ts";
 
 /**
  * The admin surface (SPEC §7, docs/admin.md): `<mount>/*` (mount `/admin/api`), used by the admin
- * console, the CLI and operators. An encapsulated plugin: its own admin-token hook, validator and
- * error handler, so nothing here leaks into the other surfaces.
+ * console, the CLI and operators. An encapsulated plugin: its own admin-token hook, and the shared
+ * scope builder (JSON bodies only, strict bodies, coerced query strings, error answers), so
+ * nothing here leaks into the other surfaces.
  */
+function answer(f: HttpFailure): { status: number; body: Envelope } {
+  const status = f.kind === "app" ? 0 : f.kind === "validation" ? 400 : f.kind === "internal" ? 500 : f.status;
+  switch (f.kind) {
+    case "app":
+      return fromAppError(f.error);
+    case "validation":
+      return { status, body: fail(status, describeValidation(f.issues, f.context)) };
+    case "bad_json":
+      return { status, body: fail(status, "body is not valid JSON") };
+    case "too_deep":
+      return { status, body: fail(status, `body nests deeper than ${MAX_JSON_DEPTH} levels`) };
+    case "empty_json":
+      return { status, body: fail(status, "body is empty: send a JSON object") };
+    case "too_large":
+      return { status, body: fail(status, "body too large") };
+    case "media_type":
+      return { status, body: fail(status, "send JSON (Content-Type: application/json)") };
+    case "internal":
+      return { status, body: fail(status, "internal error") };
+    default:
+      return { status, body: fail(status, f.message) };
+  }
+}
+
+/** JSON bodies are strict (no coercion); query strings are text by nature: coerced there. */
+export const adminHttp = httpScope<Envelope>({
+  name: "admin",
+  body: { json: "application/json", emptyIsNoBody: false },
+  validator: (part) => (part === "querystring" ? { coerceTypes: true, useDefaults: true } : {}),
+  answer,
+  methodNotAllowed: () => fail(405, "method not allowed"),
+});
+
 export async function adminSurface(app: FastifyInstance, deps: SurfaceDeps): Promise<void> {
   await app.register(
     async (api) => {
-      // JSON bodies: strict (no coercion). Query strings are text by nature: coerce them there.
-      const strict = strictValidatorCompiler();
-      const coercing = strictValidatorCompiler({ coerceTypes: true, useDefaults: true });
-      const compiler: FastifySchemaCompiler<unknown> = (route) =>
-        route.httpPart === "querystring" ? coercing(route) : strict(route);
-      api.setValidatorCompiler(compiler);
-      // Responses are plain JSON; schemas document them (OpenAPI) but do not reshape them.
-      api.setSerializerCompiler(() => (data) => JSON.stringify(data));
+      adminHttp.install(api);
+      documentRoutes(api, { mount: deps.mount, security: () => [{ adminBearer: [] }] });
 
       // Runs before the body is read: without the admin token nothing else happens.
       api.addHook("onRequest", async (req, reply) => {
@@ -31,33 +61,6 @@ export async function adminSurface(app: FastifyInstance, deps: SurfaceDeps): Pro
 
       api.setNotFoundHandler((req, reply) => {
         reply.code(404).send(fail(404, `no route ${req.method} ${req.url.split("?")[0]}`));
-      });
-
-      api.setErrorHandler((error, req, reply) => {
-        const e = error as Error & {
-          code?: string;
-          statusCode?: number;
-          validation?: unknown[];
-          validationContext?: string;
-        };
-        if (error instanceof AppError) {
-          const { status, body } = fromAppError(error);
-          if (status >= 500) req.log.error({ err: error }, "admin request failed");
-          return reply.code(status).send(body);
-        }
-        if (e.validation)
-          return reply.code(400).send(fail(400, describeValidation(e.validation as [], e.validationContext ?? "body")));
-        if (e.code === "FST_ERR_CTP_INVALID_JSON_BODY")
-          return reply.code(400).send(fail(400, "body is not valid JSON"));
-        if (e.code === "FST_ERR_CTP_EMPTY_JSON_BODY")
-          return reply.code(400).send(fail(400, "body is empty: send a JSON object"));
-        if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).send(fail(413, "body too large"));
-        if (e.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE")
-          return reply.code(415).send(fail(415, "send JSON (Content-Type: application/json)"));
-        if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
-          return reply.code(e.statusCode).send(fail(e.statusCode, e.message));
-        req.log.error({ err: error }, "admin request failed");
-        return reply.code(500).send(fail(500, "internal error"));
       });
 
       userRoutes(api, deps);

@@ -1,4 +1,5 @@
-import type { AppError } from "../../core/errors.ts";
+import type { AppError, ErrorCode } from "../../core/errors.ts";
+import type { Reason, ReasonTable } from "../../core/reasons.ts";
 
 /** The chat33 envelope: `{result, message, data}`; success is `result 0, message "操作成功"`. */
 export interface Envelope {
@@ -90,7 +91,7 @@ export const fail = (result: number, detail?: string): Envelope => {
  * surface: later parts (friends, groups, chat rooms, red packets) add their reasons here.
  * A reason without a row falls back on its code (see `fromAppError`).
  */
-const REASONS: Record<string, [number, string?]> = {
+const REASONS: ReasonTable<[number, string?]> = {
   // request shape
   missing_parameter: [Codes.missingParam],
   bad_mobile: [Codes.paramError, "手机号必须是11位数字"],
@@ -150,28 +151,27 @@ const REASONS: Record<string, [number, string?]> = {
   bad_content: [Codes.msgFormat],
 };
 
+type Answer = { status: number; body: Envelope };
+
+/** The fallback per core code (total: a new code fails `tsc` until it is answered here). */
+const BY_CODE: Record<ErrorCode, (e: AppError) => Answer> = {
+  // core messages are short English sentences meant for clients (never stacks or SQL)
+  invalid_argument: (e) => ({ status: 200, body: fail(Codes.paramError, e.message) }),
+  not_found: (e) => ({ status: 200, body: fail(Codes.paramError, e.message) }),
+  conflict: (e) => ({ status: 200, body: fail(Codes.paramError, e.message) }),
+  unauthenticated: () => ({ status: 200, body: fail(Codes.loginExpired) }),
+  forbidden: () => ({ status: 200, body: fail(Codes.noPermission) }),
+  rate_limited: () => ({ status: 200, body: fail(Codes.tooFrequent) }),
+  unavailable: () => ({ status: 503, body: { result: Codes.internal, message: "服务暂不可用", data: {} } }),
+  internal: () => ({ status: 500, body: fail(Codes.internal) }),
+};
+
 /** HTTP status + envelope for an AppError. Business errors are HTTP 200, like the original server. */
-export function fromAppError(e: AppError): { status: number; body: Envelope } {
+export function fromAppError(e: AppError): Answer {
   const row = REASONS[e.reason];
   if (row) return { status: 200, body: { result: row[0], message: row[1] ?? MESSAGES[row[0]], data: {} } };
-  switch (e.code) {
-    case "invalid_argument":
-    case "not_found":
-    case "conflict":
-      // core messages are short English sentences meant for clients (never stacks or SQL)
-      return { status: 200, body: fail(Codes.paramError, e.message) };
-    case "unauthenticated":
-      return { status: 200, body: fail(Codes.loginExpired) };
-    case "forbidden":
-      return { status: 200, body: fail(Codes.noPermission) };
-    case "rate_limited":
-      return { status: 200, body: fail(Codes.tooFrequent) };
-    case "unavailable":
-      return { status: 503, body: { result: Codes.internal, message: "服务暂不可用", data: {} } };
-    default:
-      return { status: 500, body: fail(Codes.internal) };
-  }
+  return (BY_CODE[e.code] ?? BY_CODE.internal)(e);
 }
 
 /** The reasons with an explicit row (for tests and docs). */
-export const MAPPED_REASONS: readonly string[] = Object.keys(REASONS);
+export const MAPPED_REASONS = Object.keys(REASONS) as readonly Reason[];

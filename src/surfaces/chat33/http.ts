@@ -1,27 +1,22 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { AppError } from "../../core/errors.ts";
-import { describeValidation, strictValidatorCompiler } from "../../http/validation.ts";
+import { MAX_JSON_DEPTH } from "../../core/json-limits.ts";
+import { documentRoutes, type Security } from "../../http/openapi.ts";
+import { type HttpFailure, httpScope, type ValidationIssue } from "../../http/scope.ts";
+import { describeValidation } from "../../http/validation.ts";
 import { Codes, type Envelope, fail, fromAppError, ok } from "./envelope.ts";
 import { envelope, Headers } from "./schemas.ts";
+import { SEED_RESPONSES } from "./seed-examples.ts";
 
 /**
  * HTTP rules of the chat33 surface, applied to one encapsulated Fastify scope:
  * - every route is `POST` with a JSON body (document "约定"); other methods → HTTP 405;
  * - the body is parsed as JSON whatever the Content-Type says; an empty body is `{}` (several
- *   routes document "请求参数：无"); malformed JSON → HTTP 400, `-1001`;
+ *   routes document "请求参数：无"); malformed JSON or JSON nested deeper than MAX_JSON_DEPTH →
+ *   HTTP 400, `-1001`;
  * - schema failures → HTTP 200, `-1002 缺少参数` (field absent or empty string) or `-1001 参数错误`;
  * - AppErrors → the table in envelope.ts; anything unexpected → HTTP 500, `-9000`, logged, no stack.
  */
-
-type ValidationIssue = {
-  keyword?: string;
-  instancePath?: string;
-  message?: string;
-  params?: Record<string, unknown>;
-  data?: unknown;
-  schema?: unknown;
-};
 
 /** Documented typos clients send: alias → canonical field (seed: `rootId` for `roomId`). */
 export const FIELD_ALIASES: Readonly<Record<string, string>> = { rootId: "roomId" };
@@ -49,56 +44,59 @@ export function validationEnvelope(issues: readonly ValidationIssue[]): Envelope
   return fail(Codes.paramError, describeValidation(issues, "body"));
 }
 
-type ParseError = Error & { statusCode: number; code: string };
+/** A request failure in the chat33 envelope. */
+function answer(f: HttpFailure): { status: number; body: Envelope } {
+  switch (f.kind) {
+    case "app":
+      return fromAppError(f.error);
+    case "validation":
+      return { status: 200, body: validationEnvelope(f.issues) };
+    case "bad_json":
+      return { status: 400, body: fail(Codes.paramError, "请求体不是合法的JSON") };
+    case "too_deep":
+      return { status: 400, body: fail(Codes.paramError, `请求体JSON嵌套过深(最多${MAX_JSON_DEPTH}层)`) };
+    case "too_large":
+      return { status: 413, body: fail(Codes.paramError, "请求体过大") };
+    case "internal":
+      return { status: 500, body: fail(Codes.internal) };
+    default:
+      return { status: f.status, body: fail(Codes.paramError) };
+  }
+}
+
+/** The chat33 scope: parser (empty body → `{}`), validator, error handler, 405s. */
+export const chat33Http = httpScope<Envelope>({
+  name: "chat33",
+  body: { json: "any-content-type", empty: () => ({}) },
+  answer,
+  methodNotAllowed: () => fail(Codes.paramError, "只支持 POST 请求"),
+});
+
+/** Routes that need no credentials at all, and those that need only `FZM-DEVICE` (logins). */
+const PUBLIC = new Set(["/send/sms", "/user/isreg"]);
+const DEVICE_ONLY = new Set(["/user/pwdLogin", "/user/register"]);
+
+/** OpenAPI security of a chat33 route: every route not listed above needs a session. */
+export function chat33Security(path: string): Security | undefined {
+  if (PUBLIC.has(path)) return undefined;
+  if (DEVICE_ONLY.has(path)) return [{ chat33Device: [] }];
+  // the admin token, or an admin user's session
+  if (path === "/user/muted") return [{ adminBearer: [] }, { chat33Token: [], chat33Device: [] }];
+  return [{ chat33Token: [], chat33Device: [] }];
+}
+
+const CHAT33_EXAMPLES = Object.fromEntries(
+  Object.entries(SEED_RESPONSES).map(([path, response]) => [path, { response }]),
+);
 
 /** Installs the parser, validator, alias hook and error handler on a chat33 scope. */
-export function setupScope(api: FastifyInstance): void {
-  api.setValidatorCompiler(strictValidatorCompiler({ verbose: true }));
-  // Responses are plain JSON; schemas document them (OpenAPI) but never reshape them.
-  api.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  api.removeAllContentTypeParsers();
-  api.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === "") return done(null, {});
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      const err = new Error("invalid JSON") as ParseError;
-      err.statusCode = 400;
-      err.code = "PARLEY_INVALID_JSON";
-      done(err, undefined);
-    }
-  });
+export function setupScope(api: FastifyInstance, mount: string): void {
+  chat33Http.install(api);
+  documentRoutes(api, { mount, security: chat33Security, examples: CHAT33_EXAMPLES });
   api.addHook("preValidation", async (req) => {
     // no body at all (no Content-Type, no length): the parser did not run
     if (req.body === undefined) req.body = {};
     applyAliases(req.body);
-  });
-
-  api.setErrorHandler((error, req, reply) => {
-    const e = error as Error & { code?: string; statusCode?: number; validation?: ValidationIssue[] };
-    let status = 200;
-    let body: Envelope;
-    if (error instanceof AppError) {
-      ({ status, body } = fromAppError(error));
-      if (status >= 500) req.log.error({ err: error }, "chat33 request failed");
-    } else if (e.validation) {
-      body = validationEnvelope(e.validation);
-    } else if (e.code === "PARLEY_INVALID_JSON") {
-      status = 400;
-      body = fail(Codes.paramError, "请求体不是合法的JSON");
-    } else if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      status = 413;
-      body = fail(Codes.paramError, "请求体过大");
-    } else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-      status = e.statusCode;
-      body = fail(Codes.paramError);
-    } else {
-      req.log.error({ err: error }, "chat33 request failed");
-      status = 500;
-      body = fail(Codes.internal);
-    }
-    reply.status(status).send(body);
   });
 }
 
@@ -117,7 +115,7 @@ const TAGS = ["chat33 (002)"];
 
 /** Registers `POST path` with the envelope, and 405 for every other method on the same path. */
 export function postRoute<B>(api: FastifyInstance, route: PostRoute<B>): void {
-  api.route<{ Body: B }>({
+  chat33Http.route<{ Body: B }>(api, {
     method: "POST",
     url: route.path,
     schema: {
@@ -128,12 +126,5 @@ export function postRoute<B>(api: FastifyInstance, route: PostRoute<B>): void {
       response: { 200: envelope(route.data) },
     },
     handler: async (req, reply) => ok(await route.handler(req, reply)),
-  });
-  api.route({
-    method: ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"],
-    url: route.path,
-    schema: { hide: true },
-    handler: async (_req, reply) =>
-      reply.status(405).header("allow", "POST").send(fail(Codes.paramError, "只支持 POST 请求")),
   });
 }

@@ -17,7 +17,7 @@ export async function chat33Surface(app: FastifyInstance, deps: SurfaceDeps): Pr
   installSocket(deps, app.log.child({ surface: "chat33" }));
   await app.register(
     async (api) => {
-      setupScope(api);
+      setupScope(api, deps.mount);
       accountRoutes(api, deps);
       friendRoutes(api, deps);
       messageRoutes(api, deps);

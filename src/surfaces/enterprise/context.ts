@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteOptions } from "fastify";
+import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
 import type { Authenticated } from "../../core/accounts/account-service.ts";
 import type { SurfaceDeps } from "../deps.ts";
-import { type Envelope, fail } from "./envelope.ts";
+import { enterpriseHttp } from "./http.ts";
 import { tokenOf } from "./params.ts";
 import type { Presenter } from "./presenters.ts";
 
@@ -25,22 +25,10 @@ export function createContext(deps: SurfaceDeps, presenter: Presenter): Enterpri
   return { deps, presenter, auth: (req) => deps.accounts.authenticate(tokenOf(req)) };
 }
 
-const ALL: HTTPMethods[] = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
-
 /**
  * Registers `route` for its methods and answers every other method on the same path with 405
  * (`Allow` lists the accepted ones) in the surface's envelope.
  */
 export function routeWith405(api: FastifyInstance, route: RouteOptions): void {
-  api.route(route);
-  const allowed = (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toUpperCase());
-  // HEAD follows GET (Fastify adds it to whichever of the two routes has GET).
-  const others = ALL.filter((m) => !allowed.includes(m));
-  api.route({
-    method: others,
-    url: route.url,
-    schema: { hide: true },
-    handler: async (_req: FastifyRequest, reply: FastifyReply): Promise<Envelope> =>
-      reply.status(405).header("allow", allowed.join(", ")).send(fail(405, "请求方法不支持")),
-  });
+  enterpriseHttp.route(api, route);
 }

@@ -1,4 +1,5 @@
-import type { AppError } from "../../core/errors.ts";
+import type { AppError, ErrorCode } from "../../core/errors.ts";
+import type { Reason, ReasonTable } from "../../core/reasons.ts";
 
 /** The enterprise envelope: `{data, code, msg}`; success is `code 200`. */
 export interface Envelope {
@@ -16,7 +17,7 @@ export const fail = (status: number, msg: string): Envelope => ({ data: null, co
  * Core error reasons → (HTTP status, message): the one table of this surface. The status is sent
  * both as the HTTP status and as `code`. Reasons not listed fall back to their error code below.
  */
-const REASONS: Record<string, [number, string]> = {
+const REASONS: ReasonTable<[number, string]> = {
   // authentication
   missing_token: [401, "未登录"],
   token_invalid: [401, "登录凭证无效"],
@@ -67,7 +68,8 @@ const REASONS: Record<string, [number, string]> = {
   bad_multipart: [400, "参数错误: 上传数据格式错误(multipart/form-data, 字段 file)"],
 };
 
-const BY_CODE: Record<string, [number, string]> = {
+/** The fallback per core code (total). */
+const BY_CODE: Record<ErrorCode, [number, string]> = {
   invalid_argument: [400, "参数错误"],
   unauthenticated: [401, "未登录"],
   forbidden: [403, "无权操作"],
@@ -79,12 +81,15 @@ const BY_CODE: Record<string, [number, string]> = {
 };
 
 export function fromAppError(e: AppError): Envelope {
-  const [status, msg] = REASONS[e.reason] ?? BY_CODE[e.code] ?? [500, "服务器内部错误"];
+  const [status, msg] = REASONS[e.reason] ?? BY_CODE[e.code] ?? BY_CODE.internal;
   // An unlisted invalid_argument keeps the core's (English) explanation after the generic text.
   if (!REASONS[e.reason] && e.code === "invalid_argument" && e.message && e.message !== e.reason)
     return fail(status, `${msg}: ${e.message}`);
   return fail(status, msg);
 }
+
+/** The reasons with an explicit row (for tests and docs). */
+export const MAPPED_REASONS = Object.keys(REASONS) as readonly Reason[];
 
 /** Server → client WebSocket frames (`{code, msg, data}`, like the HTTP envelope). */
 export const SocketCodes = {

@@ -6,6 +6,7 @@ import { AppError, invalid, notFound } from "../../core/errors.ts";
 import { parseRange } from "../../core/files/file-service.ts";
 import { nameExtension } from "../../core/files/names.ts";
 import { extensionOf, isImage, isMedia } from "../../core/files/sniff.ts";
+import { rawResponse } from "../../http/openapi.ts";
 import type { StoredFile } from "../../ports/storage.ts";
 import { type EnterpriseContext, publicBase, routeWith405 } from "./context.ts";
 import { type Envelope, fail, ok } from "./envelope.ts";
@@ -124,6 +125,14 @@ export async function registerFileRoutes(api: FastifyInstance, ctx: EnterpriseCo
       summary: "an uploaded file or thumbnail (the hdUrl/thumbUrl of file_upload); no authentication",
       tags,
       params: FilePath,
+      response: {
+        200: rawResponse(
+          "application/octet-stream",
+          "the file's bytes, with its own Content-Type",
+          "<the file's bytes>",
+          "binary",
+        ),
+      },
     },
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       const { sha256 } = req.params as Static<typeof FilePath>;

@@ -4,9 +4,10 @@ import type { AdminAuth } from "../../core/admin/admin-token.ts";
 import { AppError } from "../../core/errors.ts";
 import type { GatewayService, Push } from "../../core/gateway/gateway-service.ts";
 import { bearerToken } from "../../http/auth.ts";
-import { describeValidation, strictValidatorCompiler } from "../../http/validation.ts";
+import { documentRoutes } from "../../http/openapi.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
-import { type Envelope, fail, fromAppError, ok } from "./envelope.ts";
+import { type Envelope, ok } from "./envelope.ts";
+import { GATEWAY_EXAMPLES, gatewayHttp } from "./http.ts";
 import {
   BindBody,
   CloseBody,
@@ -47,45 +48,16 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
 
   await app.register(
     async (api) => {
-      api.setValidatorCompiler(strictValidatorCompiler());
-      // Responses are plain JSON; schemas document them (OpenAPI) but do not reshape them.
-      api.setSerializerCompiler(() => (data) => JSON.stringify(data));
-      // The original server decodes the body as JSON whatever the Content-Type says.
-      api.removeAllContentTypeParsers();
-      api.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
-        const text = String(body);
-        if (text.trim() === "") return done(null, undefined);
-        try {
-          done(null, JSON.parse(text));
-        } catch {
-          const err = new Error("invalid JSON") as Error & { statusCode: number; code: string };
-          err.statusCode = 400;
-          err.code = "PARLEY_INVALID_JSON";
-          done(err, undefined);
-        }
-      });
-
-      api.setErrorHandler((error, req, reply) => {
-        let status = 200;
-        let body: Envelope;
-        const e = error as Error & { code?: string; statusCode?: number; validation?: unknown[] };
-        if (error instanceof AppError) ({ status, body } = fromAppError(error));
-        else if (e.validation) body = fail(`参数错误: ${describeValidation(e.validation as [], "body")}`);
-        else if (e.code === "PARLEY_INVALID_JSON") {
-          status = 400;
-          body = fail("请求体不是合法的JSON");
-        } else if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-          status = 413;
-          body = fail("请求体过大");
-        } else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-          status = e.statusCode;
-          body = fail(e.message);
-        } else {
-          req.log.error({ err: error }, "gateway request failed");
-          status = 500;
-          body = fail("服务器内部错误");
-        }
-        reply.status(status).send(body);
+      gatewayHttp.install(api);
+      documentRoutes(api, {
+        mount: opts.mount,
+        security: (path) =>
+          path !== "/api/register"
+            ? [{ gatewaySystem: [] }, { gatewaySystem: [], gatewaySecret: [] }]
+            : opts.registerRequiresAdmin
+              ? [{ adminBearer: [] }]
+              : undefined,
+        examples: GATEWAY_EXAMPLES,
       });
 
       const system = (req: FastifyRequest) => gateway.authorize(header(req, "systemid"), header(req, "systemsecret"));
@@ -100,7 +72,7 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         withSystem = true,
         emptyBodyIsObject = false,
       ) => {
-        api.route<{ Body: B }>({
+        gatewayHttp.route<{ Body: B }>(api, {
           method: "POST",
           url: path,
           // get_online_list has no required field: an empty body means "no filter"
@@ -119,12 +91,6 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
             response: { 200: response },
           },
           handler,
-        });
-        api.route({
-          method: ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"],
-          url: path,
-          schema: { hide: true },
-          handler: async (_req, reply) => reply.status(405).header("allow", "POST").send(fail("Method Not Allowed")),
         });
       };
 

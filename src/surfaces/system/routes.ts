@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { Metrics } from "../../http/metrics.ts";
+import { documentRoutes, rawResponse } from "../../http/openapi.ts";
 import type { Hub } from "../../ports/hub.ts";
 import type { Storage } from "../../ports/storage.ts";
 
@@ -25,7 +26,14 @@ function bearerMatches(header: string | undefined, expected: Buffer): boolean {
 }
 
 /** Operational endpoints no seed has: liveness, readiness (false while draining), Prometheus metrics. */
+const METRICS_EXAMPLE =
+  '# HELP parley_ws_connections Open WebSocket connections per surface\n# TYPE parley_ws_connections gauge\nparley_ws_connections{surface="gateway"} 1\n';
+
 export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptions): Promise<void> {
+  documentRoutes(app, {
+    mount: "",
+    security: (path) => (path === "/metrics" && opts.metricsToken ? [{ metricsBearer: [] }] : undefined),
+  });
   const tags = ["operations"];
   app.get(
     "/healthz",
@@ -64,6 +72,13 @@ export async function systemRoutes(app: FastifyInstance, opts: SystemRoutesOptio
       schema: {
         summary: "Prometheus metrics (with metrics.token set: Authorization: Bearer <token>)",
         tags,
+        response: {
+          200: rawResponse("text/plain", "Prometheus text format", METRICS_EXAMPLE),
+          401: Type.Object(
+            { error: Type.String(), message: Type.String(), statusCode: Type.Integer() },
+            { description: "metrics.token is set and the bearer token is missing or wrong" },
+          ),
+        },
       },
     },
     async (req, reply) => {

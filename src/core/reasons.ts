@@ -1,0 +1,140 @@
+import type { ErrorCode } from "../ports/errors.ts";
+
+/**
+ * The catalogue of error reasons: every `reason` an `AppError` may carry, with the core code it
+ * is thrown with. `AppError` and the helpers in errors.ts accept only these (a typo or an
+ * unlisted reason fails `tsc`), and each surface's code table is typed against this list; the
+ * test test/reasons.test.ts checks that every reason gets a deliberate answer on every surface
+ * (an explicit row, or the surface's documented fallback for its code).
+ *
+ * Adding a reason: add it here with its code (one line, in its group), then decide per surface
+ * whether its code's fallback is the right answer or it needs a row of its own.
+ */
+export const Reasons = {
+  // request shape (edge validation that goes beyond the schemas)
+  missing_parameter: "invalid_argument",
+  bad_mobile: "invalid_argument",
+  bad_password: "invalid_argument",
+  bad_avatar: "invalid_argument",
+  bad_nickname: "invalid_argument",
+  bad_username: "invalid_argument",
+  bad_user: "invalid_argument",
+  bad_text: "invalid_argument",
+  bad_device: "invalid_argument",
+  bad_apply_id: "invalid_argument",
+  bad_log_id: "invalid_argument",
+  bad_msg_id: "invalid_argument",
+
+  // authentication and sessions
+  missing_token: "unauthenticated",
+  token_invalid: "unauthenticated",
+  token_expired: "unauthenticated",
+  session_revoked: "unauthenticated",
+  session_replaced: "unauthenticated",
+  bad_credentials: "unauthenticated",
+  admin_required: "unauthenticated",
+  user_disabled: "forbidden",
+  not_admin: "forbidden",
+  not_self: "forbidden",
+
+  // accounts and the organisation directory
+  user_not_found: "not_found",
+  user_exists: "conflict",
+  company_not_found: "not_found",
+  dict_exists: "conflict",
+  bad_company: "invalid_argument",
+  bad_department: "invalid_argument",
+  bad_role: "invalid_argument",
+  bad_license: "invalid_argument",
+
+  // rate limits
+  login_limited: "rate_limited",
+  isreg_limited: "rate_limited",
+  sms_too_soon: "rate_limited",
+  sms_daily_cap: "rate_limited",
+  sms_ip_limit: "rate_limited",
+  qr_rate_limited: "rate_limited",
+  login_busy: "rate_limited",
+  msg_rate_limited: "rate_limited",
+
+  // SMS codes
+  captcha_wrong: "invalid_argument",
+  captcha_expired: "invalid_argument",
+  sms_failed: "unavailable",
+
+  // QR login
+  qr_invalid: "invalid_argument",
+  qr_expired: "invalid_argument",
+  qr_wrong_user: "forbidden",
+
+  // friends
+  self_operation: "invalid_argument",
+  already_friends: "conflict",
+  not_friends: "forbidden",
+  request_handled: "conflict",
+  request_not_found: "not_found",
+
+  // messages and conversations
+  user_muted: "forbidden",
+  not_sender: "forbidden",
+  recall_window: "forbidden",
+  guest_no_send: "forbidden",
+  no_system_permission: "forbidden",
+  message_not_found: "not_found",
+  conversation_not_found: "not_found",
+  group_not_found: "not_found",
+  chatroom_not_found: "not_found",
+  missing_file: "invalid_argument",
+  file_kind_mismatch: "invalid_argument",
+  bad_content: "invalid_argument",
+  not_in_room: "forbidden",
+
+  // chat rooms (core/chatrooms)
+  chatroom_not_joined: "forbidden",
+  chatroom_closed: "forbidden",
+  chatroom_blacklisted: "forbidden",
+  no_chatroom_permission: "forbidden",
+  bad_shard_size: "invalid_argument",
+  bad_duration: "invalid_argument",
+
+  // files
+  file_not_found: "not_found",
+  file_empty: "invalid_argument",
+  file_too_large: "invalid_argument",
+  file_type_not_allowed: "invalid_argument",
+  not_multipart: "invalid_argument",
+  missing_upload: "invalid_argument",
+  too_many_parts: "invalid_argument",
+  bad_multipart: "invalid_argument",
+
+  // push gateway
+  system_id_missing: "invalid_argument",
+  system_id_invalid: "invalid_argument",
+  system_exists: "conflict",
+  secret_mismatch: "unauthenticated",
+  client_id_invalid: "invalid_argument",
+  client_offline: "invalid_argument",
+
+  // cluster plumbing (hub and node operations)
+  unknown_op: "invalid_argument",
+  node_timeout: "unavailable",
+  node_unreachable: "unavailable",
+  no_handler: "unavailable",
+  hub_stopped: "unavailable",
+  /** a remote node failed with something that was not an AppError */
+  internal: "internal",
+} as const satisfies Record<string, ErrorCode>;
+
+export type Reason = keyof typeof Reasons;
+
+/** The reasons thrown with core code `C` (what `invalid(…)`, `notFound(…)`, … accept). */
+export type ReasonOf<C extends ErrorCode> = { [R in Reason]: (typeof Reasons)[R] extends C ? R : never }[Reason];
+
+/** Every reason, for tests and docs. */
+export const ALL_REASONS = Object.keys(Reasons) as Reason[];
+
+/**
+ * A surface's table of reason rows: partial on purpose — a reason without a row gets the
+ * surface's answer for its code, which each surface keeps in a `Record<ErrorCode, …>` (total).
+ */
+export type ReasonTable<Row> = Readonly<Partial<Record<Reason, Row>>>;
