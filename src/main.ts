@@ -27,6 +27,7 @@ import type { CoreEvent } from "./core/events.ts";
 import { FileService } from "./core/files/file-service.ts";
 import { FriendService } from "./core/friends/friend-service.ts";
 import { GatewayService } from "./core/gateway/gateway-service.ts";
+import { GroupService } from "./core/groups/group-service.ts";
 import { MessageService } from "./core/messages/message-service.ts";
 import { OrgService } from "./core/org/org-service.ts";
 import { clientAddress, parseTrustProxy } from "./http/client-address.ts";
@@ -71,6 +72,7 @@ export interface App {
   friends: FriendService;
   messages: MessageService;
   chatrooms: ChatroomService;
+  groups: GroupService;
   files: FileService;
   limiter: RateLimiter;
   admin: AdminAuth;
@@ -199,6 +201,17 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     chatrooms.pruneHistory().catch((err: unknown) => log.warn({ err }, "chat-room history pruning failed"));
   }, 60_000);
   retention.unref();
+  const groups = new GroupService(
+    storage.groups,
+    messages,
+    events,
+    hub,
+    presence,
+    userCache,
+    config.groups,
+    log.child({ component: "groups" }),
+  );
+  await groups.start();
   const files = new FileService(
     storage,
     new LocalFileStore(join(config.dataDir, "files"), modes),
@@ -269,6 +282,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     friends,
     messages,
     chatrooms,
+    groups,
     files,
     limiter,
     admin,
@@ -312,6 +326,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     friends,
     messages,
     chatrooms,
+    groups,
     files,
     limiter,
     admin,
@@ -335,6 +350,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
         const grace = new Promise<void>((r) => setTimeout(r, config.shutdown.graceMs).unref());
         await Promise.race([http.close(), grace]);
         await realtime.stop();
+        groups.stop();
         await hub.stop();
         await storage.close();
       })();

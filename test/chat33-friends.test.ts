@@ -90,7 +90,9 @@ describe("chat33 surface — friends (seed 002 好友有关接口, /chat33/apply
   };
 
   before(async () => {
-    s = await startServer();
+    // One test puts two friends in a group (for /friend/add with roomId): its online-count
+    // notices (event 24, tested in chat33-rooms.test.ts) would interleave with the frames here.
+    s = await startServer({ "groups.onlineNoticeMs": 3_600_000 });
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -102,25 +104,33 @@ describe("chat33 surface — friends (seed 002 好友有关接口, /chat33/apply
     let b: Who;
     let sa: TestClient;
     let sb: TestClient;
+    let room: { id: number };
 
     before(async () => {
       const acme = await s.app.org.createCompany({ text: "Acme" });
       a = await person("Alice", { position: "产品", companyId: acme.id, sex: 2, avatar: "https://x.test/a.png" });
       b = await person("Bob", { position: "开发", sex: 1 });
+      // a group holding both (before the sockets connect, so its event 20 reaches neither)
+      room = await s.app.groups.create(a.user, { userIds: [b.user.id] });
       sa = await socket(a);
       sb = await socket(b);
     });
 
     test("/friend/add: both users' sockets get event 31 (status 1); rootId is stored as the roomId", async () => {
       assert.deepEqual(
-        await ok(a, "/friend/add", { id: String(b.user.id), reason: "我是Alice", remark: "老鲍", rootId: "42" }),
+        await ok(a, "/friend/add", {
+          id: String(b.user.id),
+          reason: "我是Alice",
+          remark: "老鲍",
+          rootId: String(room.id),
+        }),
         {},
       );
       const [ea, eb] = [await sa.next<Event31>(), await sb.next<Event31>()];
       assert.deepEqual(ea, eb, "one frame for both");
       const pending = await s.app.storage.friends.pendingBetween(a.user.id, b.user.id);
       assert.ok(pending);
-      assert.equal(pending.roomId, "42");
+      assert.equal(pending.roomId, String(room.id));
       assert.deepEqual(ea, {
         eventType: 31,
         senderInfo: { id: String(a.user.id), name: "Alice", avatar: "https://x.test/a.png", position: "" },

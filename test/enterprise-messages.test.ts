@@ -415,7 +415,7 @@ describe("enterprise surface — messages, conversation list (seed 001)", () => 
     assert.equal((await find("jhb", { page: 1, receiverId: jhb.id, size: 3 })).status, 400);
   });
 
-  test("find_group_msg: no groups yet → 404", async () => {
+  test("find_group_msg: an unknown group → 404 (members: test/enterprise-groups.test.ts)", async () => {
     const r = await call(s.base, "/api/find_group_msg", tokens.jhb as string, {
       page: 1,
       groupId: 277,

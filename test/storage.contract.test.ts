@@ -44,6 +44,7 @@ for (const backend of backends) {
         "0003_messages",
         "0004_files",
         "0005_messages_one_history_index",
+        "0006_groups",
         "0008_chatrooms",
       ]);
     });

@@ -1,6 +1,7 @@
 import type { EventPublisher } from "../ports/events.ts";
 import type { Json } from "../ports/hub.ts";
 import type { ChatroomMutedEvent, ChatroomRemovedEvent, ChatroomStatusEvent } from "./chatrooms/events.ts";
+import type { GroupEvent } from "./groups/events.ts";
 import type { MessageChangedEvent, MessageNewEvent, MessageReadEvent } from "./messages/message-service.ts";
 
 /**
@@ -45,6 +46,17 @@ export type {
   ChatroomRemovedEvent,
   ChatroomStatusEvent,
 } from "./chatrooms/events.ts";
+// The group events (chat33 20–24, 3, 60) are defined with the group module and joined here.
+export type {
+  GroupApplicationEvent,
+  GroupDissolvedEvent,
+  GroupEvent,
+  GroupJoinedEvent,
+  GroupLeftEvent,
+  GroupMutedEvent,
+  GroupOnlineEvent,
+  GroupReadEvent,
+} from "./groups/events.ts";
 // The message events (message.new / message.changed / message.read) are defined with the
 // message pipeline that emits them and joined into the union here.
 export type { MessageChangedEvent, MessageNewEvent, MessageReadEvent } from "./messages/message-service.ts";
@@ -84,7 +96,8 @@ export type CoreEvent =
   | GatewayPresenceEvent
   | ChatroomStatusEvent
   | ChatroomMutedEvent
-  | ChatroomRemovedEvent;
+  | ChatroomRemovedEvent
+  | GroupEvent;
 
 export type CoreEventType = CoreEvent["type"];
 

@@ -96,6 +96,19 @@ export const Reasons = {
   no_chatroom_permission: "forbidden",
   bad_shard_size: "invalid_argument",
   bad_duration: "invalid_argument",
+  // groups (core Group = chat33 room; core/groups/policy.ts)
+  group_no_permission: "forbidden",
+  group_owner_cannot_leave: "forbidden",
+  group_closed: "forbidden",
+  group_blacklisted: "forbidden",
+  group_no_add_friend: "forbidden",
+  group_full: "invalid_argument",
+  group_member_not_found: "not_found",
+  group_already_member: "conflict",
+  group_application_not_found: "not_found",
+  group_application_handled: "conflict",
+  bad_deadline: "invalid_argument",
+  bad_capacity: "invalid_argument",
 
   // files
   file_not_found: "not_found",

@@ -39,3 +39,11 @@ export const chatroomUsersSet = (roomId: number) => `room:${roomId}:users`;
 
 /** The presence set of a chat room's guests (members `g:<uuid>`). */
 export const chatroomGuestsSet = (roomId: number) => `room:${roomId}:guests`;
+/** One group (chat33 room, enterprise 1101): its messages and membership events reach every member's sockets. */
+export const groupTopic = (groupId: number) => `group:${groupId}`;
+
+/** Hub topic telling every node that a group's membership or settings changed (drop cached copies). */
+export const GROUPS_CHANGED_TOPIC = "groups.changed";
+
+/** The presence set of a group's members with a live socket (chat33 event 24, `/room/info` onlineNumber). */
+export const groupOnlineSet = (groupId: number) => `grp-online:${groupId}`;

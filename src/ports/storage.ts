@@ -4,6 +4,8 @@
  * Database errors never leak: a unique violation surfaces as `AppError("conflict")`.
  */
 
+import type { GroupRepo } from "./groups.ts";
+
 export interface GatewaySystem {
   systemId: string;
   /** sha256 hex of the system's secret; null when the system was registered without one. */
@@ -42,6 +44,8 @@ export interface Storage {
   readonly messages: MessageRepo;
   readonly friends: FriendRepo;
   readonly files: FileRepo;
+  /** Groups (src/ports/groups.ts). */
+  readonly groups: GroupRepo;
   /** Applies pending migrations; returns the names applied. Idempotent. */
   migrate(): Promise<string[]>;
   /** Cheap liveness check for /readyz. */

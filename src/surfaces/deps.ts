@@ -6,6 +6,7 @@ import type { AdminAuth } from "../core/admin/admin-token.ts";
 import type { ChatroomService } from "../core/chatrooms/chatroom-service.ts";
 import type { FileService } from "../core/files/file-service.ts";
 import type { FriendService } from "../core/friends/friend-service.ts";
+import type { GroupService } from "../core/groups/group-service.ts";
 import type { MessageService } from "../core/messages/message-service.ts";
 import type { OrgService } from "../core/org/org-service.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
@@ -29,6 +30,7 @@ export interface SurfaceDeps {
   friends: FriendService;
   messages: MessageService;
   chatrooms: ChatroomService;
+  groups: GroupService;
   files: FileService;
   limiter: RateLimiter;
   admin: AdminAuth;

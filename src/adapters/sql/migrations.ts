@@ -301,6 +301,70 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
         await db.schema.createIndex("messages_conv_id").on("messages").columns(["conversation_id", "id"]).execute();
       },
     },
+    "0006_groups": {
+      // Groups (core Group = chat33 room): see src/ports/groups.ts.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("groups")
+          .addColumn("id", idType, idColumn)
+          .addColumn("mark_id", "text", (c) => c.notNull().unique())
+          .addColumn("name", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("avatar", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("owner_id", "bigint", (c) => c.notNull())
+          .addColumn("can_add_friend", "integer", (c) => c.notNull().defaultTo(1))
+          .addColumn("join_permission", "integer", (c) => c.notNull().defaultTo(1))
+          .addColumn("capacity", "integer", (c) => c.notNull())
+          .addColumn("mute_all", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("conversation_id", "bigint", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .addColumn("dissolved_at", "bigint")
+          .execute();
+        await db.schema
+          .createTable("group_members")
+          .addColumn("group_id", "bigint", (c) => c.notNull())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("role", "integer", (c) => c.notNull())
+          .addColumn("nickname", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("no_disturbing", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("sticky_on_top", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("muted_until", "bigint", (c) => c.notNull().defaultTo(0))
+          .addColumn("speak_exempt", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("joined_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("group_members_pk", ["group_id", "user_id"])
+          .execute();
+        await db.schema.createIndex("group_members_user").on("group_members").column("user_id").execute();
+        await db.schema
+          .createTable("group_applications")
+          .addColumn("id", idType, idColumn)
+          .addColumn("group_id", "bigint", (c) => c.notNull())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("inviter_id", "bigint")
+          .addColumn("reason", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("status", "integer", (c) => c.notNull())
+          .addColumn("handled_by", "bigint")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("group_applications_group")
+          .on("group_applications")
+          .columns(["group_id", "status"])
+          .execute();
+        await db.schema.createIndex("group_applications_user").on("group_applications").column("user_id").execute();
+        await db.schema
+          .createTable("group_blacklist")
+          .addColumn("group_id", "bigint", (c) => c.notNull())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("group_blacklist_pk", ["group_id", "user_id"])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ["group_blacklist", "group_applications", "group_members", "groups"])
+          await db.schema.dropTable(t).execute();
+      },
+    },
     "0008_chatrooms": {
       // Chat rooms (core Chatroom, chat33 /group/*): rooms, per-room mutes (user 0 = everyone),
       // the blacklist and reports. Their messages live in `messages` (conversation kind chatroom).

@@ -31,6 +31,10 @@ export interface Database {
   friends: FriendsTable;
   friend_requests: FriendRequestsTable;
   files: FilesTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  group_applications: GroupApplicationsTable;
+  group_blacklist: GroupBlacklistTable;
 }
 
 export interface UsersTable {
@@ -218,5 +222,51 @@ export interface FilesTable {
   size: number;
   width: number | null;
   height: number | null;
+  created_at: number;
+}
+
+export interface GroupsTable {
+  id: Generated<number>;
+  mark_id: string;
+  name: string;
+  avatar: string;
+  owner_id: number;
+  can_add_friend: number;
+  join_permission: number;
+  capacity: number;
+  mute_all: number;
+  conversation_id: number;
+  created_at: number;
+  updated_at: number;
+  dissolved_at: number | null;
+}
+
+export interface GroupMembersTable {
+  group_id: number;
+  user_id: number;
+  role: number;
+  nickname: string;
+  no_disturbing: number;
+  sticky_on_top: number;
+  muted_until: number;
+  speak_exempt: number;
+  joined_at: number;
+}
+
+export interface GroupApplicationsTable {
+  id: Generated<number>;
+  group_id: number;
+  user_id: number;
+  inviter_id: number | null;
+  reason: string;
+  status: number;
+  handled_by: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupBlacklistTable {
+  group_id: number;
+  user_id: number;
   created_at: number;
 }

@@ -5,6 +5,7 @@ import { Kysely, type LogEvent, Migrator, PostgresDialect, SqliteDialect, sql } 
 import pg from "pg";
 import type { Logger } from "pino";
 import { conflict } from "../../ports/errors.ts";
+import type { GroupRepo } from "../../ports/groups.ts";
 import type {
   FileRepo,
   FriendRepo,
@@ -23,6 +24,7 @@ import type {
 import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { mapErrors } from "./errors.ts";
 import { SqlFiles } from "./file-repo.ts";
+import { SqlGroups } from "./group-repos.ts";
 import { SqlFriends, SqlMessages } from "./message-repos.ts";
 import { buildMigrations } from "./migrations.ts";
 import { SqlOrg } from "./org-repos.ts";
@@ -168,6 +170,7 @@ export class SqlStorage implements Storage {
   readonly messages: MessageRepo;
   readonly friends: FriendRepo;
   readonly files: FileRepo;
+  readonly groups: GroupRepo;
   private readonly checkpointer: SqliteCheckpointer | null;
 
   constructor(opts: SqlStorageOptions) {
@@ -188,6 +191,7 @@ export class SqlStorage implements Storage {
     this.messages = new SqlMessages(db, raw, () => this.checkpointer?.committed());
     this.friends = new SqlFriends(db);
     this.files = new SqlFiles(db);
+    this.groups = new SqlGroups(db, kind);
   }
 
   async migrate(): Promise<string[]> {

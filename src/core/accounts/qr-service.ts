@@ -47,6 +47,24 @@ export class QrService {
   }
 
   /**
+   * Uses a group-join code (single use): the `{userId}` part of the URL must be the actor. Returns
+   * the group id and who made the code; the caller (GroupService.joinByLink) applies the rules.
+   */
+  async consumeGroupJoin(
+    code: string,
+    actor: User,
+    userIdInUrl: string,
+  ): Promise<{ groupId: number; createdBy: number | null }> {
+    if (String(actor.id) !== userIdInUrl) throw forbidden("qr_wrong_user", "the URL's user is not you");
+    const hashed = hashCode(code);
+    const qr = await this.storage.qr.find(hashed);
+    if (qr?.kind !== "group") throw invalid("qr_invalid", "unknown code");
+    if (!(await this.storage.qr.consume(hashed, Date.now())))
+      throw invalid("qr_expired", "code expired or already used");
+    return { groupId: Number(qr.targetId), createdBy: qr.createdBy };
+  }
+
+  /**
    * The phone (`actor`) confirms a login code. The `{userId}` part of the URL must be the actor
    * itself: nobody can log a PC in as somebody else.
    */

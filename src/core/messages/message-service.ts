@@ -79,6 +79,8 @@ export class MessageService {
   private readonly writer: BatchWriter;
   /** Conversations by key: their identity never changes, so one lookup per key is enough. */
   private readonly conversations = new Map<string, Conversation>();
+  /** The same conversations by id (identity never changes). */
+  private readonly byId = new Map<number, Conversation>();
   private readonly policies = new Map<ConversationKind, ConversationPolicy>();
   readonly direct: DirectPolicy;
   /** Conversations by key, created on first use and cached: what a kind's policy resolves them with. */
@@ -166,6 +168,11 @@ export class MessageService {
     sender: User,
     targetId: number,
     input: SendInput,
+    /**
+     * `systemKinds`: the caller's own rule allowed a `system` message although the sender is no
+     * administrator (a group announcement by the group's owner or admin).
+     */
+    opts: { systemKinds?: boolean } = {},
   ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
     if (!validClientMsgId(input.clientMsgId))
       throw invalid("bad_msg_id", "msgId must be 1..128 characters of text without NUL");
@@ -176,7 +183,7 @@ export class MessageService {
     if (!policy) throw notFound(kind === "group" ? "group_not_found" : "chatroom_not_found", `no such ${kind}`);
     let conv: Conversation;
     try {
-      if (adminOnlyKind(input.content.kind) && !sender.isAdmin)
+      if (adminOnlyKind(input.content.kind) && !sender.isAdmin && !opts.systemKinds)
         throw forbidden("no_system_permission", "only administrators send system messages");
       if (sender.mutedUntil > Date.now()) throw forbidden("user_muted", "you are muted");
       conv = await policy.conversationFor(sender, targetId);
@@ -250,21 +257,30 @@ export class MessageService {
     return { message, conv, policy };
   }
 
-  /** Own message within the recall window. */
+  /** May `actor` moderate (recall/delete others' messages in) `conv`? */
+  private async moderates(actor: User, conv: Conversation, policy: ConversationPolicy): Promise<boolean> {
+    return policy.canModerate ? await policy.canModerate(actor.id, conv) : false;
+  }
+
+  /** Own message within the recall window; a moderator (group owner/admin) recalls any, any time. */
   async recall(actor: User, logId: number): Promise<void> {
     const { message, conv, policy } = await this.visible(actor, logId);
-    if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may recall");
-    if (Date.now() - message.createdAt > this.opts.recallWindowMs)
-      throw forbidden("recall_window", "too late to recall");
+    if (message.senderId !== actor.id || Date.now() - message.createdAt > this.opts.recallWindowMs) {
+      if (!(await this.moderates(actor, conv, policy))) {
+        if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may recall");
+        throw forbidden("recall_window", "too late to recall");
+      }
+    }
     if (!(await this.storage.messages.markRecalled(message.id, Date.now())))
       throw notFound("message_not_found", "already recalled");
     await this.changed(actor, conv, policy, message, "recall");
   }
 
-  /** The sender deletes a message for everyone. */
+  /** The sender (or a moderator: group owner/admin) deletes a message for everyone. */
   async delete(actor: User, logId: number): Promise<void> {
     const { message, conv, policy } = await this.visible(actor, logId);
-    if (message.senderId !== actor.id) throw forbidden("not_sender", "only the sender may delete");
+    if (message.senderId !== actor.id && !(await this.moderates(actor, conv, policy)))
+      throw forbidden("not_sender", "only the sender may delete");
     if (!(await this.storage.messages.markDeleted(message.id, Date.now())))
       throw notFound("message_not_found", "already deleted");
     await this.changed(actor, conv, policy, message, "delete");
@@ -303,7 +319,7 @@ export class MessageService {
       seq,
       logId: String(message.id),
     };
-    await this.publish(await policy.topics(conv), event);
+    await this.publish(await (policy.readTopics ? policy.readTopics(conv, actor.id) : policy.topics(conv)), event);
     return { seq };
   }
 
@@ -425,6 +441,81 @@ export class MessageService {
     if (!message || !conv || message.conversationId !== conv.id)
       throw notFound("message_not_found", "message not found");
     await this.markRead(actor, logId);
+  }
+
+  /** A message the actor may see (any conversation kind), or "not found". */
+  async visibleMessage(actor: User, logId: number): Promise<{ message: Message; conv: Conversation }> {
+    const { message, conv } = await this.visible(actor, logId);
+    return { message, conv };
+  }
+
+  /** A conversation by id (cached: a conversation's identity never changes). */
+  async conversationById(id: number): Promise<Conversation | null> {
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    const conv = await this.storage.messages.conversation(id);
+    if (conv) {
+      if (this.byId.size >= 100_000) this.byId.clear();
+      this.byId.set(id, conv);
+    }
+    return conv;
+  }
+
+  /**
+   * History of a conversation whose policy checks the caller made (group membership), newest
+   * first from `beforeId` (inclusive) down; `nextId` is the next older logId or null.
+   */
+  async historyOf(conv: Conversation, beforeId: number | null, limit: number) {
+    const rows = await this.storage.messages.history(conv.id, beforeId, limit + 1);
+    const page = rows.slice(0, limit);
+    const users = await this.users(page.map((m) => m.senderId));
+    return {
+      views: page.map((m) => this.view(m, conv, users.get(m.senderId) ?? null)),
+      nextId: rows.length > limit ? String(rows[limit].id) : null,
+    };
+  }
+
+  /** Page `page` (from 1) of a conversation the caller checked, newest first, with the total. */
+  async pageOf(conv: Conversation, page: number, size: number) {
+    const { total, list } = await this.storage.messages.page(conv.id, (page - 1) * size, size);
+    const users = await this.users(list.map((m) => m.senderId));
+    return { total, views: list.map((m) => this.view(m, conv, users.get(m.senderId) ?? null)) };
+  }
+
+  /** Last message and unread count of each conversation, in three queries whatever their number. */
+  async summariesOf(actor: User, convs: readonly Conversation[]) {
+    const ids = convs.map((c) => c.id);
+    const [lasts, unread] = await Promise.all([
+      this.storage.messages.lastMessages(ids),
+      this.storage.messages.unreadCounts(ids, actor.id),
+    ]);
+    const senders = await this.users([...lasts.values()].map((m) => m.senderId));
+    const out = new Map<number, { last: MessageView | null; unread: number }>();
+    for (const conv of convs) {
+      const last = lasts.get(conv.id) ?? null;
+      out.set(conv.id, {
+        last: last ? this.view(last, conv, senders.get(last.senderId) ?? null) : null,
+        unread: unread.get(conv.id) ?? 0,
+      });
+    }
+    return out;
+  }
+
+  /** A user's read cursor in a conversation (0 = nothing read). */
+  cursorOf(conv: Conversation, userId: number): Promise<number> {
+    return this.storage.messages.readCursor(conv.id, userId);
+  }
+
+  /** Messages after `afterSeq`, oldest first, deleted ones left out (no membership check: the caller's). */
+  async afterSeq(conv: Conversation, afterSeq: number, limit: number): Promise<Message[]> {
+    return (await this.storage.messages.since(conv.id, afterSeq, limit)).filter((m) => m.deletedAt === null);
+  }
+
+  /** Sets a user's read cursor to the conversation's newest message, telling nobody (a new group member). */
+  async startCursorAt(conv: Conversation, userId: number): Promise<void> {
+    const fresh = await this.storage.messages.conversation(conv.id);
+    if (fresh && fresh.lastSeq > 0)
+      await this.storage.messages.setReadCursor(conv.id, userId, fresh.lastSeq, Date.now());
   }
 
   private users(ids: number[]): Promise<Map<number, User>> {

@@ -37,6 +37,16 @@ export interface ConversationPolicy {
   topics(conv: Conversation): string[] | Promise<string[]>;
   /** The `targetId` a surface shows for a message of `senderId` (direct: the other user; else the group/room id). */
   targetId(conv: Conversation, senderId: number): number;
+  /**
+   * Optional: may `userId` recall or delete other people's messages here, at any time (a group's
+   * owner and admins)? Without it, only senders do, within the recall window.
+   */
+  canModerate?(userId: number, conv: Conversation): boolean | Promise<boolean>;
+  /**
+   * Optional: the topics told when `readerId`'s read cursor moves (default: `topics`). A group
+   * tells nobody here — its read receipts are counted and coalesced by the group module.
+   */
+  readTopics?(conv: Conversation, readerId: number): string[] | Promise<string[]>;
 }
 
 /** What a policy may use of the pipeline: conversations by key, created on first use and cached. */

@@ -42,7 +42,7 @@ async function userById(deps: SurfaceDeps, id: string): Promise<User> {
 }
 
 /** http(s) URL or a path on this server; no whitespace, control characters, quotes or angle brackets. */
-const AVATAR_RE = /^(?:https?:\/\/[^\s"'<>\\\p{Cc}]+|\/[^\s"'<>\\\p{Cc}]*)$/iu;
+export const AVATAR_RE = /^(?:https?:\/\/[^\s"'<>\\\p{Cc}]+|\/[^\s"'<>\\\p{Cc}]*)$/iu;
 const CONTROL_RE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 
 /** The user routes of seed 002 (用户相关接口) plus `/send/sms` and the `/user/register` extension. */

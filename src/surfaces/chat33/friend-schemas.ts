@@ -23,7 +23,8 @@ export const FriendAddBody = Type.Object({
   roomId: Type.Optional(
     Type.String({
       maxLength: 64,
-      description: "group the request comes from (the typo rootId is accepted); stored, not checked yet",
+      description:
+        "group the request comes from (the typo rootId is accepted): both must be members, and the group must allow adding friends",
     }),
   ),
 });
@@ -58,7 +59,7 @@ export const ApplyListBody = Type.Object({
 });
 
 export const SearchBody = Type.Object({
-  markId: Type.String({ minLength: 1, maxLength: 64, description: "a user's uid (groups later)" }),
+  markId: Type.String({ minLength: 1, maxLength: 64, description: "a group's markId or a user's uid" }),
 });
 
 export const MsgOpBody = Type.Object({
@@ -146,12 +147,24 @@ export const ApplyListData = Type.Object({
 });
 
 export const SearchData = Type.Object({
-  type: Type.Integer({ description: "2 user (1 group, later)" }),
-  userInfo: Type.Object({
-    id: Type.String(),
-    name: Type.String(),
-    avatar: Type.String(),
-    position: Type.String(),
-    remark: Type.String(),
-  }),
+  type: Type.Integer({ description: "1 group (roomInfo), 2 user (userInfo)" }),
+  roomInfo: Type.Optional(
+    Type.Object({
+      id: Type.String(),
+      markId: Type.String({ description: "extension" }),
+      name: Type.String(),
+      avatar: Type.String(),
+      canAddFriend: Type.Integer({ description: "1 yes, 2 no" }),
+      joinPermission: Type.Integer({ description: "1 approval, 2 free, 3 closed" }),
+    }),
+  ),
+  userInfo: Type.Optional(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      avatar: Type.String(),
+      position: Type.String(),
+      remark: Type.String(),
+    }),
+  ),
 });

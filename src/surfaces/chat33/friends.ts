@@ -1,6 +1,6 @@
 import type { Static } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { invalid } from "../../core/errors.ts";
+import { invalid, notFound } from "../../core/errors.ts";
 import type { Friendship } from "../../ports/storage.ts";
 import type { SurfaceDeps } from "../deps.ts";
 import { requireUser } from "./auth.ts";
@@ -19,7 +19,7 @@ import {
   StickyOnTopBody,
 } from "./friend-schemas.ts";
 import { postRoute } from "./http.ts";
-import { userById } from "./ids.ts";
+import { parseId, userById } from "./ids.ts";
 import { Empty, NoBody } from "./schemas.ts";
 
 const CONTROL_RE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
@@ -46,6 +46,12 @@ export function friendRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
       const { id, remark, reason, roomId } = req.body;
       checkText(remark, reason);
       const target = await userById(deps, id);
+      if (roomId) {
+        // from a group: both must be its members, and the group must allow it (canAddFriend 1)
+        const room = parseId(roomId);
+        if (room === null) throw notFound("group_not_found", "no such group");
+        await deps.groups.mayBefriendVia(user, room, target.id);
+      }
       await friends.request(user, target.id, { remark, reason, roomId: roomId || null });
       return {};
     },

@@ -5,6 +5,7 @@ import { chatroomRoutes } from "./chatrooms.ts";
 import { friendRoutes } from "./friends.ts";
 import { setupScope } from "./http.ts";
 import { messageRoutes } from "./messages.ts";
+import { roomRoutes } from "./rooms.ts";
 import { installSocket } from "./socket.ts";
 
 /**
@@ -22,6 +23,7 @@ export async function chat33Surface(app: FastifyInstance, deps: SurfaceDeps): Pr
       friendRoutes(api, deps);
       messageRoutes(api, deps);
       chatroomRoutes(api, deps);
+      roomRoutes(api, deps);
     },
     { prefix: deps.mount },
   );

@@ -18,6 +18,7 @@ import {
 } from "./friend-schemas.ts";
 import { postRoute } from "./http.ts";
 import { logIdOf, parseId, userById } from "./ids.ts";
+import { groupApplyItem, roomCard } from "./room-presenters.ts";
 import { Empty, NoBody } from "./schemas.ts";
 
 /** No more records: the `nextLog` / `nextId` of the last page. */
@@ -35,7 +36,7 @@ export const REVOKE_PATHS = ["/chat33/revokeMsg", "/withdrawMsg", "/chat33/Revok
  * the two `/chat33/*` lookups (applyList, search). Sending is WebSocket event 0 (socket.ts).
  */
 export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
-  const { accounts, friends, messages } = deps;
+  const { accounts, friends, messages, groups } = deps;
   const me = async (req: FastifyRequest) => (await requireUser(accounts, req.headers)).user;
   const remarkFor = async (userId: number, friendId: number) =>
     (await friends.friendship(userId, friendId))?.remark ?? "";
@@ -102,8 +103,10 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
         handler: async (req) => {
           const user = await me(req);
           const logId = logIdOf(req.body.logId);
-          // groups are not built yet: no group message exists that one could delete or recall
-          if (req.body.type === GROUP) throw notFound("message_not_found", "message not found");
+          // `type` says which kind of message the client means: 1 group, 2 friend
+          const { conv } = await messages.visibleMessage(user, logId);
+          if ((conv.kind === "group") !== (req.body.type === GROUP))
+            throw notFound("message_not_found", "message not found");
           await op.run(user, logId);
           return {};
         },
@@ -117,7 +120,12 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
     handler: async (req) => {
       const user = await me(req);
       const { type, id, logId } = req.body;
-      if (type === GROUP) throw notFound("group_not_found", "no such group");
+      if (type === GROUP) {
+        const roomId = parseId(id);
+        if (roomId === null) throw notFound("group_not_found", "no such group");
+        await groups.markRead(user, roomId, logId === undefined ? null : logIdOf(logId));
+        return {};
+      }
       const peer = await userById(deps, id, { includeDisabled: true });
       if (logId === undefined) {
         await messages.markDirectRead(user, peer.id);
@@ -131,38 +139,66 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
 
   postRoute<Static<typeof ApplyListBody>>(api, {
     path: "/chat33/applyList",
-    summary: "获取入群/好友申请列表 — friend requests (type 2) sent or received, newest first, from `id` (inclusive)",
+    summary:
+      "获取入群/好友申请列表 — group applications (type 1) and friend requests (type 2) the caller sees, newest first; nextId is a cursor to pass back as id",
     body: ApplyListBody,
     data: ApplyListData,
     handler: async (req) => {
       const user = await me(req);
       const { id, number } = req.body;
-      let before: number | null = null;
-      if (id === NO_MORE)
-        before = 1; // past the oldest record: an empty page (with the total)
-      else if (id !== "" && id !== "0") {
-        const n = parseId(id);
-        if (n === null) throw invalid("bad_apply_id", "id must be a record id");
-        before = n + 1; // the storage pages with "id < before"; the document's id is inclusive
+      const cursor = applyCursor(id);
+      const [fr, gr] = await Promise.all([
+        friends.requests(user, cursor.friend, number + 1),
+        groups.applications(user, cursor.group, number + 1),
+      ]);
+      // merge the two newest-first lists by creation time
+      type Item = { at: number; id: number; src: "f" | "g"; item: ReturnType<typeof applyItem> };
+      const items: Item[] = [
+        ...fr.list.map(({ request, from, to }) => ({
+          at: request.createdAt,
+          id: request.id,
+          src: "f" as const,
+          item: applyItem(user, request, from, to),
+        })),
+        ...gr.list.map(({ application, user: u, group }) => ({
+          at: application.createdAt,
+          id: application.id,
+          src: "g" as const,
+          item: groupApplyItem(user, application, u, group),
+        })),
+      ].sort((a, b) => b.at - a.at || b.id - a.id);
+      const page = items.slice(0, number);
+      let friendNext = cursor.friend;
+      let groupNext = cursor.group;
+      for (const x of page) {
+        if (x.src === "f") friendNext = x.id;
+        else groupNext = x.id;
       }
-      const { total, list } = await friends.requests(user, before, number + 1);
-      const page = list.slice(0, number);
       return {
-        applyList: page.map(({ request, from, to }) => applyItem(user, request, from, to)),
-        totalNumber: total,
-        nextId: list.length > number ? String(list[number].request.id) : NO_MORE,
+        applyList: page.map((x) => x.item),
+        totalNumber: fr.total + gr.total,
+        // without group applications the cursor stays the document's: the next older record (inclusive)
+        nextId:
+          items.length <= number
+            ? NO_MORE
+            : gr.total === 0
+              ? String(items[number].id)
+              : `${friendNext ?? 0}.${groupNext ?? 0}`,
       };
     },
   });
 
   postRoute<Static<typeof SearchBody>>(api, {
     path: "/chat33/search",
-    summary: "精确搜索用户/群 — a user by markId (its uid); groups later",
+    summary: "精确搜索用户/群 — a group by its markId (type 1) or a user by its uid (type 2); the two never collide",
     body: SearchBody,
     data: SearchData,
     handler: async (req) => {
       const user = await me(req);
-      const found = await accounts.findByUid(req.body.markId.trim());
+      const markId = req.body.markId.trim();
+      const group = await groups.findByMarkId(markId);
+      if (group) return { type: 1, roomInfo: roomCard(group) };
+      const found = await accounts.findByUid(markId);
       if (!found || found.disabled) throw notFound("user_not_found", "user does not exist");
       const remark = found.id === user.id ? "" : await remarkFor(user.id, found.id);
       return {
@@ -177,4 +213,24 @@ export function messageRoutes(api: FastifyInstance, deps: SurfaceDeps): void {
       };
     },
   });
+}
+
+/**
+ * The `/chat33/applyList` cursor. Friend requests and group applications are two id sequences,
+ * so the `nextId` Parley hands out is `"<friendBefore>.<groupBefore>"` (exclusive, 0 = from the
+ * newest). A plain record id `N` (the document's form) starts both lists at `N` inclusive;
+ * `""`/`"0"` is the newest page, `"-1"` past the end.
+ */
+function applyCursor(id: string): { friend: number | null; group: number | null } {
+  if (id === "" || id === "0") return { friend: null, group: null };
+  if (id === NO_MORE) return { friend: 1, group: 1 };
+  const pair = /^([0-9]{1,15})\.([0-9]{1,15})$/.exec(id);
+  if (pair) {
+    const f = Number(pair[1]);
+    const g = Number(pair[2]);
+    return { friend: f === 0 ? null : f, group: g === 0 ? null : g };
+  }
+  const n = parseId(id);
+  if (n === null) throw invalid("bad_apply_id", "id must be a record id");
+  return { friend: n + 1, group: n + 1 };
 }

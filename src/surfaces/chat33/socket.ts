@@ -11,6 +11,7 @@ import { upgradeQueryValidator } from "../../http/upgrade-query.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { SurfaceDeps } from "../deps.ts";
+import { type GroupSocketState, GroupSubscriptions } from "../group-subscriptions.ts";
 import { sessionSockets } from "../session-socket.ts";
 import { headerValue, readCookie, TOKEN_COOKIE } from "./auth.ts";
 import { chatroomSocket, type RoomState } from "./chatroom-socket.ts";
@@ -41,6 +42,8 @@ interface SocketState extends RoomState {
   /** Fixed one-second window of the per-connection rate limit. */
   windowStart: number;
   windowCount: number;
+  /** The groups (chat33 rooms) whose topics this socket is subscribed to. */
+  groups: GroupSocketState;
 }
 
 const stateOf = (conn: Connection) => conn.state as SocketState | null;
@@ -165,7 +168,8 @@ function cookieAllowed(req: IncomingMessage, allowedOrigins: readonly string[]):
  * docs/chat33.md "WebSocket"). Registered before the gateway's route for the same path.
  */
 export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
-  const { realtime, accounts, messages, config } = deps;
+  const { realtime, accounts, messages, groups, config } = deps;
+  const groupSubs = new GroupSubscriptions(realtime, groups);
   const perConnection = config.chat33.msgRatePerConnection;
 
   const send = (conn: Connection, text: string): void => {
@@ -195,7 +199,7 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     close: closeFor,
   });
 
-  /** Event 0: a message to a friend (channelType 3). Answers only the sending connection. */
+  /** Event 0: a message to a friend (channelType 3) or a group (2). Answers only the sending connection. */
   async function sendMessage(conn: Connection, state: SocketState, f: ClientFrame): Promise<void> {
     const b = f.body;
     // msgId: a string as documented (an integer is accepted and used as its decimal string)
@@ -217,8 +221,7 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
       return send(conn, failureFrame(EventTypes.message, msgId, Codes.msgFormat));
     const failWith = (code: number, content?: string): void =>
       send(conn, failureFrame(EventTypes.message, msgId, code, content));
-    if (b.channelType === 2) return failWith(Codes.notGroupMember);
-    if (b.channelType !== 1 && b.channelType !== 3)
+    if (b.channelType !== 1 && b.channelType !== 2 && b.channelType !== 3)
       return failWith(Codes.msgFormat, "消息格式错误: channelType 必须是 1、2 或 3");
     const kind = kindFromChat33(b.msgType);
     if (!kind) return failWith(Codes.msgFormat, "消息格式错误: 未知的 msgType");
@@ -229,7 +232,10 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     if ("problem" in checked) return failWith(Codes.msgFormat, `消息格式错误: ${problemText(checked.problem, "msg.")}`);
     const targetId = parseId(targetRaw);
     const toRoom = b.channelType === 1;
-    if (targetId === null) return failWith(toRoom ? Codes.chatroomNotFound : Codes.userNotFound);
+    if (targetId === null)
+      return failWith(
+        toRoom ? Codes.chatroomNotFound : b.channelType === 2 ? Codes.notGroupMember : Codes.userNotFound,
+      );
     // a chat-room message leaves from a connection in the room (the policy checks the rest)
     if (toRoom && !rooms.inRoom(state, targetId)) {
       const room = await deps.chatrooms.room(targetId).catch(() => null);
@@ -239,15 +245,20 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
       // Fresh user row per send: a mute, a nickname change or a disabled account applies at once.
       const user = await accounts.cachedUser(state.userId);
       if (!user || user.disabled) return failWith(Codes.loginExpired);
-      // The pipeline applies the per-user rate limit (-1012), admin-only kinds (-2006), the mute.
-      const { view, duplicate, published } = await messages.send(toRoom ? "chatroom" : "direct", user, targetId, {
+      // The pipeline applies the per-user rate limit (-1012), admin-only kinds (-2006), the mute,
+      // and the kind's policy (friends; for groups membership -3001 and group mutes -2007; chat
+      // rooms: open, not muted or blacklisted).
+      const group = b.channelType === 2;
+      const convKind = group ? "group" : toRoom ? "chatroom" : "direct";
+      const { view, duplicate, published } = await messages.send(convKind, user, targetId, {
         clientMsgId: msgId,
         content: checked.content,
       });
-      // A new message reaches this connection through the user topic (exactly once, like every
-      // other connection of both users); a retry publishes nothing, so only the sender hears back.
-      // If the publication failed (hub down) the message is stored: ack it directly all the same.
-      if (duplicate || !published) send(conn, messageFrame(view));
+      // A new message reaches this connection through the user topic (a group's: the group topic)
+      // exactly once, like every other connection of the conversation; a retry publishes nothing,
+      // so only the sender hears back. If the publication failed (hub down) the message is stored:
+      // ack it directly all the same — and so when this socket is not subscribed to the group yet.
+      if (duplicate || !published || (group && !state.groups.joined.has(targetId))) send(conn, messageFrame(view));
     } catch (e) {
       if (e instanceof AppError) {
         const { body } = fromAppError(e);
@@ -311,12 +322,18 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
     onEvent(conn, event) {
       // the frame was sent by render; now end the socket
       if (event.type === "session.revoked") sessions.onRevoked(conn, event);
-      else if (event.type === "chatroom.status" || event.type === "chatroom.removed") {
+      else if (event.type.startsWith("group.")) {
+        // the user's own join/leave/kick and dissolutions change which groups the socket hears
+        const st = stateOf(conn);
+        if (st?.userId != null) groupSubs.onEvent(conn, st.userId, st.groups, event);
+      } else if (event.type === "chatroom.status" || event.type === "chatroom.removed") {
         const state = stateOf(conn);
         if (state) rooms.onEvent(conn, state, event);
       }
     },
     onClose(conn) {
+      const st = stateOf(conn);
+      if (st?.userId != null) groupSubs.closed(st.userId, st.groups);
       const state = stateOf(conn);
       if (state) rooms.onClose(state);
     },
@@ -380,13 +397,16 @@ export function installSocket(deps: SurfaceDeps, log: FastifyBaseLogger): void {
           pending: 0,
           windowStart: 0,
           windowCount: 0,
+          groups: GroupSubscriptions.empty(),
         };
         conn.state = state;
         if (!auth) return;
         // frames wait for the subscriptions (the queue); the socket is ready once they are in place
+        const userId = auth.user.id;
         state.queue = sessions
-          .attach(conn, state, auth.session.id, auth.user.id)
-          .then(() => {})
+          .attach(conn, state, auth.session.id, userId)
+          // then the user's groups (chat33 rooms): their messages and events
+          .then((live) => (live ? groupSubs.open(conn, userId, state.groups) : undefined))
           .catch((err: unknown) => {
             log.error({ err }, "chat33 socket open failed");
             realtime.close(conn, CloseCodes.INTERNAL, "internal error");

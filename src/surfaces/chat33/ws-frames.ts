@@ -1,4 +1,10 @@
-import { assertNever, type ChatroomCard, type CoreEvent, type FriendRequestEvent } from "../../core/events.ts";
+import {
+  assertNever,
+  type ChatroomCard,
+  type CoreEvent,
+  type FriendRequestEvent,
+  type GroupEvent,
+} from "../../core/events.ts";
 import type { MessageView } from "../../core/messages/message-service.ts";
 import { Codes, MESSAGES } from "./envelope.ts";
 import { CHANNEL_TYPE } from "./friend-presenters.ts";
@@ -21,7 +27,14 @@ export const EventTypes = {
   chatroomDeleted: 5,
   chatroomOpened: 7,
   messageChanged: 10,
+  joinedGroup: 20,
+  leftGroup: 21,
+  groupDissolved: 22,
+  groupApplication: 23,
+  groupOnline: 24,
   friendRequest: 31,
+  /** Parley extension: the read count of a group message you sent changed. */
+  groupReceipt: 60,
 } as const;
 
 /** Event 0 as the document's "消息发送成功时返回": the success echo and what every recipient gets. */
@@ -118,6 +131,14 @@ export function renderEvent(e: CoreEvent): string | null {
     // only the removed user's sockets hear of it (socket.ts onEvent)
     case "chatroom.removed":
       return null;
+    case "group.joined":
+    case "group.left":
+    case "group.dissolved":
+    case "group.application":
+    case "group.muted":
+    case "group.online":
+    case "group.read":
+      return groupFrame(e);
     // chat33 has no frame for these (QR login and the gateway are other surfaces' events)
     case "message.read":
     case "qr.confirmed":
@@ -165,4 +186,73 @@ export function removedFrame(roomId: number, at: number): string {
     mutedLastTime: 0,
     datetime: at,
   });
+}
+
+/** The group (chat33 "room") events 20–24, 3 (group mutes) and the receipt extension. */
+export function groupFrame(e: GroupEvent): string {
+  switch (e.type) {
+    case "group.joined":
+      return JSON.stringify({
+        eventType: EventTypes.joinedGroup,
+        roomId: String(e.groupId),
+        userId: String(e.userId),
+        datetime: e.datetime,
+      });
+    case "group.left":
+      return JSON.stringify({
+        eventType: EventTypes.leftGroup,
+        roomId: String(e.groupId),
+        userId: String(e.userId),
+        type: e.reason,
+        content: e.content,
+        datetime: e.datetime,
+      });
+    case "group.dissolved":
+      return JSON.stringify({ eventType: EventTypes.groupDissolved, roomId: String(e.groupId), datetime: e.datetime });
+    case "group.application": {
+      const card = (c: { id: number; name: string; avatar: string }) => ({
+        id: String(c.id),
+        name: c.name,
+        avatar: c.avatar,
+        position: "",
+      });
+      return JSON.stringify({
+        eventType: EventTypes.groupApplication,
+        senderInfo: card(e.sender),
+        receiveInfo: card(e.receiver),
+        id: e.id,
+        type: 1,
+        applyReason: e.reason,
+        status: e.status,
+        datetime: e.datetime,
+      });
+    }
+    case "group.muted":
+      // event 3 as the document has it, plus which group (and member; "0" = everyone)
+      return JSON.stringify({
+        eventType: EventTypes.muted,
+        mutedTime: e.datetime,
+        mutedLastTime: Math.max(0, e.mutedUntil - e.datetime),
+        datetime: e.datetime,
+        channelType: 2,
+        roomId: String(e.groupId),
+        userId: String(e.userId),
+      });
+    case "group.online":
+      return JSON.stringify({
+        eventType: EventTypes.groupOnline,
+        roomId: String(e.groupId),
+        number: String(e.number),
+        datetime: e.datetime,
+      });
+    case "group.read":
+      return JSON.stringify({
+        eventType: EventTypes.groupReceipt,
+        roomId: String(e.groupId),
+        logId: e.logId,
+        readNumber: e.readCount,
+        unreadNumber: e.unreadCount,
+        datetime: e.datetime,
+      });
+  }
 }

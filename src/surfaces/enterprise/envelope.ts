@@ -56,6 +56,10 @@ const REASONS: ReasonTable<[number, string]> = {
   no_system_permission: [403, "没有发系统消息权限"],
   conversation_not_found: [404, "会话不存在"],
   group_not_found: [404, "群组不存在"],
+  group_closed: [403, "该群禁止加入"],
+  group_blacklisted: [403, "您在该群的黑名单中"],
+  group_full: [403, "群成员已满"],
+  group_no_permission: [403, "权限不足"],
   message_not_found: [404, "消息不存在"],
   // files
   file_not_found: [404, "文件不存在"],
@@ -99,6 +103,7 @@ export const SocketCodes = {
   EXPIRED: 1003,
   READ_RECEIPT: 1006,
   SINGLE_MESSAGE: 1100,
+  GROUP_MESSAGE: 1101,
 } as const;
 
 export const frame = (code: number, msg: string, data: unknown = null): string => JSON.stringify({ code, msg, data });

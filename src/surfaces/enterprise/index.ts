@@ -4,6 +4,7 @@ import type { SurfaceDeps } from "../deps.ts";
 import { registerAuthRoutes } from "./auth-routes.ts";
 import { createContext } from "./context.ts";
 import { registerFileRoutes } from "./file-routes.ts";
+import { registerGroupRoutes } from "./group-routes.ts";
 import { enterpriseHttp, enterpriseSecurity } from "./http.ts";
 import { registerMessageRoutes } from "./message-routes.ts";
 import { mergeParams } from "./params.ts";
@@ -23,6 +24,7 @@ export async function enterpriseSurface(app: FastifyInstance, deps: SurfaceDeps)
     realtime: deps.realtime,
     accounts: deps.accounts,
     storage: deps.storage,
+    groups: deps.groups,
     presenter,
     log,
   });
@@ -36,6 +38,7 @@ export async function enterpriseSurface(app: FastifyInstance, deps: SurfaceDeps)
 
       registerAuthRoutes(api, ctx);
       registerMessageRoutes(api, ctx);
+      registerGroupRoutes(api, ctx);
       await registerFileRoutes(api, ctx);
     },
     { prefix: deps.mount },

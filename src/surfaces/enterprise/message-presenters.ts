@@ -53,6 +53,46 @@ export function singleMsgVo(v: MessageView, state: ReadState): SingleMsgVo {
   };
 }
 
+/**
+ * A `find_group_msg` item; also the `data` of the 1101 socket frame: `receiverId` is the group,
+ * `state` 2 when the viewer has read it (their own messages always).
+ */
+export function groupMsgVo(v: MessageView, state: ReadState): SingleMsgVo {
+  return singleMsgVo(v, state);
+}
+
+/** The default avatar of a group conversation (the seed's `otherAvatar` of 1101 entries). */
+export const GROUP_AVATAR = "http://jiaxin365.cn/images/cloud/msg_icon/mes_list_group_mrtx.png";
+
+/**
+ * A group conversation (miniType 1101): `name`/`avatar` the last message's sender, `otherName` the
+ * members' names joined by "," (as in the seed), `otherAvatar` the group's avatar (or the default).
+ */
+export function groupSessionVo(
+  last: MessageView,
+  group: { avatar: string },
+  memberNames: string,
+  state: ReadState,
+  unread: number,
+): SessionVo {
+  return {
+    senderId: last.fromId,
+    receiverId: last.targetId,
+    content: textOf(last),
+    sendTime: last.datetime,
+    state,
+    type: enterpriseType(last.kind),
+    platform: null,
+    name: last.senderInfo.nickname,
+    avatar: orNull(last.senderInfo.avatar),
+    otherAvatar: group.avatar || GROUP_AVATAR,
+    otherName: memberNames,
+    miniType: 1101,
+    count: unread,
+    id: last.clientMsgId,
+  };
+}
+
 /** The `save_single_msg` answer. */
 export function savedMsgVo(v: MessageView) {
   const fileId = v.content.fileId;

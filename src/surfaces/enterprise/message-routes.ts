@@ -9,6 +9,8 @@ import { fileUrls } from "./file-routes.ts";
 import { kindFromEnterprise } from "./kinds.ts";
 import {
   directSessionVo,
+  groupMsgVo,
+  groupSessionVo,
   type ReadState,
   type SessionVo,
   SYSTEM_ENTRIES,
@@ -31,7 +33,7 @@ const tags = ["enterprise (001)"];
  * as in auth-routes.ts: query, form or JSON, merged.
  */
 export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseContext): void {
-  const { messages, friends, files, config, mount } = ctx.deps;
+  const { messages, friends, groups, files, config, mount } = ctx.deps;
 
   routeWith405(api, {
     method: "POST",
@@ -98,14 +100,20 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
     method: "POST",
     url: "/api/find_group_msg",
     schema: {
-      summary: "获取 群聊消息 — group history (no groups exist yet: always 404)",
+      summary: "获取 群聊消息 — a page of a group's history, newest first, members only (page 1 marks it read)",
       tags,
       querystring: FindGroupMsgParams,
       response: MessageResponses.findGroup,
     },
     handler: async (req): Promise<Envelope> => {
-      await ctx.auth(req);
-      throw notFound("group_not_found", "no such group");
+      const p = req.query as Static<typeof FindGroupMsgParams>;
+      const { user } = await ctx.auth(req);
+      if (p.userId !== undefined && p.userId !== user.id) throw forbidden("not_self", "userId must be the caller");
+      const size = p.size ?? 20;
+      // non-members (and unknown groups) get 404 群组不存在
+      const { total, views, cursor } = await groups.page(user, p.groupId, p.page ?? 1, size);
+      const data = views.map((v) => groupMsgVo(v, v.fromId === user.id || v.seq <= cursor ? 2 : 0));
+      return ok({ totalElements: total, totalPages: Math.ceil(total / size), data }, "操作成功！");
     },
   });
 
@@ -122,19 +130,32 @@ export function registerMessageRoutes(api: FastifyInstance, ctx: EnterpriseConte
       const p = req.query as Static<typeof MySessionParams>;
       const { user } = await ctx.auth(req);
       if (p.userId !== undefined && p.userId !== user.id) throw forbidden("not_self", "userId must be the caller");
-      const [pending, summaries] = await Promise.all([
+      const [pending, applications, summaries, groupRows] = await Promise.all([
         friends.pendingCount(user.id),
+        groups.pendingCount(user.id),
         messages.directSummaries(user, { peerCursors: true }),
+        groups.summaries(user),
       ]);
       const list: SessionVo[] = [
         systemEntryVo(SYSTEM_ENTRIES.newFriends, pending),
-        systemEntryVo(SYSTEM_ENTRIES.groupHelper, 0),
+        systemEntryVo(SYSTEM_ENTRIES.groupHelper, applications),
         systemEntryVo(SYSTEM_ENTRIES.analysis, 0),
       ];
+      const conversations: SessionVo[] = [];
       for (const s of summaries) {
         if (!s.last) continue;
-        list.push(directSessionVo(s.last, s.peer, lastState(user, s), s.unread));
+        conversations.push(directSessionVo(s.last, s.peer, lastState(user, s), s.unread));
       }
+      const withMessages = groupRows.filter((g) => g.last !== null);
+      const names = await groups.memberNames(withMessages.map((g) => g.group.id));
+      for (const g of withMessages)
+        if (g.last)
+          conversations.push(
+            groupSessionVo(g.last, g.group, names.get(g.group.id) ?? "", g.unread === 0 ? 2 : 0, g.unread),
+          );
+      // direct and group conversations together, newest first
+      conversations.sort((a, b) => (b.sendTime ?? 0) - (a.sendTime ?? 0));
+      list.push(...conversations);
       return ok(list, "查询成功");
     },
   });

@@ -103,8 +103,10 @@ const Session = Type.Object({
   avatar: Str,
   otherAvatar: Str,
   otherName: Str,
-  miniType: Type.Integer({ description: "11016 新朋友, 11017 群助手, 11021 分析助手, 1100 single chat" }),
-  count: Type.Integer({ description: "unread messages (新朋友: pending friend requests)" }),
+  miniType: Type.Integer({ description: "11016 新朋友, 11017 群助手, 11021 分析助手, 1100 single chat, 1101 group" }),
+  count: Type.Integer({
+    description: "unread messages (新朋友: pending friend requests, 群助手: pending group applications)",
+  }),
   id: Str,
 });
 

@@ -4,15 +4,17 @@ import type { FastifyBaseLogger } from "fastify";
 import type { AccountService, Authenticated } from "../../core/accounts/account-service.ts";
 import { enterpriseDevice } from "../../core/accounts/devices.ts";
 import { assertNever, type CoreEvent, type QrConfirmedEvent } from "../../core/events.ts";
+import type { GroupService } from "../../core/groups/group-service.ts";
 import { deviceTopic, sessionTopic, userTopic } from "../../core/topics.ts";
 import { upgradeQueryValidator } from "../../http/upgrade-query.ts";
 import type { Storage } from "../../ports/storage.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
+import { type GroupSocketState, GroupSubscriptions } from "../group-subscriptions.ts";
 import { sessionSockets } from "../session-socket.ts";
 import { EXPIRED_FRAME, fail, frame, KICKED_FRAME, SocketCodes } from "./envelope.ts";
-import { readReceiptVo, singleMsgVo } from "./message-presenters.ts";
+import { groupMsgVo, readReceiptVo, singleMsgVo } from "./message-presenters.ts";
 import { upgradeToken } from "./params.ts";
 import type { Presenter } from "./presenters.ts";
 
@@ -32,6 +34,8 @@ interface SocketState {
   expiresAt: number;
   /** A QR login is being completed for this socket. */
   loggingIn: boolean;
+  /** The groups whose messages (1101) this socket hears. */
+  groups: GroupSocketState;
 }
 
 const stateOf = (conn: Connection) => conn.state as SocketState | null;
@@ -51,6 +55,7 @@ export interface EnterpriseSocketDeps {
   realtime: Realtime;
   accounts: AccountService;
   storage: Storage;
+  groups: GroupService;
   presenter: Presenter;
   log: FastifyBaseLogger;
 }
@@ -68,6 +73,7 @@ export interface EnterpriseSocketDeps {
  */
 export function installSocket(d: EnterpriseSocketDeps): void {
   const { realtime, accounts, storage, presenter, log } = d;
+  const groupSubs = new GroupSubscriptions(realtime, d.groups);
 
   const kicked = (reason: string) => reason === "replaced" || reason === "session_replaced";
   const closeFor = (conn: Connection, reason: string) =>
@@ -82,8 +88,11 @@ export function installSocket(d: EnterpriseSocketDeps): void {
   };
   const sessions = sessionSockets<SocketState>({ realtime, accounts, stateOf, end: endSession, close: closeFor });
 
-  const subscribeSession = (conn: Connection, sid: string, userId: number) =>
-    Promise.all([realtime.subscribe(conn, sessionTopic(sid)), realtime.subscribe(conn, userTopic(userId))]);
+  /** Session, user and the user's groups (1101), in that order: a join after the load still arrives. */
+  const subscribeSession = async (conn: Connection, sid: string, userId: number) => {
+    await Promise.all([realtime.subscribe(conn, sessionTopic(sid)), realtime.subscribe(conn, userTopic(userId))]);
+    await groupSubs.open(conn, userId, (stateOf(conn) as SocketState).groups);
+  };
 
   async function open(conn: Connection, auth: Authenticated | null, platform: string): Promise<void> {
     const state: SocketState = {
@@ -93,10 +102,12 @@ export function installSocket(d: EnterpriseSocketDeps): void {
       userId: auth ? auth.user.id : null,
       expiresAt: auth ? auth.session.expiresAt : 0,
       loggingIn: false,
+      groups: GroupSubscriptions.empty(),
     };
     conn.state = state;
     await realtime.subscribe(conn, deviceTopic(state.device));
     if (auth && !(await sessions.attach(conn, state, auth.session.id, auth.user.id))) return;
+    if (auth) await groupSubs.open(conn, auth.user.id, state.groups);
     realtime.sendText(conn, frame(SocketCodes.CONNECTED, "连接成功", { device: state.device }));
   }
 
@@ -133,7 +144,8 @@ export function installSocket(d: EnterpriseSocketDeps): void {
         case "session.revoked":
           return event.reason === "replaced" ? KICKED_FRAME : EXPIRED_FRAME;
         case "message.new":
-          // Group messages (1101) come with groups.
+          if (event.message.conversationKind === "group")
+            return frame(SocketCodes.GROUP_MESSAGE, "群聊消息", groupMsgVo(event.message, 0));
           if (event.message.conversationKind !== "direct") return null;
           return frame(SocketCodes.SINGLE_MESSAGE, "单聊消息", singleMsgVo(event.message, 0));
         case "message.read":
@@ -150,6 +162,14 @@ export function installSocket(d: EnterpriseSocketDeps): void {
         case "chatroom.status":
         case "chatroom.muted":
         case "chatroom.removed":
+        // groups are managed on chat33; their messages (above) are this surface's 1101
+        case "group.joined":
+        case "group.left":
+        case "group.dissolved":
+        case "group.application":
+        case "group.muted":
+        case "group.online":
+        case "group.read":
           return null;
         default:
           return assertNever(event);
@@ -160,11 +180,18 @@ export function installSocket(d: EnterpriseSocketDeps): void {
       if (!state) return;
       // The frame (1002/1003) was already sent by render; now end the socket.
       if (event.type === "session.revoked") sessions.onRevoked(conn, event);
-      else if (event.type === "qr.confirmed") {
+      else if (event.type.startsWith("group.")) {
+        // the user's own join/leave/kick and dissolutions change which groups (1101) it hears
+        if (state.userId !== null) groupSubs.onEvent(conn, state.userId, state.groups, event);
+      } else if (event.type === "qr.confirmed") {
         // Only a socket still waiting for a login acts; an authenticated one ignores it.
         if (event.deviceId !== state.device || state.sid !== null || state.loggingIn) return;
         qrLogin(conn, state, event).catch((err: unknown) => log.error({ err }, "enterprise QR login failed"));
       }
+    },
+    onClose(conn) {
+      const state = stateOf(conn);
+      if (state?.userId != null) groupSubs.closed(state.userId, state.groups);
     },
     // expiry per socket; revocations whose notice was lost, in one batched query
     ...sessions.sweep,

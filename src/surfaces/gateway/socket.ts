@@ -56,6 +56,13 @@ export function renderGatewayEvent(e: CoreEvent): string | null {
     case "chatroom.status":
     case "chatroom.muted":
     case "chatroom.removed":
+    case "group.joined":
+    case "group.left":
+    case "group.dissolved":
+    case "group.application":
+    case "group.muted":
+    case "group.online":
+    case "group.read":
       return null;
     default:
       return assertNever(e);
