@@ -15,6 +15,7 @@ import { RedisHub } from "./adapters/hub/redis-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { RedisRateLimiter } from "./adapters/ratelimit/redis-rate-limiter.ts";
 import { HttpSmsSender, LogSmsSender } from "./adapters/sms/senders.ts";
+import { SqlChatrooms } from "./adapters/sql/chatroom-repos.ts";
 import { createCustomerStore } from "./adapters/sql/customer-repos.ts";
 import { SqlStorage } from "./adapters/sql/sql-storage.ts";
 import { type Config, sendRatePerUser } from "./config/schema.ts";
@@ -23,6 +24,8 @@ import { QrService } from "./core/accounts/qr-service.ts";
 import { SmsService } from "./core/accounts/sms-service.ts";
 import { UserCache } from "./core/accounts/user-cache.ts";
 import { AdminAuth } from "./core/admin/admin-token.ts";
+import { ChatroomAudience } from "./core/chatrooms/audience.ts";
+import { ChatroomService } from "./core/chatrooms/chatroom-service.ts";
 import { CustomerService } from "./core/customers/customer-service.ts";
 import { SelfReporter } from "./core/customers/self-reporter.ts";
 import type { CoreEvent } from "./core/events.ts";
@@ -74,6 +77,7 @@ export interface App {
   org: OrgService;
   friends: FriendService;
   messages: MessageService;
+  chatrooms: ChatroomService;
   groups: GroupService;
   files: FileService;
   limiter: RateLimiter;
@@ -192,6 +196,22 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     userCache,
     limiter,
   );
+  // Chat rooms: the `chatroom` policy joins the message pipeline; the audience is hub presence.
+  const chatrooms = new ChatroomService(
+    new SqlChatrooms(storage.db),
+    storage.messages,
+    messages,
+    new ChatroomAudience(presence, log.child({ component: "chatrooms" })),
+    events,
+    userCache,
+    config.chatrooms,
+    log.child({ component: "chatrooms" }),
+  );
+  // History retention (chatrooms.historyMaxCount / historyMaxAgeMs) is also applied on read.
+  const retention = setInterval(() => {
+    chatrooms.pruneHistory().catch((err: unknown) => log.warn({ err }, "chat-room history pruning failed"));
+  }, 60_000);
+  retention.unref();
   const groups = new GroupService(
     storage.groups,
     messages,
@@ -293,6 +313,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     org,
     friends,
     messages,
+    chatrooms,
     groups,
     files,
     limiter,
@@ -356,6 +377,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     org,
     friends,
     messages,
+    chatrooms,
     groups,
     files,
     limiter,
@@ -382,6 +404,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
       closed ??= (async () => {
         draining = true;
         await reporter?.stop();
+        clearInterval(retention);
         realtime.startDraining();
         if (config.shutdown.drainDelayMs) await new Promise((r) => setTimeout(r, config.shutdown.drainDelayMs));
         await realtime.closeAll();

@@ -46,6 +46,7 @@ for (const backend of backends) {
         "0005_messages_one_history_index",
         "0006_groups",
         "0007_customers",
+        "0008_chatrooms",
       ]);
     });
     after(async () => {

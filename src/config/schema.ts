@@ -276,6 +276,28 @@ const KEY_LIST = [
   { path: "sms.perIpPerHour", kind: "int", default: 30, min: 1, doc: "SMS sends one client IP may request per hour" },
   { path: "qr.ttlMs", kind: "int", default: 120000, min: 1000, doc: "lifetime of QR login / group-join codes" },
   {
+    path: "chatrooms.shardSize",
+    kind: "int",
+    default: 1000,
+    min: 1,
+    max: 1000000,
+    doc: "chat-room audience shard size (分组容量) for fan-out; a room may override it",
+  },
+  {
+    path: "chatrooms.historyMaxCount",
+    kind: "int",
+    default: 10000,
+    min: 1,
+    doc: "chat-room history retention: newest messages kept per room",
+  },
+  {
+    path: "chatrooms.historyMaxAgeMs",
+    kind: "int",
+    default: 604800000,
+    min: 1000,
+    doc: "chat-room history retention: messages older than this (ms) are dropped (default 7 days)",
+  },
+  {
     path: "messages.recallWindowMs",
     kind: "int",
     default: 120000,

@@ -89,6 +89,13 @@ export const Reasons = {
   bad_content: "invalid_argument",
   not_in_room: "forbidden",
 
+  // chat rooms (core/chatrooms)
+  chatroom_not_joined: "forbidden",
+  chatroom_closed: "forbidden",
+  chatroom_blacklisted: "forbidden",
+  no_chatroom_permission: "forbidden",
+  bad_shard_size: "invalid_argument",
+  bad_duration: "invalid_argument",
   // groups (core Group = chat33 room; core/groups/policy.ts)
   group_no_permission: "forbidden",
   group_owner_cannot_leave: "forbidden",

@@ -461,5 +461,53 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
           await db.schema.dropTable(t).execute();
       },
     },
+    "0008_chatrooms": {
+      // Chat rooms (core Chatroom, chat33 /group/*): rooms, per-room mutes (user 0 = everyone),
+      // the blacklist and reports. Their messages live in `messages` (conversation kind chatroom).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("chatrooms")
+          .addColumn("id", idType, idColumn)
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("avatar", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("description", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("status", "integer", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("opened_at", "bigint", (c) => c.notNull())
+          .addColumn("closed_at", "bigint", (c) => c.notNull().defaultTo(0))
+          .addColumn("shard_size", "integer")
+          .execute();
+        await db.schema.createIndex("chatrooms_created").on("chatrooms").columns(["status", "created_at"]).execute();
+        await db.schema
+          .createTable("chatroom_mutes")
+          .addColumn("room_id", "bigint", (c) => c.notNull())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("until", "bigint", (c) => c.notNull())
+          .addColumn("at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("chatroom_mutes_pk", ["room_id", "user_id"])
+          .execute();
+        await db.schema.createIndex("chatroom_mutes_user").on("chatroom_mutes").column("user_id").execute();
+        await db.schema
+          .createTable("chatroom_blacklist")
+          .addColumn("room_id", "bigint", (c) => c.notNull())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("chatroom_blacklist_pk", ["room_id", "user_id"])
+          .execute();
+        await db.schema
+          .createTable("chatroom_reports")
+          .addColumn("id", idType, idColumn)
+          .addColumn("room_id", "bigint")
+          .addColumn("reporter_id", "bigint", (c) => c.notNull())
+          .addColumn("target_id", "bigint", (c) => c.notNull())
+          .addColumn("log_id", "text", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ["chatroom_reports", "chatroom_blacklist", "chatroom_mutes", "chatrooms"])
+          await db.schema.dropTable(t).execute();
+      },
+    },
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { SurfaceDeps } from "../deps.ts";
 import { accountRoutes } from "./accounts.ts";
+import { chatroomRoutes } from "./chatrooms.ts";
 import { friendRoutes } from "./friends.ts";
 import { setupScope } from "./http.ts";
 import { messageRoutes } from "./messages.ts";
@@ -21,6 +22,7 @@ export async function chat33Surface(app: FastifyInstance, deps: SurfaceDeps): Pr
       accountRoutes(api, deps);
       friendRoutes(api, deps);
       messageRoutes(api, deps);
+      chatroomRoutes(api, deps);
       roomRoutes(api, deps);
     },
     { prefix: deps.mount },
