@@ -63,14 +63,14 @@ export async function serve(config: Readonly<Config>, warnings: string[] = []): 
   });
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-  let bound: { port: number; address: string };
+  let bound: Awaited<ReturnType<typeof app.listen>>;
   try {
     bound = await app.listen();
   } catch (e) {
     await app.close().catch(() => {});
     throw listenError(e, config.host, config.port);
   }
-  const { port, address } = bound;
+  const { port, address, consolePort } = bound;
   // The one start-up line shown at the default level: where to connect, and what it runs on.
   const storage = config.databaseUrl
     ? `PostgreSQL ${urlWhere(config.databaseUrl)}`
@@ -82,6 +82,8 @@ export async function serve(config: Readonly<Config>, warnings: string[] = []): 
     { port, address, version: VERSION, storage: app.storage.kind, hub: app.hub.kind, node: app.hub.nodeId },
     `Parley ${VERSION} listening on http://${host}:${port} (${storage}, ${hub}, node ${app.hub.nodeId})`,
   );
+  if (consolePort !== null) log.info({ port: consolePort }, "customer console listening on its own port");
+  if (app.reporter) log.info({ console: config.console.url }, "reporting this deployment to a customer console");
 
   return app;
 }

@@ -4,6 +4,7 @@ import { AppError, type ErrorCode, ErrorCodes } from "../src/core/errors.ts";
 import { ALL_REASONS, type Reason, Reasons } from "../src/core/reasons.ts";
 import { fromAppError as adminAnswer } from "../src/surfaces/admin/envelope.ts";
 import { fromAppError as chat33Answer, MAPPED_REASONS as chat33Rows } from "../src/surfaces/chat33/envelope.ts";
+import { fromAppError as consoleAnswer } from "../src/surfaces/console/index.ts";
 import {
   fromAppError as enterpriseAnswer,
   MAPPED_REASONS as enterpriseRows,
@@ -43,6 +44,7 @@ const SURFACES: Surface[] = [
     internal: { status: 500, body: enterpriseAnswer(byCode("internal")) },
   },
   { name: "admin", answer: adminAnswer, rows: [], internal: adminAnswer(byCode("internal")) },
+  { name: "console", answer: consoleAnswer, rows: [], internal: consoleAnswer(byCode("internal")) },
 ];
 
 describe("typed reasons: the catalogue maps on every surface", () => {

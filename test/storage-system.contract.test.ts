@@ -15,6 +15,8 @@ forEachStorage(
         "0004_files",
         "0005_messages_one_history_index",
         "0006_groups",
+        "0007_customers",
+        "0008_chatrooms",
       ]);
       assert.deepEqual(await storage.migrate(), []);
       assert.equal(await storage.ping(), true);

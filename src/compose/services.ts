@@ -9,6 +9,8 @@ import { QrService } from "../core/accounts/qr-service.ts";
 import { SmsService } from "../core/accounts/sms-service.ts";
 import { UserCache } from "../core/accounts/user-cache.ts";
 import type { AdminAuth } from "../core/admin/admin-token.ts";
+import { ChatroomAudience } from "../core/chatrooms/audience.ts";
+import { ChatroomService } from "../core/chatrooms/chatroom-service.ts";
 import type { CoreEvents } from "../core/events.ts";
 import { FileService } from "../core/files/file-service.ts";
 import { FriendService } from "../core/friends/friend-service.ts";
@@ -18,6 +20,7 @@ import { MessageService } from "../core/messages/message-service.ts";
 import { OrgService } from "../core/org/org-service.ts";
 import type { MetricsRecorder } from "../http/metrics.ts";
 import { meterSmsSender } from "../instrumentation.ts";
+import type { ChatroomRepo } from "../ports/chatrooms.ts";
 import type { Hub, Presence } from "../ports/hub.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
 import type { Storage } from "../ports/storage.ts";
@@ -72,7 +75,15 @@ export function accountServices(
  * routes attach to.
  */
 export function buildServices(
-  inputs: CoreInputs & { realtime: Realtime; hub: Hub; presence: Presence; clusterSecret: Buffer; admin: AdminAuth },
+  inputs: CoreInputs & {
+    realtime: Realtime;
+    hub: Hub;
+    presence: Presence;
+    clusterSecret: Buffer;
+    admin: AdminAuth;
+    /** The chat-room repository (src/ports/chatrooms.ts), built by the composition root. */
+    chatroomRepo: ChatroomRepo;
+  },
 ): Services {
   const { config, storage, events, realtime, hub, limiter, log, presence, clusterSecret, admin } = inputs;
   const gateway = new GatewayService(
@@ -100,6 +111,17 @@ export function buildServices(
     userCache,
     limiter,
   );
+  // Chat rooms: the `chatroom` policy joins the message pipeline; the audience is hub presence.
+  const chatrooms = new ChatroomService(
+    inputs.chatroomRepo,
+    storage.messages,
+    messages,
+    new ChatroomAudience(presence, log.child({ component: "chatrooms" })),
+    events,
+    userCache,
+    config.chatrooms,
+    log.child({ component: "chatrooms" }),
+  );
   // main.ts starts it (subscribes to other nodes' group changes) and stops it at close
   const groups = new GroupService(
     storage.groups,
@@ -117,5 +139,20 @@ export function buildServices(
     config.files,
     log.child({ component: "files" }),
   );
-  return { config, realtime, accounts, sms, qr, org, friends, messages, groups, files, gateway, limiter, admin };
+  return {
+    config,
+    realtime,
+    accounts,
+    sms,
+    qr,
+    org,
+    friends,
+    messages,
+    chatrooms,
+    groups,
+    files,
+    gateway,
+    limiter,
+    admin,
+  };
 }

@@ -204,6 +204,11 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
     throw new ConfigError((e as Error).message);
   }
   if (c.publicUrl && !/^https?:\/\/[^/]+/.test(c.publicUrl)) throw new ConfigError("publicUrl must be an http(s) URL");
+  if (c.console.url && !/^https?:\/\/[^/]+/.test(c.console.url))
+    throw new ConfigError("console.url must be an http(s) URL (empty = no reports)");
+  if (c.console.url && !c.customerCode) throw new ConfigError("console.url is set: set customerCode too");
+  if (c.console.licenceExpiry && !/^\d{4}-\d{2}-\d{2}$/.test(c.console.licenceExpiry))
+    throw new ConfigError("console.licenceExpiry must be a date YYYY-MM-DD");
   return { config: deepFreeze(c), warnings, sources };
 }
 

@@ -1,5 +1,6 @@
 import type { EventPublisher } from "../ports/events.ts";
 import type { Json } from "../ports/hub.ts";
+import type { ChatroomMutedEvent, ChatroomRemovedEvent, ChatroomStatusEvent } from "./chatrooms/events.ts";
 import type { GroupEvent } from "./groups/events.ts";
 import type { MessageChangedEvent, MessageNewEvent, MessageReadEvent } from "./messages/message-service.ts";
 
@@ -38,6 +39,13 @@ export type FriendRequestEvent = {
   receiver: UserCard;
 };
 
+// Chat-room events, defined with the chat rooms (core/chatrooms/events.ts).
+export type {
+  ChatroomCard,
+  ChatroomMutedEvent,
+  ChatroomRemovedEvent,
+  ChatroomStatusEvent,
+} from "./chatrooms/events.ts";
 // The group events (chat33 20–24, 3, 60) are defined with the group module and joined here.
 export type {
   GroupApplicationEvent,
@@ -86,6 +94,9 @@ export type CoreEvent =
   | MessageReadEvent
   | GatewayPushEvent
   | GatewayPresenceEvent
+  | ChatroomStatusEvent
+  | ChatroomMutedEvent
+  | ChatroomRemovedEvent
   | GroupEvent;
 
 export type CoreEventType = CoreEvent["type"];

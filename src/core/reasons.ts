@@ -89,6 +89,13 @@ export const Reasons = {
   bad_content: "invalid_argument",
   not_in_room: "forbidden",
 
+  // chat rooms (core/chatrooms)
+  chatroom_not_joined: "forbidden",
+  chatroom_closed: "forbidden",
+  chatroom_blacklisted: "forbidden",
+  no_chatroom_permission: "forbidden",
+  bad_shard_size: "invalid_argument",
+  bad_duration: "invalid_argument",
   // groups (core Group = chat33 room; core/groups/policy.ts)
   group_no_permission: "forbidden",
   group_owner_cannot_leave: "forbidden",
@@ -120,6 +127,18 @@ export const Reasons = {
   secret_mismatch: "unauthenticated",
   client_id_invalid: "invalid_argument",
   client_offline: "invalid_argument",
+
+  // customer console (seed 004)
+  bad_field: "invalid_argument",
+  missing_field: "invalid_argument",
+  missing_data: "invalid_argument",
+  bad_data: "invalid_argument",
+  too_many_rows: "invalid_argument",
+  mixed_codes: "invalid_argument",
+  customer_not_found: "not_found",
+  customer_exists: "conflict",
+  key_required: "forbidden",
+  bad_key: "forbidden",
 
   // cluster plumbing (hub and node operations)
   unknown_op: "invalid_argument",

@@ -31,6 +31,14 @@ export const gatewayAllSet = (systemId: string) => `${gatewaySystem(systemId)}:a
  */
 export const gatewayOwner = (systemId: string) => gatewaySystem(systemId);
 
+/** One chat room (core Chatroom, chat33 `/group/*`): every connection in its live audience. */
+export const chatroomTopic = (roomId: number) => `room:${roomId}`;
+
+/** The presence set of a chat room's logged-in audience (members `u:<userId>`: a person once). */
+export const chatroomUsersSet = (roomId: number) => `room:${roomId}:users`;
+
+/** The presence set of a chat room's guests (members `g:<uuid>`). */
+export const chatroomGuestsSet = (roomId: number) => `room:${roomId}:guests`;
 /** One group (chat33 room, enterprise 1101): its messages and membership events reach every member's sockets. */
 export const groupTopic = (groupId: number) => `group:${groupId}`;
 

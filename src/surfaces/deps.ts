@@ -3,6 +3,7 @@ import type { AccountService } from "../core/accounts/account-service.ts";
 import type { QrService } from "../core/accounts/qr-service.ts";
 import type { SmsService } from "../core/accounts/sms-service.ts";
 import type { AdminAuth } from "../core/admin/admin-token.ts";
+import type { ChatroomService } from "../core/chatrooms/chatroom-service.ts";
 import type { FileService } from "../core/files/file-service.ts";
 import type { FriendService } from "../core/friends/friend-service.ts";
 import type { GatewayService } from "../core/gateway/gateway-service.ts";
@@ -25,6 +26,7 @@ export interface Services {
   org: OrgService;
   friends: FriendService;
   messages: MessageService;
+  chatrooms: ChatroomService;
   groups: GroupService;
   files: FileService;
   gateway: GatewayService;

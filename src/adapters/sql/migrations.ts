@@ -365,5 +365,149 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
           await db.schema.dropTable(t).execute();
       },
     },
+    "0007_customers": {
+      // The customer console (seed 004, docs/console.md): customers, their latest users/groups,
+      // and the report history (server reports, user/group batch summaries). Reports reference
+      // their customer by its uuid; removing a customer removes them in the same transaction.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("customers")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("code", "text", (c) => c.notNull().unique())
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("mac", "text", (c) => c.notNull())
+          .addColumn("tcphost", "text", (c) => c.notNull())
+          .addColumn("tcpport", "integer", (c) => c.notNull())
+          .addColumn("webhost", "text", (c) => c.notNull())
+          .addColumn("webport", "integer", (c) => c.notNull())
+          .addColumn("filehost", "text", (c) => c.notNull())
+          .addColumn("fileport", "integer", (c) => c.notNull())
+          .addColumn("timeout", "text", (c) => c.notNull())
+          .addColumn("contact", "text", (c) => c.notNull())
+          .addColumn("ctel", "text", (c) => c.notNull())
+          .addColumn("server", "text", (c) => c.notNull())
+          .addColumn("key_hash", "text")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("customer_server_reports")
+          .addColumn("id", idType, idColumn)
+          .addColumn("customer_id", "text", (c) => c.notNull())
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("mac", "text", (c) => c.notNull())
+          .addColumn("ip", "text", (c) => c.notNull())
+          .addColumn("timeout", "text", (c) => c.notNull())
+          .addColumn("count", "bigint", (c) => c.notNull())
+          .addColumn("updatetimes", "bigint", (c) => c.notNull())
+          .addColumn("reported_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("customer_server_reports_customer")
+          .on("customer_server_reports")
+          .columns(["customer_id", "reported_at"])
+          .execute();
+        await db.schema
+          .createTable("customer_users")
+          .addColumn("customer_id", "text", (c) => c.notNull())
+          .addColumn("uuid", "text", (c) => c.notNull())
+          .addColumn("nickname", "text", (c) => c.notNull())
+          .addColumn("onlinetime", "bigint", (c) => c.notNull())
+          .addColumn("andtimes", "bigint", (c) => c.notNull())
+          .addColumn("pctimes", "bigint", (c) => c.notNull())
+          .addColumn("iostimes", "bigint", (c) => c.notNull())
+          .addColumn("fmsgs", "bigint", (c) => c.notNull())
+          .addColumn("tmsgs", "bigint", (c) => c.notNull())
+          .addColumn("reported_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("customer_users_pk", ["customer_id", "uuid"])
+          .execute();
+        await db.schema
+          .createTable("customer_groups")
+          .addColumn("customer_id", "text", (c) => c.notNull())
+          .addColumn("gid", "text", (c) => c.notNull())
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("createrid", "text", (c) => c.notNull())
+          .addColumn("creatername", "text", (c) => c.notNull())
+          .addColumn("ucount", "bigint", (c) => c.notNull())
+          .addColumn("msgcount", "bigint", (c) => c.notNull())
+          .addColumn("ctime", "text", (c) => c.notNull())
+          .addColumn("fcount", "bigint", (c) => c.notNull())
+          .addColumn("ncount", "bigint", (c) => c.notNull())
+          .addColumn("reported_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("customer_groups_pk", ["customer_id", "gid"])
+          .execute();
+        await db.schema
+          .createTable("customer_batches")
+          .addColumn("id", idType, idColumn)
+          .addColumn("customer_id", "text", (c) => c.notNull())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("summary", "text", (c) => c.notNull())
+          .addColumn("reported_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("customer_batches_customer")
+          .on("customer_batches")
+          .columns(["customer_id", "reported_at"])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of [
+          "customer_batches",
+          "customer_groups",
+          "customer_users",
+          "customer_server_reports",
+          "customers",
+        ])
+          await db.schema.dropTable(t).execute();
+      },
+    },
+    "0008_chatrooms": {
+      // Chat rooms (core Chatroom, chat33 /group/*): rooms, per-room mutes (user 0 = everyone),
+      // the blacklist and reports. Their messages live in `messages` (conversation kind chatroom).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("chatrooms")
+          .addColumn("id", idType, idColumn)
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("avatar", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("description", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("status", "integer", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("opened_at", "bigint", (c) => c.notNull())
+          .addColumn("closed_at", "bigint", (c) => c.notNull().defaultTo(0))
+          .addColumn("shard_size", "integer")
+          .execute();
+        await db.schema.createIndex("chatrooms_created").on("chatrooms").columns(["status", "created_at"]).execute();
+        await db.schema
+          .createTable("chatroom_mutes")
+          .addColumn("room_id", "bigint", (c) => c.notNull())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("until", "bigint", (c) => c.notNull())
+          .addColumn("at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("chatroom_mutes_pk", ["room_id", "user_id"])
+          .execute();
+        await db.schema.createIndex("chatroom_mutes_user").on("chatroom_mutes").column("user_id").execute();
+        await db.schema
+          .createTable("chatroom_blacklist")
+          .addColumn("room_id", "bigint", (c) => c.notNull())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("chatroom_blacklist_pk", ["room_id", "user_id"])
+          .execute();
+        await db.schema
+          .createTable("chatroom_reports")
+          .addColumn("id", idType, idColumn)
+          .addColumn("room_id", "bigint")
+          .addColumn("reporter_id", "bigint", (c) => c.notNull())
+          .addColumn("target_id", "bigint", (c) => c.notNull())
+          .addColumn("log_id", "text", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ["chatroom_reports", "chatroom_blacklist", "chatroom_mutes", "chatrooms"])
+          await db.schema.dropTable(t).execute();
+      },
+    },
   };
 }

@@ -38,6 +38,7 @@ export const Codes = {
   captchaWrong: -4007,
   captchaExpired: -4008,
   chatroomNotFound: -5000,
+  notInChatroom: -5001,
   smsFailed: -8000,
   internal: -9000,
 } as const;
@@ -72,6 +73,7 @@ export const MESSAGES: Record<number, string> = {
   [-4007]: "验证码不正确",
   [-4008]: "验证码已经过期或者已使用",
   [-5000]: "聊天室不存在",
+  [-5001]: "用户未进入此聊天室",
   [-8000]: "获取手机验证码失败",
   [-9000]: "服务端内部错误",
 };
@@ -149,6 +151,13 @@ const REASONS: ReasonTable<[number, string?]> = {
   bad_deadline: [Codes.paramError, "参数错误: 禁言截止时间必须晚于现在"],
   bad_capacity: [Codes.paramError, "参数错误: 群容量超出范围"],
   chatroom_not_found: [Codes.chatroomNotFound],
+  // chat rooms (core/chatrooms): a closed room refuses sending with -5000 and its own message
+  chatroom_not_joined: [Codes.notInChatroom],
+  chatroom_closed: [Codes.chatroomNotFound, "聊天室已关闭"],
+  chatroom_blacklisted: [Codes.noPermission, "权限不足: 已被移出此聊天室"],
+  no_chatroom_permission: [Codes.noPermission],
+  bad_shard_size: [Codes.paramError],
+  bad_duration: [Codes.paramError],
   guest_no_send: [Codes.guestNoSend],
   no_system_permission: [Codes.noSystemMsgPermission],
   msg_rate_limited: [Codes.tooFrequent],

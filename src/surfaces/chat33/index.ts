@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { accountRoutes } from "./accounts.ts";
+import { chatroomRoutes } from "./chatrooms.ts";
 import type { Chat33Deps } from "./deps.ts";
 import { friendRoutes } from "./friends.ts";
 import { setupScope } from "./http.ts";
@@ -21,6 +22,7 @@ export async function chat33Surface(app: FastifyInstance, deps: Chat33Deps): Pro
       accountRoutes(api, deps);
       friendRoutes(api, deps);
       messageRoutes(api, deps);
+      chatroomRoutes(api, deps);
       roomRoutes(api, deps);
     },
     { prefix: deps.mount },

@@ -13,6 +13,7 @@ import type { Connection } from "../../realtime/connection.ts";
 import { type GroupSocketState, GroupSubscriptions } from "../group-subscriptions.ts";
 import { sessionSockets } from "../session-socket.ts";
 import { headerValue, readCookie, TOKEN_COOKIE } from "./auth.ts";
+import { chatroomSocket, type RoomState } from "./chatroom-socket.ts";
 import type { Chat33Deps } from "./deps.ts";
 import { Codes, fromAppError } from "./envelope.ts";
 import { parseId } from "./ids.ts";
@@ -28,7 +29,7 @@ const MSG_ID_MAX = 128;
 const UUID_RE = /^[\x21-\x7e]{1,128}$/;
 
 /** Per-connection state, kept small (idle sockets are the common case). */
-interface SocketState {
+interface SocketState extends RoomState {
   /** null = guest (`FZM-UUID`). */
   userId: number | null;
   sid: string | null;
@@ -187,6 +188,9 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
       reason === "replaced" ? "replaced" : "session ended",
     );
 
+  // chat rooms (events 1/2, channelType 1, notices 3/4/5/7): chatroom-socket.ts
+  const rooms = chatroomSocket(deps.chatrooms, realtime, send, log);
+
   const sessions = sessionSockets<SocketState>({
     realtime,
     accounts,
@@ -217,8 +221,7 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
       return send(conn, failureFrame(EventTypes.message, msgId, Codes.msgFormat));
     const failWith = (code: number, content?: string): void =>
       send(conn, failureFrame(EventTypes.message, msgId, code, content));
-    if (b.channelType === 1) return failWith(Codes.chatroomNotFound);
-    if (b.channelType !== 2 && b.channelType !== 3)
+    if (b.channelType !== 1 && b.channelType !== 2 && b.channelType !== 3)
       return failWith(Codes.msgFormat, "消息格式错误: channelType 必须是 1、2 或 3");
     const kind = kindFromChat33(b.msgType);
     if (!kind) return failWith(Codes.msgFormat, "消息格式错误: 未知的 msgType");
@@ -228,15 +231,26 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
     const checked = canonicalContent(kind, b.msg);
     if ("problem" in checked) return failWith(Codes.msgFormat, `消息格式错误: ${problemText(checked.problem, "msg.")}`);
     const targetId = parseId(targetRaw);
-    if (targetId === null) return failWith(b.channelType === 2 ? Codes.notGroupMember : Codes.userNotFound);
+    const toRoom = b.channelType === 1;
+    if (targetId === null)
+      return failWith(
+        toRoom ? Codes.chatroomNotFound : b.channelType === 2 ? Codes.notGroupMember : Codes.userNotFound,
+      );
+    // a chat-room message leaves from a connection in the room (the policy checks the rest)
+    if (toRoom && !rooms.inRoom(state, targetId)) {
+      const room = await deps.chatrooms.room(targetId).catch(() => null);
+      return failWith(!room || room.status === "deleted" ? Codes.chatroomNotFound : Codes.notInChatroom);
+    }
     try {
       // Fresh user row per send: a mute, a nickname change or a disabled account applies at once.
       const user = await accounts.cachedUser(state.userId);
       if (!user || user.disabled) return failWith(Codes.loginExpired);
       // The pipeline applies the per-user rate limit (-1012), admin-only kinds (-2006), the mute,
-      // and the kind's policy (friends; for groups membership -3001 and group mutes -2007).
+      // and the kind's policy (friends; for groups membership -3001 and group mutes -2007; chat
+      // rooms: open, not muted or blacklisted).
       const group = b.channelType === 2;
-      const { view, duplicate, published } = await messages.send(group ? "group" : "direct", user, targetId, {
+      const convKind = group ? "group" : toRoom ? "chatroom" : "direct";
+      const { view, duplicate, published } = await messages.send(convKind, user, targetId, {
         clientMsgId: msgId,
         content: checked.content,
       });
@@ -288,8 +302,14 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
         return;
       case EventTypes.joinChatroom:
       case EventTypes.leaveChatroom:
-        // chat rooms (core Chatroom, chat33 /group/*) are not built yet: none exists
-        send(conn, failureFrame(f.eventType, f.msgId, Codes.chatroomNotFound));
+        // after the socket's subscriptions (the queue), in order with this connection's frames
+        state.queue = state.queue
+          .then(() =>
+            f.eventType === EventTypes.joinChatroom
+              ? rooms.join(conn, state, f.msgId, f.body)
+              : rooms.leave(conn, state, f.msgId, f.body),
+          )
+          .catch((err: unknown) => log.error({ err }, "chat33 frame failed"));
         return;
       default:
         send(conn, failureFrame(f.eventType, f.msgId, Codes.paramError, "参数错误: 未知的事件类型"));
@@ -306,11 +326,16 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
         // the user's own join/leave/kick and dissolutions change which groups the socket hears
         const st = stateOf(conn);
         if (st?.userId != null) groupSubs.onEvent(conn, st.userId, st.groups, event);
+      } else if (event.type === "chatroom.status" || event.type === "chatroom.removed") {
+        const state = stateOf(conn);
+        if (state) rooms.onEvent(conn, state, event);
       }
     },
     onClose(conn) {
       const st = stateOf(conn);
       if (st?.userId != null) groupSubs.closed(st.userId, st.groups);
+      const state = stateOf(conn);
+      if (state) rooms.onClose(state);
     },
     // expiry per socket; revocations whose notice was lost, in one batched query
     ...sessions.sweep,
@@ -363,6 +388,8 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
         }
         const state: SocketState = {
           userId: auth ? auth.user.id : null,
+          uuid: auth ? null : (cred.uuid ?? null),
+          rooms: null,
           sid: auth ? auth.session.id : null,
           expiresAt: auth ? auth.session.expiresAt : 0,
           device,

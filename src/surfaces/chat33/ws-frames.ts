@@ -1,4 +1,10 @@
-import { assertNever, type CoreEvent, type FriendRequestEvent, type GroupEvent } from "../../core/events.ts";
+import {
+  assertNever,
+  type ChatroomCard,
+  type CoreEvent,
+  type FriendRequestEvent,
+  type GroupEvent,
+} from "../../core/events.ts";
 import type { MessageView } from "../../core/messages/message-service.ts";
 import { Codes, MESSAGES } from "./envelope.ts";
 import { CHANNEL_TYPE } from "./friend-presenters.ts";
@@ -17,6 +23,9 @@ export const EventTypes = {
   joinChatroom: 1,
   leaveChatroom: 2,
   muted: 3,
+  chatroomClosed: 4,
+  chatroomDeleted: 5,
+  chatroomOpened: 7,
   messageChanged: 10,
   joinedGroup: 20,
   leftGroup: 21,
@@ -109,6 +118,19 @@ export function renderEvent(e: CoreEvent): string | null {
     }
     case "session.revoked":
       return revokedFrame(e.reason);
+    case "chatroom.status":
+      return chatroomStatusFrame(e.room, e.at);
+    case "chatroom.muted":
+      return JSON.stringify({
+        eventType: EventTypes.muted,
+        groupId: String(e.roomId),
+        mutedTime: e.at,
+        mutedLastTime: e.durationMs,
+        datetime: e.at,
+      });
+    // only the removed user's sockets hear of it (socket.ts onEvent)
+    case "chatroom.removed":
+      return null;
     case "group.joined":
     case "group.left":
     case "group.dissolved":
@@ -126,6 +148,44 @@ export function renderEvent(e: CoreEvent): string | null {
     default:
       return assertNever(e);
   }
+}
+
+/** Events 4 (closed), 5 (deleted) and 7 (opened, with the room's fields and counts). */
+export function chatroomStatusFrame(room: ChatroomCard, at: number): string {
+  if (room.status === "closed")
+    return JSON.stringify({ eventType: EventTypes.chatroomClosed, groupId: String(room.id), datetime: at });
+  if (room.status === "deleted")
+    return JSON.stringify({ eventType: EventTypes.chatroomDeleted, groupId: String(room.id), datetime: at });
+  return JSON.stringify({ eventType: EventTypes.chatroomOpened, ...chatroomFields(room) });
+}
+
+/** A room as `/group/list`, `/group/info` and event 7 show it (counts as numbers; see docs/chat33.md). */
+export function chatroomFields(room: ChatroomCard) {
+  return {
+    groupId: String(room.id),
+    groupName: room.name,
+    avatar: room.avatar,
+    description: room.description,
+    createTime: room.createdAt,
+    openTime: room.openedAt,
+    closeTime: room.closedAt,
+    status: room.status === "open" ? 1 : 2,
+    totalNumber: room.users + room.guests,
+    userNumber: room.users,
+    visitorNumber: room.guests,
+  };
+}
+
+/** Event 3 to a user removed from a room (blacklisted): "踢出聊天室". */
+export function removedFrame(roomId: number, at: number): string {
+  return JSON.stringify({
+    eventType: EventTypes.muted,
+    groupId: String(roomId),
+    removed: true,
+    mutedTime: at,
+    mutedLastTime: 0,
+    datetime: at,
+  });
 }
 
 /** The group (chat33 "room") events 20–24, 3 (group mutes) and the receipt extension. */

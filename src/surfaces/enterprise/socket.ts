@@ -156,6 +156,10 @@ export function installSocket(d: EnterpriseSocketDeps): void {
         case "qr.confirmed":
         case "gw.push":
         case "gw.presence":
+        // chat rooms are chat33 only
+        case "chatroom.status":
+        case "chatroom.muted":
+        case "chatroom.removed":
         // groups are managed on chat33; their messages (above) are this surface's 1101
         case "group.joined":
         case "group.left":

@@ -52,6 +52,10 @@ export function renderGatewayEvent(e: CoreEvent): string | null {
     case "message.new":
     case "message.changed":
     case "message.read":
+    // chat rooms are chat33 only
+    case "chatroom.status":
+    case "chatroom.muted":
+    case "chatroom.removed":
     case "group.joined":
     case "group.left":
     case "group.dissolved":

@@ -1,0 +1,283 @@
+import type { Logger } from "pino";
+import type { Chatroom, ChatroomMute, ChatroomRepo, ChatroomStatus } from "../../ports/chatrooms.ts";
+import type { MessageRepo, User } from "../../ports/storage.ts";
+import type { UserCache } from "../accounts/user-cache.ts";
+import { forbidden, invalid, notFound } from "../errors.ts";
+import type { CoreEvents } from "../events.ts";
+import type { MessageService, MessageView } from "../messages/message-service.ts";
+import { chatroomTopic, userTopic } from "../topics.ts";
+import type { AudienceMember, ChatroomAudience } from "./audience.ts";
+import type { ChatroomCard } from "./events.ts";
+import { ChatroomPolicy, type ChatroomRules, chatroomKey } from "./policy.ts";
+
+export interface ChatroomOptions {
+  /** Default audience shard size for fan-out (`chatrooms.shardSize`). */
+  shardSize: number;
+  /** History retention: newest messages kept per room. */
+  historyMaxCount: number;
+  /** History retention: age (ms) after which messages are dropped. */
+  historyMaxAgeMs: number;
+}
+
+/**
+ * Who manages rooms (issue 12 item 6): the admin token, or a logged-in admin user. Anyone else
+ * gets `no_chatroom_permission` (chat33 -3000).
+ */
+export type ChatroomManager = { adminToken: true } | { user: User };
+
+export type ChatroomListFilter = {
+  /** "all" = open and closed (never deleted ones). */
+  status: "open" | "closed" | "all";
+  nameContains?: string;
+  createdFrom?: number;
+  createdTo?: number;
+};
+
+/** Most rooms one list returns. */
+export const LIST_MAX = 1000;
+
+/**
+ * Chat rooms (core Chatroom; chat33 `/group/*`, 003 rooms): rooms and their status, the live
+ * audience (audience.ts), history with retention, room mutes and the blacklist, reports.
+ * Messages go through the shared pipeline with the `chatroom` policy (policy.ts), registered on
+ * the MessageService by the constructor. Notices are published after each change commits.
+ */
+export class ChatroomService implements ChatroomRules {
+  readonly policy: ChatroomPolicy;
+
+  constructor(
+    private readonly rooms: ChatroomRepo,
+    private readonly messageRepo: Pick<MessageRepo, "conversationByKey" | "conversation" | "history">,
+    private readonly messages: MessageService,
+    readonly audience: ChatroomAudience,
+    private readonly events: CoreEvents,
+    private readonly users: UserCache,
+    private readonly opts: ChatroomOptions,
+    private readonly log: Logger,
+  ) {
+    this.policy = new ChatroomPolicy(this, audience, messages.directory);
+    messages.registerPolicy(this.policy);
+  }
+
+  private requireManager(m: ChatroomManager): void {
+    if ("adminToken" in m) return;
+    if (!m.user.isAdmin) throw forbidden("no_chatroom_permission", "only administrators manage chat rooms");
+  }
+
+  /** A room that exists and is not deleted, else `chatroom_not_found` (chat33 -5000). */
+  async require(roomId: number): Promise<Chatroom> {
+    const room = await this.rooms.get(roomId);
+    if (!room || room.status === "deleted") throw notFound("chatroom_not_found", "chat room does not exist");
+    return room;
+  }
+
+  room(roomId: number): Promise<Chatroom | null> {
+    return this.rooms.get(roomId);
+  }
+
+  /** The shard size fan-out partitions this room's audience by. */
+  shardSize(room: Chatroom): number {
+    return room.shardSize ?? this.opts.shardSize;
+  }
+
+  async card(room: Chatroom): Promise<ChatroomCard> {
+    const { users, guests } = room.status === "deleted" ? { users: 0, guests: 0 } : await this.audience.counts(room.id);
+    return {
+      id: room.id,
+      name: room.name,
+      avatar: room.avatar,
+      description: room.description,
+      status: room.status,
+      createdAt: room.createdAt,
+      openedAt: room.openedAt,
+      closedAt: room.closedAt,
+      users,
+      guests,
+    };
+  }
+
+  async list(f: ChatroomListFilter): Promise<ChatroomCard[]> {
+    const statuses: ChatroomStatus[] = f.status === "all" ? ["open", "closed"] : [f.status];
+    const rooms = await this.rooms.list({
+      statuses,
+      nameContains: f.nameContains,
+      createdFrom: f.createdFrom,
+      createdTo: f.createdTo,
+      limit: LIST_MAX,
+    });
+    return Promise.all(rooms.map((r) => this.card(r)));
+  }
+
+  async info(roomId: number): Promise<ChatroomCard> {
+    return this.card(await this.require(roomId));
+  }
+
+  async create(m: ChatroomManager, fields: { name: string; avatar: string; description?: string }): Promise<Chatroom> {
+    this.requireManager(m);
+    return this.rooms.create({
+      name: fields.name,
+      avatar: fields.avatar,
+      description: fields.description ?? "",
+      createdAt: Date.now(),
+    });
+  }
+
+  async edit(
+    m: ChatroomManager,
+    roomId: number,
+    patch: Partial<Pick<Chatroom, "name" | "avatar" | "description" | "shardSize">>,
+  ): Promise<void> {
+    this.requireManager(m);
+    if (patch.shardSize !== undefined && patch.shardSize !== null && !(patch.shardSize >= 1))
+      throw invalid("bad_shard_size", "shard size must be at least 1");
+    if (!(await this.rooms.update(roomId, patch))) throw notFound("chatroom_not_found", "chat room does not exist");
+  }
+
+  /**
+   * Opens, closes or deletes a room and tells its audience (chat33 events 7, 4, 5). Closing keeps
+   * the audience (sending is refused until it reopens); deleting also empties it — each node
+   * drops its connections from the room when the event reaches them.
+   */
+  async setStatus(m: ChatroomManager, roomId: number, status: ChatroomStatus): Promise<ChatroomCard> {
+    this.requireManager(m);
+    const at = Date.now();
+    const room = await this.rooms.setStatus(roomId, status, at);
+    if (!room) throw notFound("chatroom_not_found", "chat room does not exist");
+    const card = await this.card(room);
+    await this.notify(chatroomTopic(room.id), { type: "chatroom.status", room: card, at });
+    return card;
+  }
+
+  /**
+   * Mutes one user in a room, or everyone (`userId` null), for `durationMs` (0 lifts it); chat33
+   * event 3 reaches the user (or the room).
+   */
+  async mute(m: ChatroomManager, roomId: number, userId: number | null, durationMs: number): Promise<void> {
+    this.requireManager(m);
+    if (!Number.isSafeInteger(durationMs) || durationMs < 0) throw invalid("bad_duration", "duration must be ≥ 0 ms");
+    const room = await this.require(roomId);
+    const at = Date.now();
+    const mute: ChatroomMute = {
+      roomId: room.id,
+      userId: userId ?? 0,
+      until: durationMs === 0 ? 0 : at + durationMs,
+      at,
+    };
+    await this.rooms.setMute(mute);
+    await this.notify(userId === null ? chatroomTopic(room.id) : userTopic(userId), {
+      type: "chatroom.muted",
+      roomId: room.id,
+      userId: userId ?? 0,
+      at,
+      durationMs,
+    });
+  }
+
+  /** Blacklists a user: removed from the room's audience on every node, and may not rejoin. */
+  async blacklist(m: ChatroomManager, roomId: number, userId: number): Promise<void> {
+    this.requireManager(m);
+    const room = await this.require(roomId);
+    const at = Date.now();
+    await this.rooms.blacklist(room.id, userId, at);
+    await this.notify(chatroomTopic(room.id), { type: "chatroom.removed", roomId: room.id, userId, at });
+  }
+
+  async unblacklist(m: ChatroomManager, roomId: number, userId: number): Promise<boolean> {
+    this.requireManager(m);
+    return this.rooms.unblacklist(roomId, userId);
+  }
+
+  async speakProblem(room: Chatroom, user: User): Promise<Error | null> {
+    if (await this.rooms.isBlacklisted(room.id, user.id))
+      return forbidden("chatroom_blacklisted", "removed from the room");
+    const now = Date.now();
+    const mutes = await this.rooms.mutesOf(room.id, user.id);
+    if (!user.isAdmin && ((mutes.room?.until ?? 0) > now || (mutes.user?.until ?? 0) > now))
+      return forbidden("user_muted", "muted in this chat room");
+    return null;
+  }
+
+  /** Who is in the room now: the users (loaded) and the guests' uuids. */
+  async audienceOf(roomId: number): Promise<{ users: User[]; guests: string[] }> {
+    const room = await this.require(roomId);
+    const { userIds, guests } = await this.audience.members(room.id);
+    const users = await this.users.getMany(userIds);
+    return { users: userIds.flatMap((id) => users.get(id) ?? []), guests };
+  }
+
+  /** The room-wide and personal mutes of one user (the deprecated /group/userInfo). */
+  userMutes(userId: number): Promise<ChatroomMute[]> {
+    return this.rooms.userMutes(userId);
+  }
+
+  /**
+   * Checks that `member` may enter the room (it exists, is not deleted; a blacklisted user may
+   * not) and counts one more of its connections in the audience. The caller subscribes the
+   * connection to `chatroomTopic(room.id)` and calls `leave` when it leaves or closes.
+   */
+  async join(roomId: number, member: AudienceMember): Promise<Chatroom> {
+    const room = await this.require(roomId);
+    if ("userId" in member && (await this.rooms.isBlacklisted(room.id, member.userId)))
+      throw forbidden("chatroom_blacklisted", "removed from the room");
+    await this.audience.join(room.id, member);
+    return room;
+  }
+
+  leave(roomId: number, member: AudienceMember): Promise<void> {
+    return this.audience.leave(roomId, member);
+  }
+
+  /**
+   * History newest first from `startId` (inclusive; newest when null), `number` messages, within
+   * retention (the newest `historyMaxCount`, younger than `historyMaxAgeMs` — applied on read, so
+   * it holds before the pruning sweep has run). `nextLog` is the id to start the next page at.
+   */
+  async history(
+    roomId: number,
+    startId: number | null,
+    count: number,
+  ): Promise<{ views: MessageView[]; nextLog: string | null }> {
+    await this.require(roomId);
+    const conv = await this.messageRepo.conversationByKey(chatroomKey(roomId));
+    if (!conv) return { views: [], nextLog: null };
+    const fresh = (await this.messageRepo.conversation(conv.id)) ?? conv;
+    const minSeq = fresh.lastSeq - this.opts.historyMaxCount;
+    const cutoff = Date.now() - this.opts.historyMaxAgeMs;
+    const rows = (await this.messageRepo.history(conv.id, startId, count + 1)).filter(
+      (m) => m.seq > minSeq && m.createdAt >= cutoff,
+    );
+    const page = rows.slice(0, count);
+    const senders = await this.users.getMany(page.map((m) => m.senderId));
+    return {
+      views: page.map((m) => this.messages.view(m, fresh, senders.get(m.senderId) ?? null)),
+      nextLog: rows.length > count ? String(rows[count].id) : null,
+    };
+  }
+
+  /** Deletes the messages of every room that fall outside retention; returns how many. */
+  async pruneHistory(): Promise<number> {
+    let total = 0;
+    const rooms = await this.rooms.list({ statuses: ["open", "closed", "deleted"], limit: 1_000_000 });
+    const cutoff = Date.now() - this.opts.historyMaxAgeMs;
+    for (const room of rooms) {
+      const conv = await this.messageRepo.conversationByKey(chatroomKey(room.id));
+      if (!conv) continue;
+      total += await this.rooms.pruneMessages(conv.id, conv.lastSeq - this.opts.historyMaxCount, cutoff);
+    }
+    return total;
+  }
+
+  /** Stores a report for operators (the deprecated /group/report). */
+  report(reporter: User, targetId: number, logId: string, roomId: number | null = null): Promise<number> {
+    return this.rooms.addReport({ roomId, reporterId: reporter.id, targetId, logId, createdAt: Date.now() });
+  }
+
+  /** The newest reports, for operators. */
+  reports(limit: number) {
+    return this.rooms.reports(limit);
+  }
+
+  private async notify(topic: string, event: Parameters<CoreEvents["publish"]>[1]): Promise<void> {
+    await this.events.publish(topic, event).catch((err: unknown) => this.log.warn({ err }, "chat-room notice failed"));
+  }
+}
