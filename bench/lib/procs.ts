@@ -393,6 +393,7 @@ export async function runHttpLoadParallel(root: string, job: HttpLoadJob, proces
     (_, i): HttpLoadJob => ({
       ...job,
       concurrency: Math.floor(job.concurrency / n) + (i < job.concurrency % n ? 1 : 0),
+      ...(job.rate !== undefined ? { rate: job.rate / n } : {}),
     }),
   );
   const results = await Promise.all(jobs.map((j) => runHttpLoad(root, j)));

@@ -115,6 +115,26 @@ export function renderMarkdown(r: BenchReport): string {
     );
   }
   out.push("");
+  const offered = ok.find((t) => t.sendToClient?.offeredRate !== undefined)?.sendToClient?.offeredRate;
+  if (offered !== undefined)
+    out.push(
+      `Offered rate: ${fmt(offered)} req/s (paced); CPU per request is comparable across targets only at the same rate.`,
+      "",
+    );
+  const multi = ok.filter((t) => (t.sendToClient?.rounds?.length ?? 0) > 1);
+  if (multi.length > 0) {
+    out.push("Rounds of (c) (the table shows the round with the median server CPU µs/req):", "");
+    out.push(
+      "| target | round | at (UTC) | req/s | server CPU µs/req | server CPU % | other CPU % | load avg (1 min) |",
+    );
+    out.push(sep(out[out.length - 1] ?? ""));
+    for (const t of multi)
+      for (const [i, rd] of (t.sendToClient?.rounds ?? []).entries())
+        out.push(
+          `| ${NAMES[t.target]} | ${i + 1} | ${rd.at} | ${fmt(rd.reqPerSec)} | ${fmt(rd.serverCpuUsPerRequest, 1)} | ${fmt(rd.serverPct)} | ${fmt(rd.otherPct)} | ${fmt(rd.loadAvg1, 2)} |`,
+        );
+    out.push("");
+  }
 
   // (d) in flight
   out.push("## (d) Many send_to_group requests in flight");
@@ -135,5 +155,13 @@ export function renderMarkdown(r: BenchReport): string {
     'CPU % is of one core (100 % = one core busy for the whole window); "bottleneck" names the side that was near 100 % of a core (server is single-threaded; the load generators share the other core). See bench/README.md.',
   );
   out.push("");
-  return out.join("\n");
+  return dropEmptySections(out.join("\n"));
+}
+
+/** Drops a "## " section whose tables have no data row (a scenario that did not run, `--scenarios`). */
+function dropEmptySections(md: string): string {
+  const parts = md.split(/\n(?=## )/);
+  return parts
+    .filter((p, i) => i === 0 || !p.startsWith("## ") || p.split("\n").filter((l) => l.startsWith("|")).length > 2)
+    .join("\n");
 }
