@@ -4,6 +4,7 @@ import type { AdminAuth } from "../../core/admin/admin-token.ts";
 import { AppError } from "../../core/errors.ts";
 import type { GatewayService, Push } from "../../core/gateway/gateway-service.ts";
 import { bearerToken } from "../../http/auth.ts";
+import type { LaneRequest } from "../../http/fast-lane.ts";
 import { documentRoutes } from "../../http/openapi.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
 import { type Envelope, ok } from "./envelope.ts";
@@ -31,7 +32,7 @@ export interface GatewaySurfaceOptions {
   admin: AdminAuth;
 }
 
-const header = (req: FastifyRequest, name: string): string | undefined => {
+const header = (req: LaneRequest, name: string): string | undefined => {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 };
@@ -60,8 +61,26 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         examples: GATEWAY_EXAMPLES,
       });
 
-      const system = (req: FastifyRequest) => gateway.authorize(header(req, "systemid"), header(req, "systemsecret"));
+      const system = (req: LaneRequest) => gateway.authorize(header(req, "systemid"), header(req, "systemsecret"));
       const tags = ["gateway (000)"];
+
+      /**
+       * A push route: the same route, and its plain requests take the fast lane when the server
+       * has one (src/http/fast-lane.ts); its handler reads only the body and the headers.
+       */
+      const pushRoute = <B>(
+        path: string,
+        summary: string,
+        body: object,
+        response: object,
+        handler: (req: LaneRequest<B>) => Promise<Envelope>,
+      ) => {
+        gatewayHttp.fastRoute<B>(
+          api,
+          { url: path, schema: { summary, tags, body, headers: SystemHeaders, response: { 200: response } } },
+          handler,
+        );
+      };
 
       const post = <B>(
         path: string,
@@ -108,7 +127,7 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         false,
       );
 
-      post<Static<typeof SendToClientBody>>(
+      pushRoute<Static<typeof SendToClientBody>>(
         "/send_to_client",
         "发送信息给指定客户端 — push to one client",
         SendToClientBody,
@@ -121,7 +140,7 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
       );
 
       const ClientsBody = sendToClientsBody(opts.maxClientIds);
-      post<Static<typeof ClientsBody>>(
+      pushRoute<Static<typeof ClientsBody>>(
         "/send_to_clients",
         "批量发送信息给指定客户端 — push to several clients",
         ClientsBody,
@@ -133,7 +152,7 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         },
       );
 
-      post<Static<typeof BindBody>>(
+      pushRoute<Static<typeof BindBody>>(
         "/bind_to_group",
         "绑定客户端到分组 — bind a client to a group",
         BindBody,
@@ -146,7 +165,7 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         },
       );
 
-      post<Static<typeof SendToGroupBody>>(
+      pushRoute<Static<typeof SendToGroupBody>>(
         "/send_to_group",
         "发送信息给指定分组 — push to a group",
         SendToGroupBody,
