@@ -41,6 +41,8 @@ interface Options {
   warmup: number;
   concurrency: number;
   out: string;
+  /** an older checkout measured first as "parley-baseline" (`--baseline=DIR`) */
+  baseline: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -50,7 +52,7 @@ function parseArgs(argv: string[]): Options {
     if (!m?.[1]) throw new Error(`unexpected argument ${a}`);
     flags.set(m[1], m[2] ?? "true");
   }
-  const known = new Set(["tool", "targets", "requests", "warmup", "concurrency", "out"]);
+  const known = new Set(["tool", "targets", "requests", "warmup", "concurrency", "out", "baseline"]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}`);
   const tool = flags.get("tool") ?? "callgrind";
   if (tool !== "callgrind" && tool !== "cpu-prof") throw new Error("--tool must be callgrind or cpu-prof");
@@ -68,6 +70,7 @@ function parseArgs(argv: string[]): Options {
     warmup: int("warmup", tool === "callgrind" ? 3000 : 20_000, 1_000_000),
     concurrency: int("concurrency", tool === "callgrind" ? 1 : 32, 256),
     out: path.resolve(flags.get("out") ?? path.join(ROOT, "bench/results/instr")),
+    baseline: flags.has("baseline") ? path.resolve(flags.get("baseline") ?? "") : null,
   };
 }
 
@@ -127,13 +130,19 @@ function callgrindTotal(file: string): number {
   return Number(m[1]);
 }
 
-async function measure(opts: Options, kind: TargetKind, runDir: string): Promise<string> {
+async function measure(
+  opts: Options,
+  kind: TargetKind,
+  runDir: string,
+  root = ROOT,
+  label: string = kind,
+): Promise<string> {
   const valgrindPid = (h: ServerHandle): string => String(h.pid);
-  const outDir = path.join(opts.out, kind);
+  const outDir = path.join(opts.out, label);
   mkdirSync(outDir, { recursive: true });
   const server = await startServer(
     kind,
-    ROOT,
+    root,
     runDir,
     false,
     opts.tool === "callgrind"
@@ -149,14 +158,14 @@ async function measure(opts: Options, kind: TargetKind, runDir: string): Promise
       : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${outDir}`] },
   );
   try {
-    log(`${kind}: server pid ${server.pid} ready on port ${server.port}`);
+    log(`${label}: server pid ${server.pid} ready on port ${server.port}`);
     const reg = await postJson(new http.Agent(), HOST, server.port, "/api/register", { systemId: SYSTEM_ID });
     if (reg.env?.code !== 0) throw new Error(`register failed: ${reg.raw}`);
     const rcpt = await connectRecipient(server.port);
     const t0 = nowMs();
     await sendRequests(server.port, rcpt.clientId, opts.warmup, opts.concurrency);
     await waitFor(() => rcpt.received() >= opts.warmup, 60_000);
-    log(`${kind}: ${opts.warmup} warm-up requests in ${Math.round(nowMs() - t0)} ms`);
+    log(`${label}: ${opts.warmup} warm-up requests in ${Math.round(nowMs() - t0)} ms`);
     if (opts.tool === "callgrind") {
       execFileSync("callgrind_control", ["-z", valgrindPid(server)], { stdio: "ignore" });
       execFileSync("callgrind_control", ["-i", "on", valgrindPid(server)], { stdio: "ignore" });
@@ -176,10 +185,10 @@ async function measure(opts: Options, kind: TargetKind, runDir: string): Promise
       if (dumps.length === 0) throw new Error("callgrind wrote no dump");
       const ir = dumps.reduce((a, f) => a + callgrindTotal(f), 0);
       rcpt.ws.close();
-      return `${kind}: ${Math.round(ir / opts.requests).toLocaleString("en-US")} instructions/request (${opts.requests} requests, ${opts.concurrency} at a time, ${Math.round(ms)} ms under valgrind; dumps in ${path.relative(ROOT, outDir)})`;
+      return `${label}: ${Math.round(ir / opts.requests).toLocaleString("en-US")} instructions/request (${opts.requests} requests, ${opts.concurrency} at a time, ${Math.round(ms)} ms under valgrind; dumps in ${path.relative(ROOT, outDir)})`;
     }
     rcpt.ws.close();
-    return `${kind}: ${opts.requests} requests in ${Math.round(ms)} ms; profile in ${path.relative(ROOT, outDir)}`;
+    return `${label}: ${opts.requests} requests in ${Math.round(ms)} ms; profile in ${path.relative(ROOT, outDir)}`;
   } finally {
     await stopProcess(server.cp, 15_000);
   }
@@ -190,6 +199,14 @@ async function main(): Promise<void> {
   installCleanupHandlers();
   const runDir = makeTempDir("parley-instr-");
   const lines: string[] = [];
+  if (opts.baseline) {
+    try {
+      lines.push(await measure(opts, "parley", runDir, opts.baseline, "parley-baseline"));
+    } catch (e) {
+      lines.push(`parley-baseline: FAILED ${errMsg(e)}`);
+    }
+    log(lines[lines.length - 1] ?? "");
+  }
   for (const kind of opts.targets) {
     try {
       lines.push(await measure(opts, kind, runDir));

@@ -86,6 +86,8 @@ function parseArgs(argv: string[]): Config {
     "rate",
     "rounds",
     "c-seconds",
+    "baseline",
+    "c-concurrency",
     "help",
   ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (see bench/README.md)`);
@@ -93,7 +95,7 @@ function parseArgs(argv: string[]): Config {
     process.stdout.write(
       "usage: node --import tsx bench/run.ts [--targets=parley,raw,socketio] [--quick] [--notices=0|1] [--bind-budget=SECONDS]\n" +
         "         [--sizes=1000,5000,10000] [--bind-concurrency=16] [--out=DIR]\n" +
-        "         [--scenarios=a,b,c,d] [--rate=REQ_PER_S] [--rounds=N] [--c-seconds=S]\n",
+        "         [--scenarios=a,b,c,d] [--rate=REQ_PER_S] [--rounds=N] [--c-seconds=S] [--c-concurrency=N] [--baseline=DIR]\n",
     );
     process.exit(0);
   }
@@ -112,6 +114,7 @@ function parseArgs(argv: string[]): Config {
     if (!(SCENARIOS as readonly string[]).includes(sc))
       throw new Error(`unknown scenario ${sc}; expected some of ${SCENARIOS.join(",")}`);
   if (scenarios.length === 0) throw new Error("--scenarios needs at least one of a,b,c,d");
+  if (flags.has("baseline") && scenarios.join(",") !== "c") throw new Error("--baseline works with --scenarios=c only");
   const rate = flags.get("rate");
   const base: BaseConfig = {
     quick,
@@ -125,9 +128,10 @@ function parseArgs(argv: string[]): Config {
     fanoutMaxLagPushes: 2,
     sendToClientProcesses: 2,
     inflightConcurrency: 128,
-    sendToClientConcurrency: 64,
+    sendToClientConcurrency: intFlag(flags, "c-concurrency", 64, 1, 1024),
     sendToClientRate: rate === undefined ? null : intFlag(flags, "rate", 0, 10, 200_000),
     sendToClientRounds: intFlag(flags, "rounds", 1, 1, 50),
+    baselineRoot: flags.has("baseline") ? path.resolve(flags.get("baseline") ?? "") : null,
     outDir: path.resolve(flags.get("out") ?? path.join(ROOT, "bench/results")),
   };
   const budget = flags.get("bind-budget");
@@ -795,7 +799,7 @@ async function sendToClientRound(cfg: Config, server: ServerHandle, pool: Pool):
   return { ...c, rounds: [roundOf(c)] };
 }
 
-const logRound = (kind: TargetKind, i: number, c: SendToClientResult): void =>
+const logRound = (kind: string, i: number, c: SendToClientResult): void =>
   log(
     `      ${kind} round ${i + 1}: ${c.reqPerSec} req/s, server CPU ${c.serverCpuUsPerRequest} µs/req (${c.cpu.serverPct}% of a core), p50 ${c.requestLatency.p50Ms} ms, other CPU ${c.cpu.otherPct}%, load ${os.loadavg()[0].toFixed(1)}`,
   );
@@ -960,6 +964,7 @@ const rateNote = (cfg: Config): string =>
  */
 async function runSendToClientOnly(cfg: Config, runDir: string): Promise<TargetResult[]> {
   interface Live {
+    root: string;
     result: TargetResult;
     server?: ServerHandle;
     pool?: Pool;
@@ -974,16 +979,26 @@ async function runSendToClientOnly(cfg: Config, runDir: string): Promise<TargetR
     if (l.server) l.result.notes.push(`server log tail:\n${logTail(l.server.logFile, 15)}`);
   };
   try {
-    for (const kind of cfg.targets) {
-      const l: Live = { result: { target: kind, status: "ok", fanout: [], notes: [] }, rounds: [], t0: nowMs() };
+    const entries: Array<{ kind: TargetKind; root: string; label?: string }> = cfg.targets.map((kind) => ({
+      kind,
+      root: ROOT,
+    }));
+    if (cfg.baselineRoot) entries.unshift({ kind: "parley", root: cfg.baselineRoot, label: "Parley (baseline)" });
+    for (const { kind, root, label } of entries) {
+      const l: Live = {
+        root,
+        result: { target: kind, ...(label ? { label } : {}), status: "ok", fanout: [], notes: [] },
+        rounds: [],
+        t0: nowMs(),
+      };
       live.push(l);
-      if (kind === "parley" && !existsSync(path.join(ROOT, "src/cli.ts"))) {
+      if (kind === "parley" && !existsSync(path.join(root, "src/cli.ts"))) {
         l.result = { ...l.result, status: "skipped", reason: "src/cli.ts does not exist" };
         continue;
       }
       try {
-        log(`== ${kind}: starting server`);
-        l.server = await startServer(kind, ROOT, runDir, cfg.notices);
+        log(`== ${label ?? kind}: starting server`);
+        l.server = await startServer(kind, root, runDir, cfg.notices);
         l.result.serverPid = l.server.pid;
         log(`  ${kind} server pid ${l.server.pid} on port ${l.server.port}`);
         await registerSystem(l.server.port);
@@ -1008,7 +1023,7 @@ async function runSendToClientOnly(cfg: Config, runDir: string): Promise<TargetR
           const c = await sendToClientRound(cfg, l.server, l.pool);
           assertServerAlive(l.server, "during (c)");
           l.rounds.push(c);
-          logRound(l.result.target, i, c);
+          logRound(l.result.label ?? l.result.target, i, c);
         } catch (e) {
           fail(l, e);
         }
@@ -1036,7 +1051,7 @@ function logSendToClientSummary(cfg: Config, targets: TargetResult[]): void {
     if (!c) continue;
     const all = (c.rounds ?? []).map((r) => r.serverCpuUsPerRequest.toFixed(1)).join(", ");
     const vs = raw !== undefined && t.target !== "raw" ? `, ${(c.serverCpuUsPerRequest / raw).toFixed(2)}× raw` : "";
-    log(`  ${t.target}: ${c.serverCpuUsPerRequest.toFixed(1)} µs/req (rounds: ${all})${vs}`);
+    log(`  ${t.label ?? t.target}: ${c.serverCpuUsPerRequest.toFixed(1)} µs/req (rounds: ${all})${vs}`);
   }
 }
 

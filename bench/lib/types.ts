@@ -31,6 +31,8 @@ export interface Config {
   sendToClientRate: number | null;
   /** how many times (c) is measured per target; the median round is reported */
   sendToClientRounds: number;
+  /** a checkout of an older Parley to run as an extra target next to `parley` (only with `--scenarios=c`) */
+  baselineRoot: string | null;
   outDir: string;
 }
 
@@ -140,6 +142,8 @@ export interface SendToClientRound {
 
 export interface TargetResult {
   target: TargetKind;
+  /** shown instead of the target's name (`--baseline`: "Parley (baseline)") */
+  label?: string;
   status: "ok" | "skipped" | "failed";
   reason?: string;
   serverPid?: number;
