@@ -134,8 +134,9 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         Responses.messageId,
         async (req) => {
           const sys = await system(req);
-          const { clientId, ...push } = req.body;
-          return ok({ messageId: await gateway.sendToClient(sys, clientId, push as Push) });
+          // the schema allows exactly clientId + the push fields; the core reads the push fields only
+          const b = req.body;
+          return ok({ messageId: await gateway.sendToClient(sys, b.clientId, b as Push) });
         },
       );
 
@@ -147,8 +148,8 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         Responses.messageId,
         async (req) => {
           const sys = await system(req);
-          const { clientIds, ...push } = req.body;
-          return ok({ messageId: await gateway.sendToClients(sys, clientIds, push as Push) });
+          const b = req.body;
+          return ok({ messageId: await gateway.sendToClients(sys, b.clientIds, b as Push) });
         },
       );
 
@@ -172,8 +173,8 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         Responses.messageId,
         async (req) => {
           const sys = await system(req);
-          const { groupName, ...push } = req.body;
-          return ok({ messageId: await gateway.sendToGroup(sys, groupName, push as Push) });
+          const b = req.body;
+          return ok({ messageId: await gateway.sendToGroup(sys, b.groupName, b as Push) });
         },
       );
 
