@@ -61,7 +61,8 @@ export interface FastLaneOptions {
 }
 
 const LANE = "parleyFastLane";
-const JSON_TYPES = new Set(["application/json", "application/json; charset=utf-8"]);
+const JSON_TYPE = "application/json";
+const JSON_TYPE_UTF8 = "application/json; charset=utf-8";
 const CONTENT_TYPE = "application/json; charset=utf-8";
 /** Lifecycle hooks; a scope with any of them (but the metrics onResponse) stays on Fastify. */
 const LIFECYCLE = [
@@ -90,7 +91,8 @@ class ParseFailure {
 }
 
 export class FastLane {
-  private readonly routes = new Map<string, LaneRoute>();
+  /** A handful of routes: compared with `===` (no hash of the fresh URL string per request). */
+  private readonly routes: LaneRoute[] = [];
   private readonly pending: Array<{ scope: FastifyInstance; route: LaneRoute }> = [];
   private closing = false;
 
@@ -134,23 +136,33 @@ export class FastLane {
 
   /** The paths the lane answers (for tests and the startup log). */
   paths(): string[] {
-    return [...this.routes.keys()];
+    return this.routes.map((r) => r.url);
   }
 
   private activate(): void {
     for (const { scope, route } of this.pending.splice(0)) {
-      if (replicable(scope)) this.routes.set(route.url, route);
+      if (replicable(scope)) this.routes.push(route);
       else this.opts.log.info({ url: route.url }, "fast lane: the route's scope has hooks, it stays on Fastify");
     }
   }
 
   private take(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== "POST" || this.closing) return false;
-    const route = this.routes.get(req.url ?? "");
+    const url = req.url;
+    let route: LaneRoute | undefined;
+    for (const r of this.routes)
+      if (r.url === url) {
+        route = r;
+        break;
+      }
     if (!route) return false;
     const h = req.headers;
     const type = h["content-type"];
-    if (type === undefined || !JSON_TYPES.has(type) || h.origin !== undefined || h["transfer-encoding"] !== undefined)
+    if (
+      (type !== JSON_TYPE && type !== JSON_TYPE_UTF8) ||
+      h.origin !== undefined ||
+      h["transfer-encoding"] !== undefined
+    )
       return false;
     const lengthText = h["content-length"];
     const length = lengthText !== undefined && /^\d{1,12}$/.test(lengthText) ? Number(lengthText) : 0;
