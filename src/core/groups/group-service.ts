@@ -505,8 +505,6 @@ export class GroupService {
     const added = await this.repo.addMembers(s.group.id, userIds, ROLE_MEMBER, Date.now());
     if (!added.length) return [];
     await this.changed(s.group.id);
-    const conv = await this.messages.conversationById(s.group.conversationId);
-    if (conv) for (const id of added) await this.messages.startCursorAt(conv, id);
     await this.announceJoins(s.group.id, added, true);
     return added;
   }
@@ -538,11 +536,10 @@ export class GroupService {
     return { joined: [], pending };
   }
 
+  /** A waiting application (idempotent: a user's waiting one is returned, announced only once). */
   private async applyFor(s: GroupState, userId: number, inviterId: number | null, reason: string) {
-    const existing = await this.repo.pendingApplication(s.group.id, userId);
-    if (existing) return existing;
     const now = Date.now();
-    const a = await this.repo.createApplication({
+    const { application: a, created } = await this.repo.createApplication({
       groupId: s.group.id,
       userId,
       inviterId,
@@ -552,7 +549,7 @@ export class GroupService {
       createdAt: now,
       updatedAt: now,
     });
-    await this.announceApplication(s.group, a, [...this.managers(s), userId]);
+    if (created) await this.announceApplication(s.group, a, [...this.managers(s), userId]);
     return a;
   }
 
