@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { AppError } from "../src/core/errors.ts";
+import { userTopic } from "../src/core/topics.ts";
 import type { User } from "../src/ports/storage.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
@@ -53,5 +55,82 @@ describe("groups: atomic writes, one waiting application, join cursors", () => {
     assert.equal((await s.app.groups.pendingApplications(owner, g.id)).list.length, 0);
     const [app] = await applicationsOf(g.id, a);
     assert.deepEqual([app.status, app.handledBy], [3, null]);
+  });
+  test("M2: two approvals racing for the last seat: one joins, the other's application still waits (no 'agreed')", async () => {
+    const [owner, a, b] = [await person("owner"), await person("a"), await person("b")];
+    const g = await s.app.groups.create(owner, { name: "seats", userIds: [] });
+    await s.app.groups.setCapacity(owner, g.id, 2);
+    assert.equal(await s.app.groups.apply(a, g.id, ""), "pending");
+    assert.equal(await s.app.groups.apply(b, g.id, ""), "pending");
+    // what each applicant is told, and whether they are a member when they hear "agreed"
+    const heard: Array<{ userId: number; status: unknown; memberThen: Promise<boolean> }> = [];
+    for (const u of [a, b]) await s.app.hub.subscribe(userTopic(u.id));
+    s.app.hub.onMessage((topic, payload) => {
+      const p = payload as { type?: string; status?: unknown; groupId?: number };
+      if (p.type !== "group.application" || p.groupId !== g.id) return;
+      const userId = [a, b].find((u) => userTopic(u.id) === topic)?.id ?? 0;
+      heard.push({
+        userId,
+        status: p.status,
+        memberThen: s.app.storage.groups.member(g.id, userId).then((m) => m !== null),
+      });
+    });
+    const results = await Promise.allSettled([
+      s.app.groups.approve(owner, g.id, a.id, true),
+      s.app.groups.approve(owner, g.id, b.id, true),
+    ]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+    const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    assert.equal((failed.reason as AppError).reason, "group_full");
+    const members = (await s.app.storage.groups.members(g.id)).map((m) => m.userId);
+    assert.equal(members.length, 2);
+    const joined = members.includes(a.id) ? a : b;
+    const refused = joined === a ? b : a;
+    assert.equal((await s.app.storage.groups.pendingApplication(g.id, refused.id))?.status, 1);
+    assert.equal((await s.app.storage.groups.pendingApplication(g.id, joined.id)) ?? null, null);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      heard.filter((h) => h.status === 3).map((h) => h.userId),
+      [joined.id],
+      "only the one who joined is told 'agreed'",
+    );
+    // published after the commit: the joiner is a member when the event arrives
+    for (const h of heard) assert.equal(await h.memberThen, true);
+    // the other one can still be approved once a seat frees
+    await s.app.groups.setCapacity(owner, g.id, 3);
+    await s.app.groups.approve(owner, g.id, refused.id, true);
+    assert.equal(await s.app.groups.pendingCount(owner.id), 0);
+    assert.equal((await s.app.storage.groups.members(g.id)).length, 3);
+  });
+
+  test("M2: blacklisting a member bars, refuses and removes in one step; setMutedList is whole", async () => {
+    const [owner, m, x] = [await person("owner"), await person("m"), await person("x")];
+    const g = await s.app.groups.create(owner, { name: "bar", userIds: [m.id] });
+    assert.equal(await s.app.groups.apply(x, g.id, ""), "pending");
+    await s.app.groups.blacklist(owner, g.id, m.id);
+    await s.app.groups.blacklist(owner, g.id, x.id);
+    assert.equal(await s.app.storage.groups.member(g.id, m.id), null);
+    assert.deepEqual(
+      (await s.app.storage.groups.blacklistedAmong(g.id, [m.id, x.id, owner.id])).sort(),
+      [m.id, x.id].sort(),
+    );
+    assert.equal(await s.app.groups.pendingCount(owner.id), 0);
+    await assert.rejects(
+      s.app.groups.invite(owner, g.id, [m.id]),
+      (e: unknown) => (e as AppError).reason === "group_blacklisted",
+    );
+    // listType 3: only the listed may speak — exemptions and mute-all land together
+    const [y, z] = [await person("y"), await person("z")];
+    await s.app.groups.invite(owner, g.id, [y.id, z.id]);
+    await s.app.groups.setMutedList(owner, g.id, 3, [y.id], 0);
+    const after = await s.app.storage.groups.members(g.id);
+    assert.equal((await s.app.storage.groups.find(g.id))?.muteAll, true);
+    assert.deepEqual(
+      after.filter((r) => r.speakExempt).map((r) => r.userId),
+      [y.id],
+    );
+    await s.app.groups.setMutedList(owner, g.id, 1, [], 0);
+    assert.equal((await s.app.storage.groups.find(g.id))?.muteAll, false);
+    assert.equal((await s.app.storage.groups.members(g.id)).filter((r) => r.speakExempt).length, 0);
   });
 });

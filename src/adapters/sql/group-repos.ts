@@ -557,6 +557,18 @@ export class SqlGroups implements GroupRepo {
     return r !== undefined;
   }
 
+  async blacklistedAmong(groupId: number, userIds: readonly number[]): Promise<number[]> {
+    const rows = await inChunks(userIds, (chunk) =>
+      this.db
+        .selectFrom("group_blacklist")
+        .select("user_id")
+        .where("group_id", "=", groupId)
+        .where("user_id", "in", chunk)
+        .execute(),
+    );
+    return rows.map((r) => Number(r.user_id));
+  }
+
   async blacklisted(groupId: number): Promise<number[]> {
     const rows = await this.db
       .selectFrom("group_blacklist")

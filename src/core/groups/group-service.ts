@@ -11,7 +11,7 @@ import type {
   MemberPatch,
 } from "../../ports/storage/groups.ts";
 import { ROLE_ADMIN, ROLE_MEMBER, ROLE_OWNER } from "../../ports/storage/groups.ts";
-import type { Conversation, User } from "../../ports/storage.ts";
+import type { Conversation, Repos, Transactional, User } from "../../ports/storage.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { conflict, forbidden, invalid, notFound } from "../errors.ts";
 import type { CoreEvents } from "../events.ts";
@@ -71,6 +71,7 @@ const DEFAULT_NAME_MAX = 32;
  * the hub topic `groups.changed`, on every other node.
  */
 export class GroupService {
+  private readonly repo: GroupRepo;
   private readonly cache = new Map<number, GroupState>();
   /** Bumped on every invalidation: a load that started before it does not fill the cache. */
   private readonly generation = new Map<number, number>();
@@ -81,8 +82,12 @@ export class GroupService {
   private readonly receipts = new Map<number, { from: number; to: number; readers: Set<number> }>();
   private stopped = false;
 
+  /**
+   * `storage.transaction` groups the writes of one operation (approve, blacklist, setMutedList);
+   * events are published after it commits.
+   */
   constructor(
-    private readonly repo: GroupRepo,
+    private readonly storage: Pick<Repos, "groups"> & Transactional,
     private readonly messages: MessageService,
     private readonly events: CoreEvents,
     private readonly hub: Hub,
@@ -91,6 +96,7 @@ export class GroupService {
     private readonly opts: GroupsOptions,
     private readonly log: Logger,
   ) {
+    this.repo = storage.groups;
     hub.onMessage((topic, payload) => {
       if (topic !== GROUPS_CHANGED_TOPIC || typeof payload !== "object" || payload === null || Array.isArray(payload))
         return;
@@ -343,6 +349,12 @@ export class GroupService {
     );
     if (!removed.length) return [];
     await this.changed(groupId);
+    await this.announceRemoved(groupId, removed);
+    return removed;
+  }
+
+  /** Event 21 type 2 for each removed member, to the group's topic (they are still subscribed). */
+  private async announceRemoved(groupId: number, removed: number[]): Promise<void> {
     const names = await this.users.getMany(removed);
     for (const userId of removed)
       await this.publish([groupTopic(groupId)], {
@@ -353,7 +365,6 @@ export class GroupService {
         content: `${names.get(userId)?.nickname ?? ""} 被移出了群聊`,
         datetime: Date.now(),
       });
-    return removed;
   }
 
   /** The actor leaves (event 21 type 1). The owner must transfer or dissolve first. */
@@ -457,16 +468,19 @@ export class GroupService {
     const ids = targets.map((t) => (t as GroupMember).userId);
     const now = Date.now();
     if (listType === 2 && deadline <= now) throw invalid("bad_deadline", "deadline must be in the future");
-    if (listType === 1) {
-      await this.repo.updateAllMembers(groupId, { mutedUntil: 0, speakExempt: false });
-      await this.repo.update(groupId, { muteAll: false }, now);
-    } else if (listType === 2) {
-      for (const id of ids) await this.repo.updateMember(groupId, id, { mutedUntil: deadline });
-    } else {
-      await this.repo.updateAllMembers(groupId, { speakExempt: false });
-      if (listType === 3) for (const id of ids) await this.repo.updateMember(groupId, id, { speakExempt: true });
-      await this.repo.update(groupId, { muteAll: true }, now);
-    }
+    // all of it or nothing (one transaction); the events go out after it committed
+    await this.storage.transaction(async ({ groups }) => {
+      if (listType === 1) {
+        await groups.updateAllMembers(groupId, { mutedUntil: 0, speakExempt: false });
+        if (!(await groups.update(groupId, { muteAll: false }, now))) throw notMember();
+      } else if (listType === 2) {
+        for (const id of ids) await groups.updateMember(groupId, id, { mutedUntil: deadline });
+      } else {
+        await groups.updateAllMembers(groupId, { speakExempt: false });
+        if (listType === 3) for (const id of ids) await groups.updateMember(groupId, id, { speakExempt: true });
+        if (!(await groups.update(groupId, { muteAll: true }, now))) throw notMember();
+      }
+    });
     await this.changed(groupId);
     if (listType === 2)
       await Promise.all(
@@ -509,10 +523,10 @@ export class GroupService {
     return added;
   }
 
+  /** One query for all of `userIds` (addMembers checks again inside its transaction). */
   private async refuseBlacklisted(groupId: number, userIds: number[]): Promise<void> {
-    for (const id of userIds)
-      if (await this.repo.isBlacklisted(groupId, id))
-        throw forbidden("group_blacklisted", "a blacklisted user cannot join this group");
+    if (userIds.length && (await this.repo.blacklistedAmong(groupId, userIds)).length)
+      throw forbidden("group_blacklisted", "a blacklisted user cannot join this group");
   }
 
   /**
@@ -609,11 +623,17 @@ export class GroupService {
       if (state.members.size >= state.group.capacity) throw invalid("group_full", "the group is full");
     }
     const now = Date.now();
-    if (!(await this.repo.resolveApplication(a.id, agree ? 3 : 2, actor.id, now)))
-      throw conflict("group_application_handled", "the application was answered already");
+    // answer and join in one transaction: a full group (capacity checked under the group's lock)
+    // rolls the answer back, so nobody is told "agreed" without being a member
+    const added = await this.storage.transaction(async ({ groups }) => {
+      if (!(await groups.resolveApplication(a.id, agree ? 3 : 2, actor.id, now)))
+        throw conflict("group_application_handled", "the application was answered already");
+      return agree ? groups.addMembers(groupId, [userId], ROLE_MEMBER, now, actor.id) : [];
+    });
+    if (added.length) await this.changed(groupId);
     const done: GroupApplication = { ...a, status: agree ? 3 : 2, handledBy: actor.id, updatedAt: now };
     await this.announceApplication(state.group, done, [userId]);
-    if (agree) await this.admit(state, [userId]);
+    if (added.length) await this.announceJoins(groupId, added, true);
   }
 
   /** Owner/admin: the group's waiting applications, newest first, with the applicants. */
@@ -658,10 +678,16 @@ export class GroupService {
     const target = s.members.get(userId);
     if (target && !canKick(me, target))
       throw forbidden("group_no_permission", "you may only bar members below your role");
-    await this.repo.blacklist(groupId, userId, Date.now());
-    const pending = await this.repo.pendingApplication(groupId, userId);
-    if (pending) await this.repo.resolveApplication(pending.id, 2, actor.id, Date.now());
-    if (target) await this.kick(actor, groupId, [userId]);
+    const now = Date.now();
+    // bar, refuse the waiting application and remove the member in one transaction
+    const removed = await this.storage.transaction(async ({ groups }) => {
+      await groups.blacklist(groupId, userId, now);
+      const pending = await groups.pendingApplication(groupId, userId);
+      if (pending) await groups.resolveApplication(pending.id, 2, actor.id, now);
+      return target ? groups.removeMembers(groupId, [userId]) : [];
+    });
+    await this.changed(groupId);
+    if (removed.length) await this.announceRemoved(groupId, removed);
   }
 
   async unblacklist(actor: User, groupId: number, userId: number): Promise<void> {

@@ -159,6 +159,8 @@ export interface GroupRepo {
   blacklist(groupId: number, userId: number, at: number): Promise<void>;
   unblacklist(groupId: number, userId: number): Promise<boolean>;
   isBlacklisted(groupId: number, userId: number): Promise<boolean>;
+  /** Those of `userIds` on the group's blacklist (one query per chunk of ids). */
+  blacklistedAmong(groupId: number, userIds: readonly number[]): Promise<number[]>;
   blacklisted(groupId: number): Promise<number[]>;
 
   /**
