@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { AppError } from "../src/core/errors.ts";
-import { userTopic } from "../src/core/topics.ts";
+import { groupTopic, userTopic } from "../src/core/topics.ts";
 import type { User } from "../src/ports/storage.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
@@ -132,5 +132,49 @@ describe("groups: atomic writes, one waiting application, join cursors", () => {
     await s.app.groups.setMutedList(owner, g.id, 1, [], 0);
     assert.equal((await s.app.storage.groups.find(g.id))?.muteAll, false);
     assert.equal((await s.app.storage.groups.members(g.id)).filter((r) => r.speakExempt).length, 0);
+  });
+  test("M4: joins are O(N) publishes — create with 40 members: 81 event 20s, not 41²; an invite of 20: 40", async () => {
+    const owner = await person("owner");
+    const users: User[] = [];
+    for (let i = 0; i < 40; i++) users.push(await person(`u${i}`));
+    const joins: Array<{ topic: string; userId: number }> = [];
+    const watched = new Set([owner, ...users].map((u) => userTopic(u.id)));
+    for (const t of watched) await s.app.hub.subscribe(t);
+    let groupTopicName = "";
+    s.app.hub.onMessage((topic, payload) => {
+      const p = payload as { type?: string; userId?: number };
+      if (p.type === "group.joined" && (watched.has(topic) || topic === groupTopicName))
+        joins.push({ topic, userId: Number(p.userId) });
+    });
+    const g = await s.app.groups.create(owner, { name: "big", userIds: users.slice(0, 40).map((u) => u.id) });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(joins.length, 81);
+    // the creator heard of all 41 joins, every other member of its own only
+    assert.equal(new Set(joins.filter((j) => j.topic === userTopic(owner.id)).map((j) => j.userId)).size, 41);
+    for (const u of users)
+      assert.deepEqual(
+        joins.filter((j) => j.topic === userTopic(u.id)).map((j) => j.userId),
+        [u.id],
+      );
+    // an invite into the existing group: each join once to the group topic, once to the joiner
+    const more: User[] = [];
+    for (let i = 0; i < 20; i++) more.push(await person(`v${i}`));
+    for (const u of more) {
+      watched.add(userTopic(u.id));
+      await s.app.hub.subscribe(userTopic(u.id));
+    }
+    groupTopicName = groupTopic(g.id);
+    await s.app.hub.subscribe(groupTopicName);
+    joins.length = 0;
+    await s.app.groups.setCapacity(owner, g.id, 100);
+    const r = await s.app.groups.invite(
+      owner,
+      g.id,
+      more.map((u) => u.id),
+    );
+    assert.equal(r.joined.length, 20);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(joins.length, 40);
+    assert.equal(joins.filter((j) => j.topic === groupTopicName).length, 20);
   });
 });

@@ -172,17 +172,20 @@ export class GroupService {
   }
 
   /**
-   * Event 20 for each of `joined`: to the group's topic first (the existing members' sockets),
-   * then to each new member's own topic (their sockets subscribe to the group on seeing their own
-   * join, so the group-topic copies published before cannot reach them twice).
+   * Event 20, O(N) publishes for N joiners (one user per event, as the seed's frame):
+   * - an existing group: each join once to the group's topic (the members before it);
+   * - each joiner hears of its own join on its own topic — after the group-topic copies, since
+   *   its sockets subscribe to the group on seeing it, so those copies cannot reach it twice; it
+   *   reads the member list (`/room/userList`) for the others;
+   * - on create, the creator (`creatorId`) hears of every member on its own topic.
    */
-  private async announceJoins(groupId: number, joined: number[], existing: boolean): Promise<void> {
+  private async announceJoins(groupId: number, joined: number[], existing: boolean, creatorId?: number): Promise<void> {
     const datetime = Date.now();
-    for (const userId of joined) {
-      const event: GroupEvent = { type: "group.joined", groupId, userId, datetime };
-      if (existing) await this.publish([groupTopic(groupId)], event);
-      await this.toUsers(joined, event);
-    }
+    const joinOf = (userId: number): GroupEvent => ({ type: "group.joined", groupId, userId, datetime });
+    if (existing) for (const userId of joined) await this.publish([groupTopic(groupId)], joinOf(userId));
+    await Promise.all(joined.map((userId) => this.toUsers([userId], joinOf(userId))));
+    if (creatorId !== undefined)
+      for (const userId of joined) if (userId !== creatorId) await this.toUsers([creatorId], joinOf(userId));
   }
 
   private card(g: Group): GroupCard {
@@ -318,7 +321,7 @@ export class GroupService {
       },
       [{ userId: actor.id, role: ROLE_OWNER }, ...others.map((userId) => ({ userId, role: ROLE_MEMBER }))],
     );
-    await this.announceJoins(group.id, [actor.id, ...others], false);
+    await this.announceJoins(group.id, [actor.id, ...others], false, actor.id);
     return group;
   }
 
