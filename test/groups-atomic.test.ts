@@ -178,3 +178,24 @@ describe("groups: atomic writes, one waiting application, join cursors", () => {
     assert.equal(joins.filter((j) => j.topic === groupTopicName).length, 20);
   });
 });
+
+describe("groups: the per-node permission cache expires (M1)", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer({ "groups.cacheTtlMs": 200 });
+  });
+  after(() => s.close());
+
+  test("a removal whose invalidation was lost stops granting access after groups.cacheTtlMs", async () => {
+    const mk = (n: string) => s.app.accounts.createUser({ mobile: mobile(), password: "atomic-pass-1", nickname: n });
+    const [owner, m] = [await mk("owner"), await mk("m")];
+    const g = await s.app.groups.create(owner, { name: "ttl", userIds: [m.id] });
+    await s.app.groups.history(m, g.id, null, 10); // cached on this node now
+    // the change lands in storage without this node hearing of it (a lost groups.changed)
+    assert.deepEqual(await s.app.storage.groups.removeMembers(g.id, [m.id]), [m.id]);
+    await new Promise((r) => setTimeout(r, 300));
+    await assert.rejects(s.app.groups.history(m, g.id, null, 10), (e: unknown) => (e as AppError).code === "not_found");
+    await assert.rejects(s.app.groups.info(m, g.id));
+    assert.equal((await s.app.groups.info(owner, g.id)).members.length, 1);
+  });
+});

@@ -342,6 +342,14 @@ const KEY_LIST = [
     min: 100,
     doc: "at most one online-count notice (chat33 event 24) and one read-receipt notice per group per this many ms (per node)",
   },
+  {
+    path: "groups.cacheTtlMs",
+    kind: "int",
+    default: 5000,
+    min: 10,
+    max: 600000,
+    doc: "a node reloads a cached group and its members (every permission check reads them) after this many ms, even when no invalidation arrived",
+  },
   { path: "chat33.enabled", kind: "bool", default: true, doc: "serve the chat33 surface (seed 002)" },
   { path: "chat33.prefix", kind: "string", default: "", doc: "path prefix of the chat33 surface" },
   {

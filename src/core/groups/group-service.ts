@@ -40,12 +40,20 @@ export interface GroupsOptions {
   maxCapacity: number;
   /** At most one online-count notice per group per this many ms (per node). */
   onlineNoticeMs: number;
+  /**
+   * A cached group (members, roles, mutes: what every check reads) is reloaded after this many ms
+   * even when no `groups.changed` invalidation arrived (a lost pub/sub message is stale for at
+   * most this long). Config `groups.cacheTtlMs`, default 5000.
+   */
+  cacheTtlMs: number;
 }
 
 /** A group with its members, as cached per node (dropped on every change, on every node). */
 interface GroupState {
   group: Group;
   members: Map<number, GroupMember>;
+  /** When it was read from storage (ms); older than `cacheTtlMs` is reloaded. */
+  loadedAt: number;
 }
 
 export interface MemberView {
@@ -68,7 +76,8 @@ const DEFAULT_NAME_MAX = 32;
  *
  * Hot path: a group and its members are cached per node (two queries on first use), so a message
  * to a hot group reads no membership from storage; every change drops the entry here and, through
- * the hub topic `groups.changed`, on every other node.
+ * the hub topic `groups.changed`, on every other node. Pub/sub is lossy, so an entry also expires
+ * after `cacheTtlMs` (a few seconds): a lost invalidation is stale for at most that long.
  */
 export class GroupService {
   private readonly repo: GroupRepo;
@@ -136,11 +145,15 @@ export class GroupService {
   /** The live group with its members, or null (absent or dissolved). */
   private async state(groupId: number): Promise<GroupState | null> {
     const hit = this.cache.get(groupId);
-    if (hit) return hit;
+    const now = Date.now();
+    if (hit && now - hit.loadedAt < this.opts.cacheTtlMs) return hit;
     const gen = this.generation.get(groupId) ?? 0;
     const [group, members] = await Promise.all([this.repo.find(groupId), this.repo.members(groupId)]);
-    if (!group || group.dissolvedAt !== null) return null;
-    const state: GroupState = { group, members: new Map(members.map((m) => [m.userId, m])) };
+    if (!group || group.dissolvedAt !== null) {
+      if ((this.generation.get(groupId) ?? 0) === gen) this.cache.delete(groupId);
+      return null;
+    }
+    const state: GroupState = { group, members: new Map(members.map((m) => [m.userId, m])), loadedAt: now };
     if ((this.generation.get(groupId) ?? 0) === gen) {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(groupId, state);
