@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Hub, Presence } from "../../ports/hub.ts";
+import type { RateLimiter } from "../../ports/rate-limit.ts";
 import type {
   Group,
   GroupApplication,
@@ -13,7 +14,7 @@ import type {
 import { ROLE_ADMIN, ROLE_MEMBER, ROLE_OWNER } from "../../ports/storage/groups.ts";
 import type { Conversation, Repos, Transactional, User } from "../../ports/storage.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
-import { conflict, forbidden, invalid, notFound } from "../errors.ts";
+import { AppError, conflict, forbidden, invalid, notFound } from "../errors.ts";
 import type { CoreEvents } from "../events.ts";
 import { contentOrThrow } from "../messages/content.ts";
 import type { MessageService, MessageView } from "../messages/message-service.ts";
@@ -46,6 +47,10 @@ export interface GroupsOptions {
    * most this long). Config `groups.cacheTtlMs`, default 5000.
    */
   cacheTtlMs: number;
+  /** Groups one user may create per minute, cluster-wide (0 = no limit). */
+  createsPerMinute: number;
+  /** Applications (and link joins) one user may make per minute, cluster-wide (0 = no limit). */
+  appliesPerMinute: number;
 }
 
 /** A group with its members, as cached per node (dropped on every change, on every node). */
@@ -104,6 +109,7 @@ export class GroupService {
     private readonly users: UserCache,
     private readonly opts: GroupsOptions,
     private readonly log: Logger,
+    private readonly limiter: RateLimiter,
   ) {
     this.repo = storage.groups;
     hub.onMessage((topic, payload) => {
@@ -167,6 +173,14 @@ export class GroupService {
     const me = s?.members.get(actor.id) ?? null;
     requireMember(s?.group ?? null, me);
     return { s: s as GroupState, me };
+  }
+
+  /** Per-user limits on the writes that fan out (a create notifies every member, an application every manager). */
+  private async limit(kind: "create" | "apply", userId: number): Promise<void> {
+    const max = kind === "create" ? this.opts.createsPerMinute : this.opts.appliesPerMinute;
+    if (max <= 0) return;
+    if (!(await this.limiter.hit(`groups:${kind}:user:${userId}`, max, 60_000)).ok)
+      throw new AppError("rate_limited", "group_rate_limited", "too many group requests, try again later");
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -313,6 +327,7 @@ export class GroupService {
 
   /** Creates a group: the actor is its owner, `userIds` its first members (event 20 to all). */
   async create(actor: User, input: { name?: string; avatar?: string; userIds: number[] }): Promise<Group> {
+    await this.limit("create", actor.id);
     const others = [...new Set(input.userIds)].filter((id) => id !== actor.id);
     const invited = await this.liveUsers(others);
     let name = input.name?.trim() ?? "";
@@ -591,6 +606,7 @@ export class GroupService {
     const s = await this.state(groupId);
     if (!s) throw notMember();
     if (s.members.has(actor.id)) throw conflict("group_already_member", "already a member");
+    await this.limit("apply", actor.id);
     await this.refuseBlacklisted(groupId, [actor.id]);
     if (s.group.joinPermission === 3) throw forbidden("group_closed", "this group admits nobody");
     if (s.group.joinPermission === 2) {

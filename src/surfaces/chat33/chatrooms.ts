@@ -39,7 +39,16 @@ const STATUS_BY_TYPE = ["open", "closed", "deleted"] as const;
 
 /** The chat-room routes of seed 002 (聊天室有关接口, `/group/*` — core Chatroom); docs/chat33.md. */
 export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
-  const { accounts, chatrooms, admin } = deps;
+  const { accounts, chatrooms, admin, limiter, config } = deps;
+
+  /** At most `max` per minute under `key` (0 = no limit), else -1012. */
+  const limit = async (key: string, max: number): Promise<void> => {
+    if (max > 0 && !(await limiter.hit(key, max, 60_000)).ok)
+      throw new AppError("rate_limited", "chatroom_rate_limited", "too many requests, try again later");
+  };
+  /** Guests' reads that walk every room's audience are limited per client address. */
+  const guestRead = (who: User | null, req: FastifyRequest) =>
+    who ? Promise.resolve() : limit(`chat33:guestread:${req.ip}`, config.chatrooms.guestReadsPerMinute);
 
   /** A room id string → number; anything else is an unknown room (-5000). */
   const roomId = (s: string): number => {
@@ -75,7 +84,7 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     body: ListBody,
     data: ListData,
     handler: async (req) => {
-      await viewer(req);
+      await guestRead(await viewer(req), req);
       const b = req.body;
       const rooms = await chatrooms.list({
         status: b.groupStatus === 1 ? "open" : b.groupStatus === 2 ? "closed" : "all",
@@ -184,6 +193,7 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     data: UserListData,
     handler: async (req) => {
       const who = await viewer(req);
+      await guestRead(who, req);
       const id = roomId(req.body.groupId);
       const { users, guests } = await chatrooms.audienceOf(id);
       const q = req.body.queryUserName ?? "";
@@ -256,6 +266,7 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     data: Empty,
     handler: async (req) => {
       const { user } = await requireUser(accounts, req.headers);
+      await limit(`chat33:report:user:${user.id}`, config.chatrooms.reportsPerMinute);
       const target = await userById(deps, req.body.id, { includeDisabled: true });
       checkText(req.body.msgId);
       await chatrooms.report(user, target.id, req.body.msgId, req.body.groupId ? roomId(req.body.groupId) : null);
