@@ -145,6 +145,11 @@ describe("gateway fast lane", () => {
       body: () => JSON.stringify({ groupName: "g", sendUserId: "", code: 0, msg: "m".repeat(4097), data: "" }),
     },
     {
+      name: "a code beyond 32 bits",
+      path: "send_to_group",
+      body: () => JSON.stringify({ groupName: "g", sendUserId: "", code: 2 ** 31, msg: "", data: "" }),
+    },
+    {
       name: "a bad data type (union)",
       path: "send_to_group",
       body: () => JSON.stringify({ groupName: "g", sendUserId: "", code: 0, msg: "", data: 5 }),
