@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration } from "kysely";
 import type { StorageKind } from "../../ports/storage.ts";
+import { walletMigration } from "./wallet-migration.ts";
 
 /**
  * Migrations in order. Names sort lexically; never edit one that has shipped — add a new one.
@@ -509,5 +510,7 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
           await db.schema.dropTable(t).execute();
       },
     },
+    // Wallet and red packets: src/adapters/sql/wallet-migration.ts
+    "0009_wallet": walletMigration(kind),
   };
 }
