@@ -6,8 +6,13 @@
 
 export const DECIMALS = 8;
 export const UNITS_PER_COIN = 10 ** DECIMALS;
-/** The largest amount of units anything may hold (every sum stays a JavaScript safe integer). */
-export const MAX_UNITS = Number.MAX_SAFE_INTEGER;
+/**
+ * The largest amount of units anything may hold, and everything issued of one coin together:
+ * 10^15 − 1 units = 9 999 999.99999999 coins. 15 significant digits is what a JSON (IEEE double)
+ * number carries exactly, so every balance and every sum reads back from the wire unchanged; it
+ * is also below 2^53, so every sum stays a JavaScript safe integer.
+ */
+export const MAX_UNITS = 999_999_999_999_999;
 
 /** Units as a decimal string without trailing zeros: 30000000 → "0.3", 100000000 → "1". */
 export function formatUnits(units: number): string {
