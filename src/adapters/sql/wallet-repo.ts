@@ -314,8 +314,7 @@ export class SqlWallet implements WalletRepo {
 
   async claim(packetId: string, userId: number, now: number, entryId: string): Promise<Claimed | null> {
     return this.txn(async (db) => {
-      // a second claim by the same user is refused before it takes (and locks) a share
-      if (await this.claimOfOn(db, packetId, userId)) throw conflict("packet_claimed", "already claimed");
+      // (a second claim by the same user: the caller looked first; UNIQUE(packet, claimer) decides)
       const idx = await this.pick(db, packetId, now);
       if (idx === null) return null;
       const share = await this.take(db, packetId, idx, userId, now, entryId);
@@ -355,11 +354,11 @@ export class SqlWallet implements WalletRepo {
     }
     if (!r[0]) throw new Error("wallet: the locked share changed under its lock");
     const share = toShare(r[0]);
-    const coin = await this.rows(sql`select coin from red_packets where id = ${packetId}`, db);
-    await this.credit(db, userAccount(userId), num(coin[0]?.coin), share.amount);
+    const coin = this.coins.get(packetId) ?? (await this.coinOf(db, packetId));
+    await this.credit(db, userAccount(userId), coin, share.amount);
     await this.book(db, {
       entryId,
-      coin: num(coin[0]?.coin),
+      coin,
       amount: share.amount,
       from: escrowAccount(packetId),
       to: userAccount(userId),
@@ -368,6 +367,16 @@ export class SqlWallet implements WalletRepo {
       at: now,
     });
     return share;
+  }
+
+  /** A packet's coin never changes: remembered per packet (bounded). */
+  private readonly coins = new Map<string, number>();
+  private async coinOf(db: Kysely<Database>, packetId: string): Promise<number> {
+    const r = await this.rows(sql`select coin from red_packets where id = ${packetId}`, db);
+    const coin = num(r[0]?.coin);
+    if (this.coins.size >= 10_000) this.coins.clear();
+    this.coins.set(packetId, coin);
+    return coin;
   }
 
   async hold(packetId: string, guestId: string, mark: string, now: number, heldUntil: number): Promise<Claimed | null> {

@@ -3,6 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../core/errors.ts";
 import { unitsToWire } from "../../core/wallet/amount.ts";
+import { documentRoutes } from "../../http/openapi.ts";
 import type { Chat33Deps } from "./deps.ts";
 import { PACKET_PAGE } from "./red-packets.ts";
 
@@ -20,11 +21,22 @@ const STATUS = { 1: "可领取", 2: "已领完", 3: "已过期" } as const;
  * is new. The page itself shows only what a link holder may see (no claimers' names).
  */
 export function redPacketPage(web: FastifyInstance, deps: Chat33Deps): void {
+  documentRoutes(web, { mount: deps.mount, security: () => undefined });
   web.get<{ Querystring: { id?: string } }>(PACKET_PAGE, {
     schema: {
       summary: "红包页面 — the page packetUrl opens (HTML)",
       tags: ["chat33 (002)"],
-      querystring: Type.Object({ id: Type.Optional(Type.String({ maxLength: 64 })) }),
+      querystring: Type.Object({
+        id: Type.Optional(Type.String({ maxLength: 64, examples: ["2168bf60-9f90-41e8-b129-6343f801ef65"] })),
+      }),
+      response: {
+        200: {
+          description: "the packet page",
+          content: {
+            "text/html": { schema: Type.String(), example: "<!doctype html><html>…</html>" },
+          },
+        },
+      },
     },
     handler: async (req, reply) => {
       const nonce = randomBytes(12).toString("base64");
