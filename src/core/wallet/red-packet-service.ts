@@ -12,7 +12,7 @@ import type {
   User,
 } from "../../ports/storage.ts";
 import type { AccountService } from "../accounts/account-service.ts";
-import { MOBILE_RE } from "../accounts/account-service.ts";
+import { MOBILE_RE, validatePassword } from "../accounts/account-service.ts";
 import type { SmsService } from "../accounts/sms-service.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { AppError, conflict, forbidden, invalid, notFound } from "../errors.ts";
@@ -114,7 +114,8 @@ export class RedPacketService {
     this.sweeping = true;
     let total = 0;
     try {
-      for (;;) {
+      // at most 100 rounds of 100 packets per sweep; the next sweep goes on
+      for (let round = 0; round < 100; round++) {
         const due = await this.storage.wallet.dueForRefund(now, 100);
         for (const id of due) total += await this.storage.wallet.refund(id, now, randomUUID());
         if (due.length < 100) break;
@@ -357,6 +358,8 @@ export class RedPacketService {
       throw invalid("packet_bad_mark", "this mark waits for no share of this mobile");
     if (await this.accounts.findUserByMobile(mobile))
       throw conflict("packet_user_registered", "this mobile is registered: use /red-packet/entry");
+    // before the code is spent: a bad password must not burn it
+    validatePassword(password);
     await this.sms.verify(mobile, captcha);
     let user: User;
     try {
