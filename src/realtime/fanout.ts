@@ -7,6 +7,12 @@ import type { Writer } from "./writer.ts";
 /** Audience shard size of a topic the resolver does not size (e.g. a big gateway group). */
 export const DEFAULT_SHARD_SIZE = 1000;
 
+/**
+ * Audiences at least this large are written by a pass even when they fit one shard, so events
+ * that follow within a turn are coalesced (see `FanOut`); smaller ones are written directly.
+ */
+export const COALESCE_MIN = 256;
+
 /** Most events one pass writes together (one concatenated buffer per connection). */
 export const MAX_BATCH_EVENTS = 64;
 
@@ -25,7 +31,10 @@ export const MAX_BATCH_BYTES = 64 * 1024;
  * writes them together: their frames are concatenated (frames are self-delimiting on every
  * transport), so every connection gets all of its pending frames in one write. A connection that
  * left the topic or closed during a pass gets nothing more; one that joined after the pass started
- * gets only later events. Slow consumers are closed by the writer's bounded-buffer rule.
+ * gets only later events. An audience of `COALESCE_MIN` or more is always written by a pass (in
+ * one step when it fits a shard), and a pass lingers one turn after its last batch, so the
+ * messages of a busy room coalesce even when it fits one shard. Slow consumers are closed by the
+ * writer's bounded-buffer rule.
  */
 export class FanOut {
   private shardSizer: (topic: string) => number | null = () => null;
@@ -76,7 +85,7 @@ export class FanOut {
     const set = this.subscribers(topic);
     if (!set || set.size === 0) return 0;
     const shard = this.shardSize(topic);
-    if (set.size <= shard) {
+    if (set.size <= shard && set.size < COALESCE_MIN) {
       this.deliver(set, event);
       return set.size;
     }
@@ -103,9 +112,15 @@ export class FanOut {
       }
       const next = pass.pending.shift();
       if (!next) {
-        this.passes.delete(pass.topic);
+        // Linger one turn: events of this topic published meanwhile (the next commits of a busy
+        // room) queue behind the pass and leave together, one write per connection.
+        if (!pass.lingered) {
+          pass.lingered = true;
+          setImmediate(this.step, pass);
+        } else this.passes.delete(pass.topic);
         return;
       }
+      pass.lingered = false;
       const set = this.subscribers(pass.topic);
       pass.restart(set ? [...set] : [], this.shardSize(pass.topic), next);
       setImmediate(this.step, pass);
@@ -236,6 +251,8 @@ function deliveredKind(event: RealtimeEvent): string | null {
  */
 class Pass {
   pos = 0;
+  /** The pass finished its batch and waits one turn for more events before it ends. */
+  lingered = false;
   readonly pending: RealtimeEvent[][] = [];
   private pendingHooked = false;
   private caches: RenderCache[];
