@@ -5,7 +5,7 @@
 import { io, type Socket } from "socket.io-client";
 import WebSocket from "ws";
 
-export type RoomTarget = "parley" | "raw" | "socketio" | "ejabberd";
+export type RoomTarget = "parley" | "raw" | "socketio" | "ejabberd" | "parley-member";
 export const ROOM_TARGETS: readonly RoomTarget[] = ["parley", "raw", "socketio", "ejabberd"];
 
 export const MUC = "conference.localhost";
@@ -26,8 +26,8 @@ export function sentAt(data: Buffer | string): number {
 
 export interface Member {
   close(): void;
-  /** The sender only. */
-  say?(text: string): void;
+  /** The sender only; `to` overrides the room (bench/groups.ts: one sender, several groups). */
+  say?(text: string, to?: string): void;
 }
 
 export interface JoinOptions {
@@ -55,6 +55,8 @@ export function join(target: RoomTarget, o: JoinOptions): Promise<Member> {
       return joinSocketIo(o);
     case "ejabberd":
       return joinEjabberdRetrying(o);
+    case "parley-member":
+      return connectGroupMember(o);
   }
 }
 
@@ -130,6 +132,46 @@ function joinParley(o: JoinOptions): Promise<Member> {
     }),
     60_000,
     `parley member ${o.id}`,
+  );
+}
+
+/**
+ * A logged-in Parley user's chat33 socket (bench/groups.ts): it hears its groups by membership,
+ * no join frame; `say` sends a group message (channelType 2) to `to` (or `room`).
+ */
+function connectGroupMember(o: JoinOptions): Promise<Member> {
+  const ws = new WebSocket(`ws://127.0.0.1:${o.port}/ws`, {
+    ...wsOpts,
+    headers: { "FZM-AUTH-TOKEN": o.token ?? "", "FZM-DEVICE": "Android" },
+  });
+  let seq = 0;
+  const member: Member = {
+    close: () => ws.terminate(),
+    say: (text, to) =>
+      ws.send(
+        JSON.stringify({
+          eventType: 0,
+          msgId: `g${++seq}`,
+          channelType: 2,
+          targetId: to ?? o.room,
+          msgType: 1,
+          msg: { content: text },
+        }),
+      ),
+  };
+  ws.on("message", (data: Buffer) => {
+    const t = sentAt(data);
+    if (!Number.isNaN(t)) o.onMessage(t);
+    else if (data.indexOf('"eventType":0') >= 0 && data.indexOf('"code":-') >= 0)
+      process.stderr.write(`parley refused: ${data.toString()}\n`);
+  });
+  return withTimeout(
+    new Promise<Member>((resolve, reject) => {
+      ws.once("open", () => resolve(member));
+      ws.once("error", reject);
+    }),
+    60_000,
+    `parley group member ${o.id}`,
   );
 }
 
