@@ -126,7 +126,7 @@ export function buildServices(
   realtime.setShardSizer((topic) => chatrooms.fanoutShardSize(topic));
   // main.ts starts it (subscribes to other nodes' group changes) and stops it at close
   const groups = new GroupService(
-    storage.groups,
+    storage,
     messages,
     events,
     hub,
@@ -134,6 +134,7 @@ export function buildServices(
     userCache,
     config.groups,
     log.child({ component: "groups" }),
+    limiter,
   );
   const files = new FileService(
     storage,
