@@ -16,6 +16,7 @@ import { FileService } from "../core/files/file-service.ts";
 import { FriendService } from "../core/friends/friend-service.ts";
 import { GatewayService } from "../core/gateway/gateway-service.ts";
 import { GroupService } from "../core/groups/group-service.ts";
+import { ImService } from "../core/im/im-service.ts";
 import { MessageService } from "../core/messages/message-service.ts";
 import { OrgService } from "../core/org/org-service.ts";
 import type { MetricsRecorder } from "../http/metrics.ts";
@@ -23,6 +24,7 @@ import { meterSmsSender } from "../instrumentation.ts";
 import type { ChatroomRepo } from "../ports/chatrooms.ts";
 import type { Hub, Presence } from "../ports/hub.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
+import type { ImRepo } from "../ports/storage/im.ts";
 import type { Storage } from "../ports/storage.ts";
 import type { Realtime } from "../realtime/realtime.ts";
 import type { Services } from "../surfaces/deps.ts";
@@ -83,6 +85,8 @@ export function buildServices(
     admin: AdminAuth;
     /** The chat-room repository (src/ports/chatrooms.ts), built by the composition root. */
     chatroomRepo: ChatroomRepo;
+    /** The cluster-admin repository (src/ports/storage/im.ts), built by the composition root. */
+    imRepo: ImRepo;
   },
 ): Services {
   const { config, storage, events, realtime, hub, limiter, log, presence, clusterSecret, admin } = inputs;
@@ -139,6 +143,18 @@ export function buildServices(
     config.files,
     log.child({ component: "files" }),
   );
+  const im = new ImService(
+    inputs.imRepo,
+    storage.settings,
+    events,
+    hub,
+    presence,
+    userCache,
+    groups,
+    chatrooms,
+    { tokenTtlMs: config.im.tokenTtlMs },
+    log.child({ surface: "im" }),
+  );
   return {
     config,
     realtime,
@@ -154,5 +170,6 @@ export function buildServices(
     gateway,
     limiter,
     admin,
+    im,
   };
 }
