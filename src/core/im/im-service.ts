@@ -79,7 +79,7 @@ const IM_ROOM_CAP_TOPIC = "im.roomcap";
  */
 export class ImService {
   private signer: TokenSigner | null = null;
-  private readonly now: () => number;
+  private now: () => number;
   private sampler: NodeJS.Timeout | null = null;
 
   constructor(
@@ -95,6 +95,11 @@ export class ImService {
     private readonly log: Logger,
   ) {
     this.now = opts.now ?? Date.now;
+  }
+
+  /** Replaces the clock (tests: statistics and token expiry at chosen times). */
+  useClock(now: () => number): void {
+    this.now = now;
   }
 
   /**
