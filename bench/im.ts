@@ -72,6 +72,7 @@ async function child(): Promise<void> {
           s.write(Buffer.concat([h, body]));
         };
         s.on("connect", () => frame(online));
+        pingers.push(() => frame('{"cmd":"ping","seq":0}'));
         s.on("error", (e) => reject(e));
         s.on("data", (d: Buffer) => {
           buf = buf.length ? Buffer.concat([buf, d]) : d;
@@ -99,7 +100,10 @@ async function child(): Promise<void> {
       let phase = c.kind === "raw" ? 2 : 0;
       ws.on("open", () => {
         if (c.kind === "raw") done();
-        else ws.send(online);
+        else {
+          ws.send(online);
+          pingers.push(() => ws.send('{"cmd":"ping","seq":0}'));
+        }
       });
       ws.on("error", (e) => reject(e));
       ws.on("message", (data: Buffer) => {
@@ -114,6 +118,11 @@ async function child(): Promise<void> {
         }
       });
     });
+  // access clients ping (the server closes a connection silent for ws.idleTimeoutMs; TCP has no transport pings)
+  const pingers: Array<() => void> = [];
+  setInterval(() => {
+    for (const p of pingers) p();
+  }, 20_000).unref();
   process.on("message", async (m: ToChild) => {
     if (m.type === "connect") {
       let ok = 0;

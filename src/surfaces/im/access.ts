@@ -365,11 +365,13 @@ export class ImAccess {
     try {
       await this.d.im.authorizeOnline(uid, sid, data.token);
     } catch (e) {
-      st.checking = false;
       if (e instanceof AppError && e.code === "unauthenticated") return ack(ImCodes.authFailed, e.message);
       throw e;
+    } finally {
+      st.checking = false;
     }
     if (conn.closing) return;
+    st.checking = true;
     Object.assign(st, { uid, sid, app, version, terminal });
     const rt = this.d.realtime;
     const subs = [rt.subscribe(conn, userTopic(uid)), rt.subscribe(conn, imSessionTopic(sid))];
@@ -447,9 +449,11 @@ export class ImAccess {
   private onClose(conn: Connection): void {
     this.pending.delete(conn);
     const st = stateOf(conn);
-    if (!st?.online) return;
+    if (!st) return;
+    // an `online` still subscribing may have joined groups already
+    if (st.uid) this.groupSubs.closed(st.uid, st.groups);
+    if (!st.online) return;
     st.online = false;
-    this.groupSubs.closed(st.uid, st.groups);
     this.counted.remove(imUsersSet, String(st.uid));
     this.counted.remove(imUserSidsSet(st.uid), String(st.sid));
     if (st.rooms)
