@@ -9,6 +9,7 @@ import type { GroupService } from "../../core/groups/group-service.ts";
 import { type ImActor, type ImService, LSN_TCP, LSN_WS, type PushTarget } from "../../core/im/im-service.ts";
 import { formatPrecision, parsePrecision } from "../../core/im/precision.ts";
 import { bearerToken } from "../../http/auth.ts";
+import { documentRoutes } from "../../http/openapi.ts";
 import { type HttpFailure, httpScope } from "../../http/scope.ts";
 import { fromAppError, ImCodes, type ImEnvelope, ImFail, invalidParam, missing, ok } from "./envelope.ts";
 
@@ -29,6 +30,19 @@ const TOP_DEFAULT = 10;
 const TOP_MAX = 1000;
 /** A gag without an end: 100 years (chat-room mutes take a duration). */
 const GAG_FOREVER_MS = 100 * 365 * 86400 * 1000;
+
+/** Request examples of the seed's own calls (the rest are generated from the schemas). */
+const IM_EXAMPLES = {
+  "/register": { request: { uid: "10001", nation: "86", city: "10", town: "3" } },
+  "/iplist": { request: { type: "2", uid: "10001", sid: "1", clientip: "127.0.0.1" } },
+  "/push": { request: { dim: "broadcast" } },
+  "/config": { request: { action: "list", option: "user-statis" } },
+  "/query": { request: { option: "user-status", uid: "10001" } },
+  "/group/config": { request: { action: "get", option: "blacklist", gid: "1" } },
+  "/group/query": { request: { option: "top-list", num: "10" } },
+  "/room/config": { request: { action: "get", option: "cap" } },
+  "/room/query": { request: { option: "top-list", num: "10" } },
+};
 
 const ID = Type.String({ maxLength: 20, pattern: "^[0-9]+$" });
 const WORD = Type.String({ maxLength: 64 });
@@ -128,6 +142,15 @@ export async function imRoutes(app: FastifyInstance, o: ImRoutesOptions): Promis
   await app.register(
     async (api) => {
       imHttp.install(api);
+      documentRoutes(api, {
+        mount: "/im",
+        // register/iplist: the admin token, or the user's own chat33 token; the rest: the admin token
+        security: (path) =>
+          path === "/register" || path === "/iplist"
+            ? [{ adminBearer: [] }, { chat33Token: [] }]
+            : [{ adminBearer: [] }],
+        examples: IM_EXAMPLES,
+      });
       // push bodies are delivered as their exact bytes: no parsing, whatever the Content-Type
       api.removeAllContentTypeParsers();
       api.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: o.maxBodyBytes }, (_req, body, done) =>
