@@ -927,22 +927,16 @@ export class GroupService {
     const s = await this.operated(groupId);
     const target = s.members.get(userId);
     if (target?.role === ROLE_OWNER) throw forbidden("group_no_permission", "the owner cannot be blacklisted");
-    await this.repo.blacklist(groupId, userId, Date.now());
-    const pending = await this.repo.pendingApplication(groupId, userId);
-    if (pending) await this.repo.resolveApplication(pending.id, 2, null, Date.now());
-    if (!target) return;
-    const removed = await this.repo.removeMembers(groupId, [userId]);
-    await this.changed(groupId);
-    if (!removed.length) return;
-    const name = (await this.users.get(userId))?.nickname ?? "";
-    await this.publish([groupTopic(groupId)], {
-      type: "group.left",
-      groupId,
-      userId,
-      reason: 2,
-      content: `${name} 被移出了群聊`,
-      datetime: Date.now(),
+    const now = Date.now();
+    // bar, refuse the waiting application and remove the member in one transaction (as blacklist)
+    const removed = await this.storage.transaction(async ({ groups }) => {
+      await groups.blacklist(groupId, userId, now);
+      const pending = await groups.pendingApplication(groupId, userId);
+      if (pending) await groups.resolveApplication(pending.id, 2, null, now);
+      return target ? groups.removeMembers(groupId, [userId]) : [];
     });
+    await this.changed(groupId);
+    if (removed.length) await this.announceRemoved(groupId, removed);
   }
 
   async operatorUnblacklist(groupId: number, userId: number): Promise<void> {
