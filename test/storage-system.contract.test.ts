@@ -18,6 +18,7 @@ forEachStorage(
         "0007_customers",
         "0008_chatrooms",
         "0009_wallet",
+        "0010_im",
         "0012_group_applications_one_waiting",
       ]);
       assert.deepEqual(await storage.migrate(), []);

@@ -16,6 +16,7 @@ import { FileService } from "../core/files/file-service.ts";
 import { FriendService } from "../core/friends/friend-service.ts";
 import { GatewayService } from "../core/gateway/gateway-service.ts";
 import { GroupService } from "../core/groups/group-service.ts";
+import { ImService } from "../core/im/im-service.ts";
 import { MessageService } from "../core/messages/message-service.ts";
 import { OrgService } from "../core/org/org-service.ts";
 import { RedPacketService } from "../core/wallet/red-packet-service.ts";
@@ -25,6 +26,7 @@ import { meterSmsSender } from "../instrumentation.ts";
 import type { ChatroomRepo } from "../ports/chatrooms.ts";
 import type { Hub, Presence } from "../ports/hub.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
+import type { ImRepo } from "../ports/storage/im.ts";
 import type { Storage } from "../ports/storage.ts";
 import type { Realtime } from "../realtime/realtime.ts";
 import type { Services } from "../surfaces/deps.ts";
@@ -85,6 +87,8 @@ export function buildServices(
     admin: AdminAuth;
     /** The chat-room repository (src/ports/chatrooms.ts), built by the composition root. */
     chatroomRepo: ChatroomRepo;
+    /** The cluster-admin repository (src/ports/storage/im.ts), built by the composition root. */
+    imRepo: ImRepo;
   },
 ): Services {
   const { config, storage, events, realtime, hub, limiter, log, presence, clusterSecret, admin } = inputs;
@@ -156,6 +160,18 @@ export function buildServices(
     config.wallet,
     log.child({ component: "red-packets" }),
   );
+  const im = new ImService(
+    inputs.imRepo,
+    storage.settings,
+    events,
+    hub,
+    presence,
+    userCache,
+    groups,
+    chatrooms,
+    { tokenTtlMs: config.im.tokenTtlMs },
+    log.child({ surface: "im" }),
+  );
   return {
     config,
     realtime,
@@ -173,5 +189,6 @@ export function buildServices(
     admin,
     wallet,
     redPackets,
+    im,
   };
 }

@@ -84,6 +84,22 @@ export type GatewayPresenceEvent = {
   extend: string;
 };
 
+/**
+ * A cluster-admin (003) push: `body` is the pushed request body, delivered byte for byte as one
+ * text frame to every connection of the topic it is published on (user, group, chat room,
+ * session, app). `expireMs` ≥ 0: not delivered once `at + expireMs` is reached (room pushes; 0 =
+ * already expired); -1 = no expiry.
+ */
+export type ImPushEvent = { type: "im.push"; body: string; at: number; expireMs: number };
+
+/** An access connection went online for session `sid` (topic: the session); `conn` = "<node>/<id>". */
+export type ImOnlineEvent = { type: "im.online"; sid: number; conn: string };
+
+/** The text of an `im.push` for a socket now, or null when it expired (shared by every surface). */
+export function imPushText(e: ImPushEvent, now = Date.now()): string | null {
+  return e.expireMs >= 0 && now >= e.at + e.expireMs ? null : e.body;
+}
+
 export type CoreEvent =
   | SessionRevokedEvent
   | UserMutedEvent
@@ -97,7 +113,9 @@ export type CoreEvent =
   | ChatroomStatusEvent
   | ChatroomMutedEvent
   | ChatroomRemovedEvent
-  | GroupEvent;
+  | GroupEvent
+  | ImPushEvent
+  | ImOnlineEvent;
 
 export type CoreEventType = CoreEvent["type"];
 

@@ -175,6 +175,14 @@ export const Reasons = {
   storage_contention: "unavailable",
   /** a remote node failed with something that was not an AppError */
   internal: "internal",
+  // cluster-admin surface (seed 003)
+  im_token_invalid: "unauthenticated",
+  im_not_self: "forbidden",
+  im_no_user: "not_found",
+  im_no_session: "not_found",
+  im_bad_parameter: "invalid_argument",
+  im_no_node: "not_found",
+  im_draining: "unavailable",
 } as const satisfies Record<string, ErrorCode>;
 
 export type Reason = keyof typeof Reasons;

@@ -54,3 +54,24 @@ export const GROUPS_CHANGED_TOPIC = "groups.changed";
 
 /** The presence set of a group's members with a live socket (chat33 event 24, `/room/info` onlineNumber). */
 export const groupOnlineSet = (groupId: number) => `grp-online:${groupId}`;
+
+/** One cluster-admin (003) access session: its connection(s) (a newer `online` kicks older ones). */
+export const imSessionTopic = (sid: number) => `im:sid:${sid}`;
+
+/** Access connections that went online with this `app` (003 `dim=appid`). */
+export const imAppTopic = (app: string) => `im:app:${app.length}:${app}`;
+
+/** Access connections that went online with this `app` and `version` (003 `dim=appid&version`). */
+export const imAppVersionTopic = (app: string, version: string) => `im:appv:${app.length}:${app}:${version}`;
+
+/** Hub topic of 003 `dim=broadcast`: each node delivers it to its own user connections. */
+export const IM_BROADCAST_TOPIC = "im.broadcast";
+
+/** Presence set of users with an online access session (members: uid). */
+export const imUsersSet = "im:users";
+
+/** Presence set of a user's online access sessions (members: sid). */
+export const imUserSidsSet = (uid: number) => `im:u:${uid}:sids`;
+
+/** Presence set of the chat rooms a user's access connections joined (members: rid). */
+export const imUserRoomsSet = (uid: number) => `im:u:${uid}:rooms`;

@@ -199,6 +199,24 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     return this.writer.send(conn, conn.transport.frame(text));
   }
 
+  /**
+   * Sends one text message to many local connections, framed once per transport (e.g. a
+   * cluster-admin broadcast); returns how many frames were written.
+   */
+  sendTextMany(conns: Iterable<Connection>, text: string): number {
+    let lastTransport: Transport | null = null;
+    let frame: Buffer | null = null;
+    let sent = 0;
+    for (const conn of conns) {
+      if (conn.transport !== lastTransport) {
+        lastTransport = conn.transport;
+        frame = conn.transport.frame(text);
+      }
+      if (frame && this.writer.send(conn, frame)) sent++;
+    }
+    return sent;
+  }
+
   /** See `Writer.holdWrites` (wired as the events port's after-commit hook). */
   holdWrites(): void {
     this.writer.holdWrites();

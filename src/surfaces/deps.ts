@@ -8,6 +8,7 @@ import type { FileService } from "../core/files/file-service.ts";
 import type { FriendService } from "../core/friends/friend-service.ts";
 import type { GatewayService } from "../core/gateway/gateway-service.ts";
 import type { GroupService } from "../core/groups/group-service.ts";
+import type { ImService } from "../core/im/im-service.ts";
 import type { MessageService } from "../core/messages/message-service.ts";
 import type { OrgService } from "../core/org/org-service.ts";
 import type { RedPacketService } from "../core/wallet/red-packet-service.ts";
@@ -36,6 +37,8 @@ export interface Services {
   admin: AdminAuth;
   wallet: WalletService;
   redPackets: RedPacketService;
+  /** The cluster-admin core (seed 003). */
+  im: ImService;
 }
 
 /**

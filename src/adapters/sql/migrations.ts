@@ -512,6 +512,48 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
     },
     // Wallet and red packets: src/adapters/sql/wallet-migration.ts
     "0009_wallet": walletMigration(kind),
+    "0010_im": {
+      // The cluster-admin surface (seed 003): access sessions, online-user statistics and the
+      // advertised node addresses (src/adapters/sql/im-repo.ts).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("im_sessions")
+          .addColumn("sid", idType, idColumn)
+          .addColumn("uid", "bigint", (c) => c.notNull())
+          .addColumn("nation", "bigint", (c) => c.notNull())
+          .addColumn("city", "bigint", (c) => c.notNull())
+          .addColumn("town", "bigint", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("im_sessions_uid").on("im_sessions").column("uid").execute();
+        await db.schema
+          .createTable("im_precisions")
+          .addColumn("prec", "bigint", (c) => c.primaryKey())
+          .addColumn("num", "integer", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("im_samples")
+          .addColumn("prec", "bigint", (c) => c.notNull())
+          .addColumn("time", "bigint", (c) => c.notNull())
+          .addColumn("num", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("im_samples_pk", ["prec", "time"])
+          .execute();
+        await db.schema
+          .createTable("im_addresses")
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("nid", "bigint", (c) => c.notNull())
+          .addColumn("type", "integer", (c) => c.notNull())
+          .addColumn("ipaddr", "text", (c) => c.notNull())
+          .addColumn("port", "integer", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("im_addresses_pk", ["kind", "nid", "type", "ipaddr", "port"])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ["im_addresses", "im_samples", "im_precisions", "im_sessions"])
+          await db.schema.dropTable(t).execute();
+      },
+    },
     "0012_group_applications_one_waiting": {
       // At most one waiting application per (group, user) — the partial unique index makes a
       // concurrent second `apply` a no-op (GroupRepo.createApplication). Existing data first:

@@ -80,7 +80,7 @@ export class ChatroomService implements ChatroomRules {
 
   /** The shard size fan-out partitions this room's audience by. */
   shardSize(room: Chatroom): number {
-    return room.shardSize ?? this.opts.shardSize;
+    return room.shardSize ?? this.defaultShard ?? this.opts.shardSize;
   }
 
   /** Room id → its shard size and when it was read (the fan-out asks per event: no I/O there). */
@@ -114,8 +114,20 @@ export class ChatroomService implements ChatroomRules {
         .catch((err: unknown) => this.log.warn({ err, roomId }, "chat-room shard size refresh failed"))
         .finally(() => this.shardRefresh.delete(roomId));
     }
-    return known?.size ?? this.opts.shardSize;
+    return known?.size ?? this.defaultShardSize;
   }
+
+  /** The default shard size now: set by an operator (003 `/im/room/config` cap without rid), else the config's. */
+  get defaultShardSize(): number {
+    return this.defaultShard ?? this.opts.shardSize;
+  }
+
+  /** Replaces the default shard size on this node (the 003 surface keeps every node in step). */
+  setDefaultShardSize(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 1) throw invalid("bad_shard_size", "shard size must be at least 1");
+    this.defaultShard = size;
+  }
+  private defaultShard: number | null = null;
 
   async card(room: Chatroom): Promise<ChatroomCard> {
     const { users, guests } = room.status === "deleted" ? { users: 0, guests: 0 } : await this.audience.counts(room.id);

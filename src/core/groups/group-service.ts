@@ -913,6 +913,100 @@ export class GroupService {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // operator actions (the admin token: cluster-admin /im/group/*), on the same rules and events
+
+  /** A live group for an operator, else `group_not_found`. */
+  private async operated(groupId: number): Promise<GroupState> {
+    const s = await this.state(groupId);
+    if (!s) throw notMember();
+    return s;
+  }
+
+  /** Bars a user (removed at once when a member, event 21 type 2; a waiting application is refused). */
+  async operatorBlacklist(groupId: number, userId: number): Promise<void> {
+    const s = await this.operated(groupId);
+    const target = s.members.get(userId);
+    if (target?.role === ROLE_OWNER) throw forbidden("group_no_permission", "the owner cannot be blacklisted");
+    const now = Date.now();
+    // bar, refuse the waiting application and remove the member in one transaction (as blacklist)
+    const removed = await this.storage.transaction(async ({ groups }) => {
+      await groups.blacklist(groupId, userId, now);
+      const pending = await groups.pendingApplication(groupId, userId);
+      if (pending) await groups.resolveApplication(pending.id, 2, null, now);
+      return target ? groups.removeMembers(groupId, [userId]) : [];
+    });
+    await this.changed(groupId);
+    if (removed.length) await this.announceRemoved(groupId, removed);
+  }
+
+  async operatorUnblacklist(groupId: number, userId: number): Promise<void> {
+    await this.operated(groupId);
+    await this.repo.unblacklist(groupId, userId);
+  }
+
+  /** The blacklisted user ids of a live group. */
+  async operatorBlacklisted(groupId: number): Promise<number[]> {
+    await this.operated(groupId);
+    return this.repo.blacklisted(groupId);
+  }
+
+  /**
+   * Gags one member (`userId`) until lifted, or everyone (`userId` null: only owner and admins
+   * may speak); `on` false lifts it (for everyone: every member's gag too). Event 3 as chat33's
+   * own mutes.
+   */
+  async operatorGag(groupId: number, userId: number | null, on: boolean): Promise<void> {
+    const s = await this.operated(groupId);
+    const now = Date.now();
+    if (userId === null) {
+      if (!on) await this.repo.updateAllMembers(groupId, { mutedUntil: 0, speakExempt: false });
+      await this.repo.update(groupId, { muteAll: on }, now);
+      await this.changed(groupId);
+      await this.publish([groupTopic(groupId)], {
+        type: "group.muted",
+        groupId,
+        userId: 0,
+        mutedUntil: on ? MUTED_FOREVER : 0,
+        datetime: now,
+      });
+      return;
+    }
+    if (!s.members.has(userId)) throw notFound("group_member_not_found", "not a member of this group");
+    const mutedUntil = on ? MUTED_FOREVER : 0;
+    await this.repo.updateMember(groupId, userId, { mutedUntil });
+    await this.changed(groupId);
+    await this.toUsers([userId], { type: "group.muted", groupId, userId, mutedUntil, datetime: now });
+  }
+
+  /** Who is gagged now: 0 first when the whole group is, then the gagged members. */
+  async operatorGagged(groupId: number): Promise<number[]> {
+    const s = await this.operated(groupId);
+    const now = Date.now();
+    const ids = [...s.members.values()].filter((m) => m.mutedUntil > now).map((m) => m.userId);
+    return s.group.muteAll ? [0, ...ids] : ids;
+  }
+
+  /** Dissolves the group (event 22 to every member). */
+  async operatorDissolve(groupId: number): Promise<void> {
+    await this.operated(groupId);
+    if (!(await this.repo.dissolve(groupId, Date.now()))) throw notMember();
+    await this.changed(groupId);
+    await this.publish([groupTopic(groupId)], { type: "group.dissolved", groupId, datetime: Date.now() });
+  }
+
+  /** The group's member capacity, between its member count and `groups.maxCapacity`. */
+  async operatorSetCapacity(groupId: number, capacity: number): Promise<Group> {
+    const s = await this.operated(groupId);
+    if (!Number.isSafeInteger(capacity) || capacity < s.members.size || capacity > this.opts.maxCapacity)
+      throw invalid("bad_capacity", `capacity must be ${s.members.size}..${this.opts.maxCapacity}`);
+    return this.patchGroup(groupId, { capacity });
+  }
+
+  async operatorCapacity(groupId: number): Promise<number> {
+    return (await this.operated(groupId)).group.capacity;
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // online members (event 24)
 
   /** A socket of `userId` subscribed to the group (call once per socket and group). */

@@ -4,6 +4,7 @@ import {
   type CoreEvent,
   type FriendRequestEvent,
   type GroupEvent,
+  imPushText,
 } from "../../core/events.ts";
 import type { MessageView } from "../../core/messages/message-service.ts";
 import { Codes, MESSAGES } from "./envelope.ts";
@@ -144,7 +145,11 @@ export function renderEvent(e: CoreEvent): string | null {
     case "qr.confirmed":
     case "gw.push":
     case "gw.presence":
+    case "im.online":
       return null;
+    // a cluster-admin push reaches the user's chat33 sockets as its exact body (docs/cluster-admin.md)
+    case "im.push":
+      return imPushText(e);
     default:
       return assertNever(e);
   }

@@ -3,7 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyBaseLogger } from "fastify";
 import type { AccountService, Authenticated } from "../../core/accounts/account-service.ts";
 import { enterpriseDevice } from "../../core/accounts/devices.ts";
-import { assertNever, type CoreEvent, type QrConfirmedEvent } from "../../core/events.ts";
+import { assertNever, type CoreEvent, imPushText, type QrConfirmedEvent } from "../../core/events.ts";
 import type { GroupService } from "../../core/groups/group-service.ts";
 import { deviceTopic, sessionTopic, userTopic } from "../../core/topics.ts";
 import { upgradeQueryValidator } from "../../http/upgrade-query.ts";
@@ -168,7 +168,11 @@ export function installSocket(d: EnterpriseSocketDeps): void {
         case "group.muted":
         case "group.online":
         case "group.read":
+        case "im.online":
           return null;
+        // a cluster-admin push reaches the user's sockets as its exact body (docs/cluster-admin.md)
+        case "im.push":
+          return imPushText(event);
         default:
           return assertNever(event);
       }

@@ -63,6 +63,9 @@ export function renderGatewayEvent(e: CoreEvent): string | null {
     case "group.muted":
     case "group.online":
     case "group.read":
+    // cluster-admin pushes reach user sockets only
+    case "im.push":
+    case "im.online":
       return null;
     default:
       return assertNever(e);
