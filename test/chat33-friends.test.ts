@@ -226,6 +226,8 @@ describe("chat33 surface — friends (seed 002 好友有关接口, /chat33/apply
           commonlyUsed: 1,
           onTop: 2,
           isDelete: 1,
+          isBlocked: 2,
+          uid: b.user.uid,
         },
       ]);
     });

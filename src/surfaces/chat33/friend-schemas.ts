@@ -89,6 +89,10 @@ export const Log = Type.Object({
   senderInfo: Type.Object({ nickname: Type.String(), avatar: Type.String() }),
   targetId: Type.String(),
   recalled: Type.Optional(Type.Integer({ description: "1 = recalled (then msgType is 6 and msg a notice)" })),
+  isSnap: Type.Integer({ description: "1 burn after reading, 2 normal (the later clients')" }),
+  ext: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {
+    description: "the sender's ext, as sent",
+  }),
 });
 
 export const ChatLogData = Type.Object({
@@ -113,6 +117,8 @@ export const FriendListData = Type.Object({
       commonlyUsed: Type.Integer({ description: "1 普通, 2 常用" }),
       onTop: Type.Integer({ description: "1 on top, 2 not" }),
       isDelete: Type.Integer({ description: "1 friend, 2 ended" }),
+      isBlocked: Type.Integer({ description: "1 blocked, 2 not" }),
+      uid: Type.String(),
     }),
   ),
 });

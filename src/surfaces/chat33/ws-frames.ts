@@ -2,6 +2,7 @@ import {
   assertNever,
   type ChatroomCard,
   type CoreEvent,
+  type FriendRemovedEvent,
   type FriendRequestEvent,
   type GroupEvent,
 } from "../../core/events.ts";
@@ -33,9 +34,58 @@ export const EventTypes = {
   groupApplication: 23,
   groupOnline: 24,
   friendRequest: 31,
+  /** The later clients' (33cn/chat33-pc): a friendship ended. */
+  friendRemoved: 32,
+  /** c→s: start fetching group session keys; s→c 29 when done (Parley has no encrypted groups). */
+  startGroupKeys: 27,
+  groupKeysDone: 29,
+  /** s→c: missed messages in batches — 40 (a new device: shown as read), 41 (shown as unread). */
+  batchRead: 40,
+  batchUnread: 41,
+  /** c→s: sync the messages missed since `time`; s→c 43 when the batches are done. */
+  sync: 42,
+  syncDone: 43,
   /** Parley extension: the read count of a group message you sent changed. */
   groupReceipt: 60,
 } as const;
+
+/** chat33 `isSnap`: 1 burn after reading, 2 normal. */
+export const isSnapOf = (v: MessageView): 1 | 2 => (v.snap ? 1 : 2);
+
+/** A message as a batch (events 40/41) lists it: event 0's fields without `eventType`. */
+export function batchItem(v: MessageView) {
+  return {
+    msgId: v.clientMsgId,
+    logId: v.logId,
+    fromId: String(v.fromId),
+    channelType: CHANNEL_TYPE[v.conversationKind],
+    isSnap: isSnapOf(v),
+    targetId: String(v.targetId),
+    msgType: chat33MsgType(v.kind),
+    msg: v.content,
+    ext: v.ext,
+    datetime: v.datetime,
+    senderInfo: { nickname: v.senderInfo.nickname, avatar: v.senderInfo.avatar },
+  };
+}
+
+/** Events 40/41: `{eventType, list}`. */
+export const batchFrame = (eventType: 40 | 41, views: readonly MessageView[]): string =>
+  JSON.stringify({ eventType, list: views.map(batchItem) });
+
+export const SYNC_DONE_FRAME = JSON.stringify({ eventType: EventTypes.syncDone });
+export const GROUP_KEYS_DONE_FRAME = JSON.stringify({ eventType: EventTypes.groupKeysDone });
+
+/** Event 32: `{eventType, senderInfo, receiveInfo, datetime}` — `senderInfo` ended the friendship. */
+export function friendRemovedFrame(e: FriendRemovedEvent): string {
+  const card = (u: FriendRemovedEvent["sender"]) => ({ id: String(u.id), name: u.name, avatar: u.avatar, position: "" });
+  return JSON.stringify({
+    eventType: EventTypes.friendRemoved,
+    senderInfo: card(e.sender),
+    receiveInfo: card(e.receiver),
+    datetime: e.datetime,
+  });
+}
 
 /** Event 0 as the document's "消息发送成功时返回": the success echo and what every recipient gets. */
 export function messageFrame(v: MessageView): string {
@@ -50,6 +100,9 @@ export function messageFrame(v: MessageView): string {
     msgType: chat33MsgType(v.kind),
     msg: v.content,
     senderInfo: { nickname: v.senderInfo.nickname, avatar: v.senderInfo.avatar },
+    // the later clients' fields (33cn/chat33-pc): burn after reading, the client's ext
+    isSnap: isSnapOf(v),
+    ext: v.ext,
   });
 }
 
@@ -107,6 +160,8 @@ export function renderEvent(e: CoreEvent): string | null {
         datetime: e.datetime,
       });
     }
+    case "friend.removed":
+      return friendRemovedFrame(e);
     case "user.muted": {
       const now = Date.now();
       return JSON.stringify({
