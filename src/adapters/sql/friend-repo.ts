@@ -247,7 +247,12 @@ export class SqlFriends implements FriendRepo {
   async rules(userId: number): Promise<FriendRules> {
     const r = await this.db.selectFrom("friend_rules").selectAll().where("user_id", "=", userId).executeTakeFirst();
     if (!r) return { needConfirm: true, needAnswer: false, question: "", answer: "" };
-    return { needConfirm: r.need_confirm === 1, needAnswer: r.need_answer === 1, question: r.question, answer: r.answer };
+    return {
+      needConfirm: r.need_confirm === 1,
+      needAnswer: r.need_answer === 1,
+      question: r.question,
+      answer: r.answer,
+    };
   }
 
   async saveRules(userId: number, rules: FriendRules, at: number): Promise<void> {

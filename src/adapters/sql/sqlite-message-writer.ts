@@ -20,7 +20,9 @@ type Row = Selectable<MessagesTable>;
 export class SqliteMessageWriter {
   private readonly findDup: SQLite.Statement<[number, string], Row>;
   private readonly bumpSeq: SQLite.Statement<[number, number, number], { last_seq: number }>;
-  private readonly insert: SQLite.Statement<[number, number, number, string, string, string, number, number, string | null]>;
+  private readonly insert: SQLite.Statement<
+    [number, number, number, string, string, string, number, number, string | null]
+  >;
   private readonly tx: (batch: NewMessage[]) => Array<{ message: Message; duplicate: boolean }>;
 
   constructor(

@@ -123,7 +123,12 @@ export class FriendService {
     await this.storage.friends.unfriend(actor.id, friendId, now);
     const friend = await this.storage.users.findById(friendId);
     if (!friend) return;
-    const event: FriendRemovedEvent = { type: "friend.removed", datetime: now, sender: card(actor), receiver: card(friend) };
+    const event: FriendRemovedEvent = {
+      type: "friend.removed",
+      datetime: now,
+      sender: card(actor),
+      receiver: card(friend),
+    };
     await Promise.all(
       [actor.id, friendId].map((id) =>
         this.events
@@ -212,7 +217,9 @@ export class FriendService {
     const rules = await this.storage.friends.rules(actor.id);
     if (tp !== 2 && (!question || !answer)) throw invalid("bad_question", "question and answer are required");
     const next: FriendRules =
-      tp === 2 ? { ...rules, needAnswer: false } : { ...rules, needAnswer: tp === 1 ? true : rules.needAnswer, question, answer };
+      tp === 2
+        ? { ...rules, needAnswer: false }
+        : { ...rules, needAnswer: tp === 1 ? true : rules.needAnswer, question, answer };
     await this.storage.friends.saveRules(actor.id, next, Date.now());
   }
 

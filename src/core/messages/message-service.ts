@@ -169,6 +169,11 @@ export class MessageService {
     };
   }
 
+  /** `view` with the sender loaded (cached users). */
+  async viewWithSender(m: Message, conv: Conversation): Promise<MessageView> {
+    return this.view(m, conv, await this.userCache.get(m.senderId));
+  }
+
   /** Sends a direct message to `peerId` (see `send`). */
   sendDirect(sender: User, peerId: number, input: SendInput) {
     return this.send("direct", sender, peerId, input);
@@ -561,6 +566,13 @@ export class MessageService {
       contentJson: content.json,
       createdAt: Date.now(),
     });
+    // a notice is not an unread chat: a participant who had read everything before stays so
+    await Promise.all(
+      this.direct.participants(conv).map(async (uid) => {
+        if ((await this.storage.readCursors.get(conv.id, uid)) >= message.seq - 1)
+          await this.storage.readCursors.advance(conv.id, uid, message.seq, Date.now());
+      }),
+    );
     const view = this.view(message, conv, from);
     await this.publish(this.direct.topics(conv), { type: "message.new", message: view });
     return view;

@@ -27,6 +27,17 @@ export const FriendAddBody = Type.Object({
         "group the request comes from (the typo rootId is accepted): both must be members, and the group must allow adding friends",
     }),
   ),
+  sourceType: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 5,
+      description: "the later clients': 1 search, 2 QR scan, 3 share, 4 group (sourceId = its id), 5 none",
+    }),
+  ),
+  sourceId: Type.Optional(Type.String({ maxLength: 64 })),
+  answer: Type.Optional(
+    Type.String({ maxLength: 128, description: "the answer to the user's question, if they ask one" }),
+  ),
 });
 
 export const FriendResponseBody = Type.Object({ id: UserId, agree: OnOff("1 agree, 2 refuse") });

@@ -305,7 +305,10 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
     const t = f.body.time;
     if (state.userId === null) return send(conn, failureFrame(EventTypes.sync, f.msgId, Codes.guestNoSend));
     if (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0)
-      return send(conn, failureFrame(EventTypes.sync, f.msgId, Codes.paramError, "参数错误: time 必须是非负整数(毫秒)"));
+      return send(
+        conn,
+        failureFrame(EventTypes.sync, f.msgId, Codes.paramError, "参数错误: time 必须是非负整数(毫秒)"),
+      );
     const user = await accounts.cachedUser(state.userId);
     if (!user || user.disabled || conn.closing) return;
     const newDevice = t === 0;

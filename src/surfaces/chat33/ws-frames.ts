@@ -78,7 +78,12 @@ export const GROUP_KEYS_DONE_FRAME = JSON.stringify({ eventType: EventTypes.grou
 
 /** Event 32: `{eventType, senderInfo, receiveInfo, datetime}` — `senderInfo` ended the friendship. */
 export function friendRemovedFrame(e: FriendRemovedEvent): string {
-  const card = (u: FriendRemovedEvent["sender"]) => ({ id: String(u.id), name: u.name, avatar: u.avatar, position: "" });
+  const card = (u: FriendRemovedEvent["sender"]) => ({
+    id: String(u.id),
+    name: u.name,
+    avatar: u.avatar,
+    position: "",
+  });
   return JSON.stringify({
     eventType: EventTypes.friendRemoved,
     senderInfo: card(e.sender),
