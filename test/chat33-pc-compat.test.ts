@@ -535,6 +535,8 @@ describe("chat33 PC client session (33cn/chat33-pc against Parley)", () => {
       assert.deepEqual(r.body, { result: -9002, message: "暂未开放", data: {} }, path);
     }
     assert.deepEqual(await pcOk("/open", { appId: "1001" }), {});
+    const voice = await post<Env>(`${s.base}/v1/send/voice`, { mobile: "13700000000" });
+    assert.deepEqual(voice.body, { result: -9002, message: "暂未开放", data: {} });
   });
 
   test("logout ends the session: the cookie no longer works and the socket is closed", async () => {

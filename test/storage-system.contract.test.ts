@@ -17,6 +17,7 @@ forEachStorage(
         "0006_groups",
         "0007_customers",
         "0008_chatrooms",
+        "0011_chat33_compat",
       ]);
       assert.deepEqual(await storage.migrate(), []);
       assert.equal(await storage.ping(), true);

@@ -106,6 +106,9 @@ export const NOT_SUPPORTED_PATHS = [
   "/praise/detailList",
 ] as const;
 
+/** The hosted-account service's voice code (the PC client's TG_SEND_VOICE), when pointed at Parley. */
+export const NOT_SUPPORTED_PUBLIC = ["/v1/send/voice"] as const;
+
 export function compatRoutes(api: FastifyInstance, deps: Chat33Deps): void {
   const { accounts, friends, messages, groups } = deps;
   const me = async (req: FastifyRequest) => (await requireUser(accounts, req.headers)).user;
@@ -469,6 +472,17 @@ export function compatRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     data: Empty,
     handler: async () => ({}),
   });
+
+  for (const path of NOT_SUPPORTED_PUBLIC)
+    postRoute<unknown>(api, {
+      path,
+      summary: "暂未开放 (-9002) — voice verification codes need the original's SMS provider (docs/chat33.md)",
+      body: Type.Object({}, { additionalProperties: true }),
+      data: Empty,
+      handler: async () => {
+        throw unavailable("not_supported", "not supported by Parley");
+      },
+    });
 
   for (const path of NOT_SUPPORTED_PATHS)
     postRoute<unknown>(api, {
