@@ -539,6 +539,54 @@ describe("chat33 PC client session (33cn/chat33-pc against Parley)", () => {
     assert.deepEqual(voice.body, { result: -9002, message: "暂未开放", data: {} });
   });
 
+  test("recall: the PC client at /ws/ gets the later server's notice (msgType 6, type 1); a /ws socket gets event 10", async () => {
+    await Promise.all([drain(pc), drain(bs)]);
+    pc.ws.send(text(b, "a-oops", "发错了"));
+    const sent = await nx<Frame>(pc);
+    await nx(bs);
+    await pcOk("/chat33/RevokeMessage", { logId: sent.logId, type: 2 });
+    const later = await nx<Frame>(pc);
+    assert.equal(later.eventType, 0);
+    assert.equal(later.msgType, 6);
+    assert.equal(later.channelType, 3);
+    assert.equal(later.targetId, String(b.user.id));
+    assert.deepEqual(later.msg, {
+      type: 1,
+      logId: sent.logId,
+      operator: String(a.user.id),
+      name: "Alice",
+      content: "Alice 撤回了一条消息",
+    });
+    assert.deepEqual(await nx(bs), {
+      eventType: 10,
+      logType: 2,
+      logId: sent.logId,
+      operateType: 1,
+      userName: "Alice",
+    });
+  });
+
+  test("another PC login replaces the session: the /ws/ socket gets event 9 (the later server's), then closes", async () => {
+    const e = await person("Erin");
+    const pcLogin = async () => {
+      const r = await post<Env<{ token: string }>>(
+        `${s.base}/user/pwdLogin`,
+        { mobile: e.mobile, password: PASSWORD },
+        { ...PC_HEADERS },
+      );
+      assert.equal(r.body.result, 0, r.body.message);
+      return r.body.data.token;
+    };
+    const first = await pcLogin();
+    const sock = await open("/ws/", { ...PC_HEADERS, "FZM-AUTH-TOKEN": first });
+    await socketsReady(s.app);
+    await pcLogin();
+    const f = await nx<Frame>(sock);
+    assert.equal(f.eventType, 9);
+    assert.equal(f.content, "账号已经在其他终端登录");
+    assert.equal((await sock.closed).code, 4003, "kicked");
+  });
+
   test("logout ends the session: the cookie no longer works and the socket is closed", async () => {
     await drain(pc);
     await pcOk("/user/logout");

@@ -52,6 +52,10 @@ export type MessageChangedEvent = {
   conversationKind: ConversationKind;
   operatorId: number;
   operatorName: string;
+  /** The conversation as the operator addresses it: direct, the other user; else the group/room id. */
+  targetId: number;
+  /** The message's sender (a moderator may recall someone else's). */
+  senderId: number;
 };
 /** Published when a user's read cursor moved (enterprise 1006). */
 export type MessageReadEvent = {
@@ -328,6 +332,8 @@ export class MessageService {
       conversationKind: conv.kind,
       operatorId: actor.id,
       operatorName: actor.nickname,
+      targetId: policy.targetId(conv, actor.id),
+      senderId: message.senderId,
     };
     await this.publish(await policy.topics(conv), event);
   }

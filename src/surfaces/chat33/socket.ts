@@ -10,6 +10,7 @@ import { canonicalContent, canonicalExt, problemText, validClientMsgId } from ".
 import { upgradeQueryValidator } from "../../http/upgrade-query.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
+import type { ProtocolHandler } from "../../realtime/protocol.ts";
 import { type GroupSocketState, GroupSubscriptions } from "../group-subscriptions.ts";
 import { sessionSockets } from "../session-socket.ts";
 import { headerValue, readCookie, TOKEN_COOKIE } from "./auth.ts";
@@ -24,14 +25,18 @@ import {
   EventTypes,
   failureFrame,
   GROUP_KEYS_DONE_FRAME,
+  laterRevokedFrame,
   messageFrame,
   renderEvent,
+  renderLaterEvent,
   revokedFrame,
   SYNC_DONE_FRAME,
 } from "./ws-frames.ts";
 
 /** Wire-protocol name of the chat33 socket in the realtime layer. */
 export const CHAT33_PROTOCOL = "chat33";
+/** The same socket opened at `/ws/`: the later clients' numbering where it differs (ws-frames.ts `renderLaterEvent`). */
+export const CHAT33_LATER_PROTOCOL = "chat33-later";
 
 /** Event-0 sends one connection may have waiting for their commit; more → -1012 at once. */
 export const MAX_PENDING_SENDS = 64;
@@ -194,7 +199,7 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
 
   /** Tells the socket why its session ended, then closes it. */
   const endSession = (conn: Connection, reason: string) => {
-    send(conn, revokedFrame(reason));
+    send(conn, conn.protocol === CHAT33_LATER_PROTOCOL ? laterRevokedFrame(reason) : revokedFrame(reason));
     closeFor(conn, reason);
   };
   const closeFor = (conn: Connection, reason: string) =>
@@ -386,7 +391,7 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
     }
   }
 
-  realtime.registerProtocol<CoreEvent>(CHAT33_PROTOCOL, {
+  const handler: ProtocolHandler<CoreEvent> = {
     render: renderEvent,
     onMessage: onFrame,
     onEvent(conn, event) {
@@ -409,7 +414,9 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
     },
     // expiry per socket; revocations whose notice was lost, in one batched query
     ...sessions.sweep,
-  });
+  };
+  realtime.registerProtocol<CoreEvent>(CHAT33_PROTOCOL, handler);
+  realtime.registerProtocol<CoreEvent>(CHAT33_LATER_PROTOCOL, { ...handler, render: renderLaterEvent });
 
   // `/ws/` too: the later clients (33cn/chat33-pc) open the socket with a trailing slash
   const route: Parameters<typeof realtime.route>[1] = async (req, url) => {
@@ -443,7 +450,8 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
       failure = { code: Codes.sessionError, content: "Session错误: FZM-UUID 无效", reason: "uuid" };
     return {
       accept: true,
-      protocol: CHAT33_PROTOCOL,
+      // `/ws/` (the later clients' path) speaks their numbering where it differs from the seed's
+      protocol: url.pathname.endsWith("/") ? CHAT33_LATER_PROTOCOL : CHAT33_PROTOCOL,
       onOpen(conn) {
         if (failure || !device) {
           conn.state = null;

@@ -45,6 +45,9 @@ export const EventTypes = {
   /** c→s: sync the messages missed since `time`; s→c 43 when the batches are done. */
   sync: 42,
   syncDone: 43,
+  /** The later dialect (`/ws/`): another device logged in; a group mute. */
+  otherDevice: 9,
+  laterGroupMuted: 25,
   /** Parley extension: the read count of a group message you sent changed. */
   groupReceipt: 60,
 } as const;
@@ -208,6 +211,59 @@ export function renderEvent(e: CoreEvent): string | null {
     default:
       return assertNever(e);
   }
+}
+
+/**
+ * The later clients' dialect (sockets opened at `/ws/`, as 33cn/chat33-pc does; docs/chat33.md
+ * "Compatibility"): where their numbering differs from the seed's, they get the later server's
+ * frames — a recall or delete is a notice message (event 0, msgType 6, `type` 1) instead of
+ * event 10, a replaced session is event 9, a group mute is event 25. Everything else as `/ws`.
+ */
+export function renderLaterEvent(e: CoreEvent): string | null {
+  switch (e.type) {
+    case "message.changed": {
+      const now = Date.now();
+      const content =
+        e.operatorId === e.senderId ? `${e.operatorName} 撤回了一条消息` : `${e.operatorName} 撤回了一条成员消息`;
+      return JSON.stringify({
+        eventType: EventTypes.message,
+        msgId: "",
+        channelType: CHANNEL_TYPE[e.conversationKind],
+        fromId: String(e.operatorId),
+        targetId: String(e.targetId),
+        datetime: now,
+        logId: "",
+        msgType: 6,
+        msg: { type: 1, logId: e.logId, operator: String(e.operatorId), name: e.operatorName, content },
+        senderInfo: { nickname: e.operatorName, avatar: "" },
+        isSnap: 2,
+        ext: null,
+      });
+    }
+    case "session.revoked":
+      return laterRevokedFrame(e.reason);
+    case "group.muted":
+      return JSON.stringify({
+        eventType: EventTypes.laterGroupMuted,
+        roomId: String(e.groupId),
+        userId: String(e.userId),
+        deadline: e.mutedUntil,
+        datetime: e.datetime,
+      });
+    default:
+      return renderEvent(e);
+  }
+}
+
+/** The later dialect's end of a session: event 9 when another login replaced it, else as `/ws`. */
+export function laterRevokedFrame(reason: string): string {
+  if (reason === "replaced")
+    return JSON.stringify({
+      eventType: EventTypes.otherDevice,
+      content: MESSAGES[Codes.otherTerminal],
+      datetime: Date.now(),
+    });
+  return revokedFrame(reason);
 }
 
 /** Events 4 (closed), 5 (deleted) and 7 (opened, with the room's fields and counts). */
