@@ -470,7 +470,10 @@ export function compatRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     summary: "应用启动 (埋点) — the client's start-up ping; nothing is recorded",
     body: Type.Object({}, { additionalProperties: true }),
     data: Empty,
-    handler: async () => ({}),
+    handler: async (req) => {
+      await me(req);
+      return {};
+    },
   });
 
   for (const path of NOT_SUPPORTED_PUBLIC)

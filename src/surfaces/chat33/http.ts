@@ -73,7 +73,7 @@ export const chat33Http = httpScope<Envelope>({
 });
 
 /** Routes that need no credentials at all, and those that need only `FZM-DEVICE` (logins). */
-const PUBLIC = new Set(["/send/sms", "/user/isreg", "/v1/send/voice", "/open"]);
+const PUBLIC = new Set(["/send/sms", "/user/isreg", "/v1/send/voice"]);
 const DEVICE_ONLY = new Set(["/user/pwdLogin", "/user/register"]);
 
 /** OpenAPI security of a chat33 route: every route not listed above needs a session. */
