@@ -18,6 +18,7 @@ forEachStorage(
         "0007_customers",
         "0008_chatrooms",
         "0011_chat33_compat",
+        "0012_group_applications_one_waiting",
       ]);
       assert.deepEqual(await storage.migrate(), []);
       assert.equal(await storage.ping(), true);
