@@ -1,5 +1,6 @@
 import { type ColumnDefinitionBuilder, type Kysely, type Migration, sql } from "kysely";
 import type { StorageKind } from "../../ports/storage.ts";
+import { walletMigration } from "./wallet-migration.ts";
 
 /**
  * Migrations in order. Names sort lexically; never edit one that has shipped — add a new one.
@@ -509,6 +510,8 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
           await db.schema.dropTable(t).execute();
       },
     },
+    // Wallet and red packets: src/adapters/sql/wallet-migration.ts
+    "0009_wallet": walletMigration(kind),
     "0011_chat33_compat": {
       // chat33 as its later clients speak it (docs/chat33.md "Compatibility"): burn-after-reading
       // (`snap`) and the client's `ext` on messages; friend blocks, the detailed remark, and the
