@@ -124,7 +124,7 @@ describe("chat33 surface — friends (seed 002 好友有关接口, /chat33/apply
           remark: "老鲍",
           rootId: String(room.id),
         }),
-        {},
+        { state: 2 },
       );
       const [ea, eb] = [await sa.next<Event31>(), await sb.next<Event31>()];
       assert.deepEqual(ea, eb, "one frame for both");
@@ -198,6 +198,17 @@ describe("chat33 surface — friends (seed 002 好友有关接口, /chat33/apply
       assert.equal(ea.status, 3);
       assert.equal(ea.senderInfo.id, String(a.user.id));
       assert.equal(ea.receiveInfo.id, String(b.user.id));
+      // then the later server's notice in the conversation, from the accepter, to both
+      const [na, nb] = [
+        await sa.next<{ eventType: number; msgType: number; fromId: string; msg: Record<string, unknown> }>(),
+        await sb.next<{ eventType: number; msgType: number; fromId: string; msg: Record<string, unknown> }>(),
+      ];
+      assert.deepEqual(na, nb);
+      assert.equal(na.eventType, 0);
+      assert.equal(na.msgType, 6);
+      assert.equal(na.fromId, String(b.user.id));
+      assert.equal(na.msg.type, 13);
+      assert.equal(na.msg.content, "你们已经成为好友了");
       assert.equal(await s.app.friends.areFriends(a.user.id, b.user.id), true);
       const info = await ok<{ isFriend: number; remark: string }>(a, "/user/userInfo", { id: String(b.user.id) });
       assert.equal(info.isFriend, 1);
@@ -226,6 +237,8 @@ describe("chat33 surface — friends (seed 002 好友有关接口, /chat33/apply
           commonlyUsed: 1,
           onTop: 2,
           isDelete: 1,
+          isBlocked: 2,
+          uid: b.user.uid,
         },
       ]);
     });

@@ -128,6 +128,8 @@ describe("chat33 WebSocket (seed 002 webSocket接口)", () => {
         msgType: 1,
         msg: { content: "你好" },
         senderInfo: { nickname: "Alice", avatar: "https://x.test/a.png" },
+        isSnap: 2,
+        ext: null,
       });
       assert.equal(typeof echo.logId, "string");
       for (const c of [a2, b1, b2]) assert.deepEqual(await c.next(), echo);
@@ -272,6 +274,8 @@ describe("chat33 WebSocket (seed 002 webSocket接口)", () => {
           remark: "阿丽",
           senderInfo: { nickname: "Alice", avatar: "https://x.test/a.png" },
           targetId: String(b.user.id),
+          isSnap: 2,
+          ext: null,
         },
       );
       assert.equal(got.find((l) => l.msgId === "7")?.fromId, String(b.user.id), "both directions");
@@ -457,6 +461,9 @@ describe("chat33 WebSocket (seed 002 webSocket接口)", () => {
       await k.befriend(d, e);
       const sd = await k.socket(d);
       await k.ok(e, "/friend/delete", { id: String(d.user.id) });
+      // the deletion's event 32 and its notice (msgType 6, type 8) come first
+      assert.equal((await sd.next<{ eventType: number }>()).eventType, 32);
+      assert.equal((await sd.next<MsgFrame>()).msgType, 6);
       sd.ws.send(k.text(e, "x-2", "still there?"));
       assert.equal((await sd.next<Failure>()).code, -2018);
     });

@@ -42,6 +42,7 @@ const PUBLIC = new Set([
   "get /metrics",
   "post /send/sms",
   "post /user/isreg",
+  "post /v1/send/voice",
   "post /auth/login",
   "get /auth/scan_login_url",
   "post /auth/scan_login_url",

@@ -19,6 +19,7 @@ forEachStorage("friends", (ctx) => {
       addedAt: 100,
       deletedAt: null,
       updatedAt: 100,
+      extRemark: "",
     });
     assert.equal((await f.get(2, 1))?.remark, "alice");
     assert.equal(await f.get(1, 3), null);

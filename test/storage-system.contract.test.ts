@@ -19,6 +19,7 @@ forEachStorage(
         "0008_chatrooms",
         "0009_wallet",
         "0010_im",
+        "0011_chat33_compat",
         "0012_group_applications_one_waiting",
       ]);
       assert.deepEqual(await storage.migrate(), []);

@@ -39,6 +39,14 @@ export type FriendRequestEvent = {
   receiver: UserCard;
 };
 
+/** A friendship ended (chat33 event 32); topic: both users. `sender` ended it. */
+export type FriendRemovedEvent = {
+  type: "friend.removed";
+  datetime: number;
+  sender: UserCard;
+  receiver: UserCard;
+};
+
 // Chat-room events, defined with the chat rooms (core/chatrooms/events.ts).
 export type {
   ChatroomCard,
@@ -105,6 +113,7 @@ export type CoreEvent =
   | UserMutedEvent
   | QrConfirmedEvent
   | FriendRequestEvent
+  | FriendRemovedEvent
   | MessageNewEvent
   | MessageChangedEvent
   | MessageReadEvent

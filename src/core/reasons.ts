@@ -75,6 +75,8 @@ export const Reasons = {
   not_friends: "forbidden",
   request_handled: "conflict",
   request_not_found: "not_found",
+  friend_blocked: "forbidden",
+  bad_question: "invalid_argument",
 
   // messages and conversations
   user_muted: "forbidden",
@@ -84,6 +86,10 @@ export const Reasons = {
   no_system_permission: "forbidden",
   message_not_found: "not_found",
   conversation_not_found: "not_found",
+  not_snap: "invalid_argument",
+  snap_in_group: "invalid_argument",
+  bad_forward: "invalid_argument",
+  not_supported: "unavailable",
   group_not_found: "not_found",
   chatroom_not_found: "not_found",
   missing_file: "invalid_argument",

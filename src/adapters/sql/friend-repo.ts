@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
-import type { FriendRepo, FriendRequest, Friendship } from "../../ports/storage.ts";
+import type { FriendRepo, FriendRequest, FriendRules, Friendship } from "../../ports/storage.ts";
 import { atomic } from "./atomic.ts";
 import { inChunks } from "./chunks.ts";
 import type { Database, FriendRequestsTable, FriendsTable } from "./schema.ts";
@@ -17,6 +17,7 @@ function toFriendship(r: Selectable<FriendsTable>): Friendship {
     addedAt: Number(r.added_at),
     deletedAt: nullableNum(r.deleted_at),
     updatedAt: Number(r.updated_at),
+    extRemark: r.ext_remark ?? "",
   };
 }
 
@@ -103,7 +104,7 @@ export class SqlFriends implements FriendRepo {
     patch: Partial<Pick<Friendship, "remark" | "noDisturbing" | "stickyOnTop" | "commonlyUsed">>,
     at: number,
   ): Promise<boolean> {
-    const set: Partial<Omit<FriendsTable, "user_id" | "friend_id">> = { updated_at: at };
+    const set: Partial<Omit<FriendsTable, "user_id" | "friend_id" | "ext_remark">> = { updated_at: at };
     if (patch.remark !== undefined) set.remark = patch.remark;
     if (patch.noDisturbing !== undefined) set.no_disturbing = patch.noDisturbing ? 1 : 0;
     if (patch.stickyOnTop !== undefined) set.sticky_on_top = patch.stickyOnTop ? 1 : 0;
@@ -193,5 +194,79 @@ export class SqlFriends implements FriendRepo {
       .where("status", "=", 1)
       .executeTakeFirstOrThrow();
     return Number(n);
+  }
+
+  async setExtRemark(userId: number, friendId: number, extRemark: string, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable("friends")
+      .set({ ext_remark: extRemark, updated_at: at })
+      .where("user_id", "=", userId)
+      .where("friend_id", "=", friendId)
+      .where("deleted_at", "is", null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async block(userId: number, blockedId: number, at: number): Promise<void> {
+    await this.db
+      .insertInto("friend_blocks")
+      .values({ user_id: userId, blocked_id: blockedId, created_at: at })
+      .onConflict((oc) => oc.columns(["user_id", "blocked_id"]).doNothing())
+      .execute();
+  }
+
+  async unblock(userId: number, blockedId: number): Promise<void> {
+    await this.db
+      .deleteFrom("friend_blocks")
+      .where("user_id", "=", userId)
+      .where("blocked_id", "=", blockedId)
+      .execute();
+  }
+
+  async isBlocked(userId: number, otherId: number): Promise<boolean> {
+    const r = await this.db
+      .selectFrom("friend_blocks")
+      .select("user_id")
+      .where("user_id", "=", userId)
+      .where("blocked_id", "=", otherId)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async blockedBy(userId: number): Promise<Array<{ blockedId: number; at: number }>> {
+    const rows = await this.db
+      .selectFrom("friend_blocks")
+      .select(["blocked_id", "created_at"])
+      .where("user_id", "=", userId)
+      .orderBy("created_at", "desc")
+      .orderBy("blocked_id", "desc")
+      .execute();
+    return rows.map((r) => ({ blockedId: Number(r.blocked_id), at: Number(r.created_at) }));
+  }
+
+  async rules(userId: number): Promise<FriendRules> {
+    const r = await this.db.selectFrom("friend_rules").selectAll().where("user_id", "=", userId).executeTakeFirst();
+    if (!r) return { needConfirm: true, needAnswer: false, question: "", answer: "" };
+    return {
+      needConfirm: r.need_confirm === 1,
+      needAnswer: r.need_answer === 1,
+      question: r.question,
+      answer: r.answer,
+    };
+  }
+
+  async saveRules(userId: number, rules: FriendRules, at: number): Promise<void> {
+    const row = {
+      need_confirm: rules.needConfirm ? 1 : 0,
+      need_answer: rules.needAnswer ? 1 : 0,
+      question: rules.question,
+      answer: rules.answer,
+      updated_at: at,
+    };
+    await this.db
+      .insertInto("friend_rules")
+      .values({ user_id: userId, ...row })
+      .onConflict((oc) => oc.column("user_id").doUpdateSet(row))
+      .execute();
   }
 }

@@ -47,7 +47,20 @@ export function toMessage(r: Selectable<MessagesTable>): Message {
     createdAt: Number(r.created_at),
     recalledAt: nullableNum(r.recalled_at),
     deletedAt: nullableNum(r.deleted_at),
+    snap: Number(r.snap ?? 0) === 1,
+    ext: parseExt(r.ext ?? null),
   };
+}
+
+/** The stored `ext` (JSON text written by us), or null. */
+function parseExt(text: string | null): { [key: string]: unknown } | null {
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as { [key: string]: unknown }) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** SQLite: the synchronous message writer of the storage's one connection (shared by every handle). */
@@ -162,6 +175,51 @@ export class SqlMessages implements MessageRepo {
       .where("client_msg_id", "=", clientMsgId)
       .executeTakeFirst();
     return r ? toMessage(r) : null;
+  }
+
+  async createdAfter(
+    conversationIds: readonly number[],
+    afterTime: number,
+    limit: number,
+    fromTimes?: ReadonlyMap<number, number>,
+  ): Promise<Message[]> {
+    if (!conversationIds.length || limit <= 0) return [];
+    // one query per chunk of conversations, each bounded by `limit`; merged oldest first
+    const rows = await inChunks(conversationIds, (chunk) =>
+      this.db
+        .selectFrom("messages")
+        .selectAll()
+        .where("conversation_id", "in", chunk)
+        .where("created_at", ">", afterTime)
+        .where("deleted_at", "is", null)
+        .orderBy("created_at", "asc")
+        .orderBy("id", "asc")
+        .limit(limit + 1)
+        .execute(),
+    );
+    return rows
+      .map(toMessage)
+      .filter((m) => m.createdAt >= (fromTimes?.get(m.conversationId) ?? 0))
+      .sort((a, b) => a.createdAt - b.createdAt || a.id - b.id)
+      .slice(0, limit);
+  }
+
+  async historyOfKinds(
+    conversationId: number,
+    kinds: readonly MessageKind[],
+    beforeId: number | null,
+    limit: number,
+  ): Promise<Message[]> {
+    if (!kinds.length) return [];
+    let q = this.db
+      .selectFrom("messages")
+      .selectAll()
+      .where("conversation_id", "=", conversationId)
+      .where("kind", "in", [...kinds])
+      .where("deleted_at", "is", null)
+      .where("snap", "=", 0);
+    if (beforeId !== null) q = q.where("id", "<=", beforeId);
+    return (await q.orderBy("id", "desc").limit(limit).execute()).map(toMessage);
   }
 
   async history(conversationId: number, beforeId: number | null, limit: number): Promise<Message[]> {

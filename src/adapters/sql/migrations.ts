@@ -554,6 +554,51 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
           await db.schema.dropTable(t).execute();
       },
     },
+    "0011_chat33_compat": {
+      // chat33 as its later clients speak it (docs/chat33.md "Compatibility"): burn-after-reading
+      // (`snap`) and the client's `ext` on messages; friend blocks, the detailed remark, and the
+      // per-user friend-request rules (approval, question and answer).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable("messages")
+          .addColumn("snap", "integer", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.alterTable("messages").addColumn("ext", "text").execute();
+        await db.schema
+          .createIndex("messages_conv_created")
+          .on("messages")
+          .columns(["conversation_id", "created_at"])
+          .execute();
+        await db.schema
+          .alterTable("friends")
+          .addColumn("ext_remark", "text", (c) => c.notNull().defaultTo(""))
+          .execute();
+        await db.schema
+          .createTable("friend_blocks")
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("blocked_id", "bigint", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("friend_blocks_pk", ["user_id", "blocked_id"])
+          .execute();
+        await db.schema
+          .createTable("friend_rules")
+          .addColumn("user_id", "bigint", (c) => c.primaryKey())
+          .addColumn("need_confirm", "integer", (c) => c.notNull().defaultTo(1))
+          .addColumn("need_answer", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("question", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("answer", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable("friend_rules").execute();
+        await db.schema.dropTable("friend_blocks").execute();
+        await db.schema.alterTable("friends").dropColumn("ext_remark").execute();
+        await db.schema.dropIndex("messages_conv_created").execute();
+        await db.schema.alterTable("messages").dropColumn("ext").execute();
+        await db.schema.alterTable("messages").dropColumn("snap").execute();
+      },
+    },
     "0012_group_applications_one_waiting": {
       // At most one waiting application per (group, user) — the partial unique index makes a
       // concurrent second `apply` a no-op (GroupRepo.createApplication). Existing data first:

@@ -73,11 +73,12 @@ export async function pgAppendBatch(
       }
       const col = <T>(f: (m: NewMessage, i: number) => T) => fresh.map((i) => f(batch[i], i));
       const inserted = await sql<{ id: number; sender_id: number; client_msg_id: string }>`
-        insert into messages (conversation_id, seq, sender_id, client_msg_id, kind, content, created_at)
+        insert into messages (conversation_id, seq, sender_id, client_msg_id, kind, content, created_at, snap, ext)
         select * from unnest(
           ${col((m) => m.conversationId)}::bigint[], ${col((_m, i) => seqOf.get(i) as number)}::bigint[],
           ${col((m) => m.senderId)}::bigint[], ${col((m) => m.clientMsgId)}::text[], ${col((m) => m.kind)}::text[],
-          ${col((m) => m.contentJson)}::text[], ${col((m) => m.createdAt)}::bigint[])
+          ${col((m) => m.contentJson)}::text[], ${col((m) => m.createdAt)}::bigint[],
+          ${col((m) => (m.snap ? 1 : 0))}::int[], ${col((m) => m.extJson ?? null)}::text[])
         returning id, sender_id, client_msg_id`.execute(tx);
       const idOf = new Map(inserted.rows.map((r) => [key(Number(r.sender_id), r.client_msg_id), Number(r.id)]));
       for (const i of fresh) {
@@ -96,6 +97,8 @@ export async function pgAppendBatch(
             createdAt: m.createdAt,
             recalledAt: null,
             deletedAt: null,
+            snap: m.snap === true,
+            ext: m.ext ?? null,
           },
           duplicate: false,
         };

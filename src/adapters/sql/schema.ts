@@ -35,6 +35,8 @@ export interface Database {
   group_members: GroupMembersTable;
   group_applications: GroupApplicationsTable;
   group_blacklist: GroupBlacklistTable;
+  friend_blocks: FriendBlocksTable;
+  friend_rules: FriendRulesTable;
 }
 
 export interface UsersTable {
@@ -178,6 +180,10 @@ export interface MessagesTable {
   created_at: number;
   recalled_at: number | null;
   deleted_at: number | null;
+  /** 1 = burn after reading (chat33 `isSnap` 1); migration 0011. */
+  snap: Generated<number>;
+  /** The client's `ext` as JSON text, or null; migration 0011. */
+  ext: string | null;
 }
 
 export interface ReadCursorsTable {
@@ -197,6 +203,8 @@ export interface FriendsTable {
   added_at: number;
   deleted_at: number | null;
   updated_at: number;
+  /** chat33 `/friend/setExtRemark` (JSON text, "" = none); migration 0011. */
+  ext_remark: Generated<string>;
 }
 
 export interface FriendRequestsTable {
@@ -269,4 +277,21 @@ export interface GroupBlacklistTable {
   group_id: number;
   user_id: number;
   created_at: number;
+}
+
+/** `user_id` blocked `blocked_id` (chat33 `/friend/block`): the blocked user cannot message them. */
+export interface FriendBlocksTable {
+  user_id: number;
+  blocked_id: number;
+  created_at: number;
+}
+
+/** A user's friend-request rules (chat33 `/friend/confirm`, `/friend/question`); no row = defaults. */
+export interface FriendRulesTable {
+  user_id: number;
+  need_confirm: number;
+  need_answer: number;
+  question: string;
+  answer: string;
+  updated_at: number;
 }

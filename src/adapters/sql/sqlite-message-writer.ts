@@ -20,7 +20,9 @@ type Row = Selectable<MessagesTable>;
 export class SqliteMessageWriter {
   private readonly findDup: SQLite.Statement<[number, string], Row>;
   private readonly bumpSeq: SQLite.Statement<[number, number, number], { last_seq: number }>;
-  private readonly insert: SQLite.Statement<[number, number, number, string, string, string, number]>;
+  private readonly insert: SQLite.Statement<
+    [number, number, number, string, string, string, number, number, string | null]
+  >;
   private readonly tx: (batch: NewMessage[]) => Array<{ message: Message; duplicate: boolean }>;
 
   constructor(
@@ -34,7 +36,7 @@ export class SqliteMessageWriter {
     // `run` + lastInsertRowid, not `returning id`: RETURNING costs SQLite an extra pass per row
     // (measured: ~2–4 µs per message of the transaction's ~9).
     this.insert = db.prepare(
-      "insert into messages (conversation_id, seq, sender_id, client_msg_id, kind, content, created_at) values (?, ?, ?, ?, ?, ?, ?)",
+      "insert into messages (conversation_id, seq, sender_id, client_msg_id, kind, content, created_at, snap, ext) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     const run = (batch: NewMessage[]) => {
       // A new message is built from the input (no re-parse of what we just wrote).
@@ -73,6 +75,8 @@ export class SqliteMessageWriter {
             m.kind,
             m.contentJson,
             m.createdAt,
+            m.snap ? 1 : 0,
+            m.extJson ?? null,
           );
           const message: Message = {
             id: Number(lastInsertRowid),
@@ -85,6 +89,8 @@ export class SqliteMessageWriter {
             createdAt: m.createdAt,
             recalledAt: null,
             deletedAt: null,
+            snap: m.snap === true,
+            ext: m.ext ?? null,
           };
           out[i] = { message, duplicate: false };
         }

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import type { FriendRequest, Friendship, Repos, User } from "../../ports/storage.ts";
-import { AppError, conflict, invalid, notFound } from "../errors.ts";
-import type { CoreEvents, FriendRequestEvent } from "../events.ts";
+import type { FriendRequest, FriendRules, Friendship, Repos, User } from "../../ports/storage.ts";
+import { AppError, conflict, forbidden, invalid, notFound } from "../errors.ts";
+import type { CoreEvents, FriendRemovedEvent, FriendRequestEvent } from "../events.ts";
 import { userTopic } from "../topics.ts";
 
 const card = (u: User) => ({ id: u.id, name: u.nickname, avatar: u.avatar, position: u.position });
@@ -119,7 +119,116 @@ export class FriendService {
 
   async remove(actor: User, friendId: number): Promise<void> {
     if (!(await this.areFriends(actor.id, friendId))) throw new AppError("forbidden", "not_friends", "not your friend");
-    await this.storage.friends.unfriend(actor.id, friendId, Date.now());
+    const now = Date.now();
+    await this.storage.friends.unfriend(actor.id, friendId, now);
+    const friend = await this.storage.users.findById(friendId);
+    if (!friend) return;
+    const event: FriendRemovedEvent = {
+      type: "friend.removed",
+      datetime: now,
+      sender: card(actor),
+      receiver: card(friend),
+    };
+    await Promise.all(
+      [actor.id, friendId].map((id) =>
+        this.events
+          .publish(userTopic(id), event)
+          .catch((err: unknown) => this.log.warn({ err }, "friend event publish failed")),
+      ),
+    );
+  }
+
+  /**
+   * A friend request under the target's rules (chat33 `/friend/add`): refused when the target
+   * blocked the actor; `wrong_answer` when the target asks a question and the answer differs;
+   * accepted at once (`added`) when the target needs no approval; otherwise `waiting`.
+   */
+  async requestUnderRules(
+    actor: User,
+    toId: number,
+    opts: { reason?: string; remark?: string; roomId?: string | null; answer?: string },
+  ): Promise<{ state: "wrong_answer" | "waiting" | "added"; request: FriendRequest | null }> {
+    const to = await this.target(toId, actor);
+    if (await this.storage.friends.isBlocked(to.id, actor.id))
+      throw forbidden("friend_blocked", "the user does not accept your messages");
+    const rules = await this.storage.friends.rules(to.id);
+    if (rules.needAnswer && (opts.answer ?? "") !== rules.answer) return { state: "wrong_answer", request: null };
+    const r = await this.request(actor, to.id, opts);
+    if (r.status === 3) return { state: "added", request: r };
+    if (!rules.needConfirm) return { state: "added", request: await this.answer(actor, to, r, true, "") };
+    return { state: "waiting", request: r };
+  }
+
+  /** Has `userId` blocked `otherId` (a blocked user cannot message or befriend them)? */
+  isBlocked(userId: number, otherId: number): Promise<boolean> {
+    return this.storage.friends.isBlocked(userId, otherId);
+  }
+
+  async block(actor: User, otherId: number): Promise<void> {
+    const other = await this.target(otherId, actor);
+    await this.storage.friends.block(actor.id, other.id, Date.now());
+  }
+
+  async unblock(actor: User, otherId: number): Promise<void> {
+    if (otherId === actor.id) throw invalid("self_operation", "cannot do this to yourself");
+    await this.storage.friends.unblock(actor.id, otherId);
+  }
+
+  /** Whom the actor blocked, newest first, with their users and the friendship (if any). */
+  async blocked(actor: User): Promise<Array<{ user: User; friendship: Friendship | null; at: number }>> {
+    const rows = await this.storage.friends.blockedBy(actor.id);
+    const ids = rows.map((r) => r.blockedId);
+    const [users, friendships] = await Promise.all([
+      this.storage.users.findByIds(ids),
+      this.storage.friends.getMany(actor.id, ids),
+    ]);
+    const byId = new Map(users.map((u) => [u.id, u]));
+    const out: Array<{ user: User; friendship: Friendship | null; at: number }> = [];
+    for (const r of rows) {
+      const user = byId.get(r.blockedId);
+      if (user) out.push({ user, friendship: friendships.get(r.blockedId) ?? null, at: r.at });
+    }
+    return out;
+  }
+
+  /** Ids among `ids` that the actor blocked (one query). */
+  async blockedAmong(actor: User, ids: readonly number[]): Promise<Set<number>> {
+    if (!ids.length) return new Set();
+    const rows = await this.storage.friends.blockedBy(actor.id);
+    const wanted = new Set(ids);
+    return new Set(rows.map((r) => r.blockedId).filter((id) => wanted.has(id)));
+  }
+
+  rules(userId: number): Promise<FriendRules> {
+    return this.storage.friends.rules(userId);
+  }
+
+  /** chat33 `/friend/confirm`: whether requests to the actor need approval. */
+  async setNeedConfirm(actor: User, needConfirm: boolean): Promise<void> {
+    const rules = await this.storage.friends.rules(actor.id);
+    await this.storage.friends.saveRules(actor.id, { ...rules, needConfirm }, Date.now());
+  }
+
+  /**
+   * chat33 `/friend/question`: `tp` 0 edits the question and answer, 1 turns the question on
+   * (with them), 2 turns it off.
+   */
+  async setQuestion(actor: User, tp: 0 | 1 | 2, question: string, answer: string): Promise<void> {
+    const rules = await this.storage.friends.rules(actor.id);
+    if (tp !== 2 && (!question || !answer)) throw invalid("bad_question", "question and answer are required");
+    const next: FriendRules =
+      tp === 2
+        ? { ...rules, needAnswer: false }
+        : { ...rules, needAnswer: tp === 1 ? true : rules.needAnswer, question, answer };
+    await this.storage.friends.saveRules(actor.id, next, Date.now());
+  }
+
+  /** chat33 `/friend/setExtRemark`: the remark and the detailed remark (JSON) of a friend. */
+  async setExtRemark(actor: User, friendId: number, remark: string, extRemark: string): Promise<void> {
+    const now = Date.now();
+    if (!(await this.storage.friends.update(actor.id, friendId, { remark }, now)))
+      throw new AppError("forbidden", "not_friends", "not your friend");
+    await this.storage.friends.setExtRemark(actor.id, friendId, extRemark, now);
   }
 
   async setOptions(

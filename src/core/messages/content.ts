@@ -32,7 +32,7 @@ export const validClientMsgId = (id: string): boolean =>
   id.length > 0 && id.length <= MAX_CLIENT_MSG_ID && !id.includes("\u0000") && !/\p{Cs}/u.test(id);
 
 /** Kinds only an administrator may send (chat33 `-2006`). */
-const ADMIN_ONLY: ReadonlySet<MessageKind> = new Set(["system", "notice"]);
+const ADMIN_ONLY: ReadonlySet<MessageKind> = new Set(["system", "notice", "forward"]);
 
 declare const checked: unique symbol;
 
@@ -112,6 +112,31 @@ export function canonicalContent(
 }
 
 /** A problem as one line (field first), e.g. `content 必须是非空字符串`. */
+/** Largest `ext` (chat33's free-form message extras), serialised. */
+export const MAX_EXT_BYTES = 4 * 1024;
+
+/**
+ * A client's `ext` (chat33): absent or null = none; otherwise a JSON object within the depth
+ * limit and MAX_EXT_BYTES, serialised once here like content.
+ */
+export function canonicalExt(
+  raw: unknown,
+): { ext: { value: { [key: string]: Json }; json: string } | null } | { problem: ContentProblem } {
+  if (raw === undefined || raw === null) return { ext: null };
+  if (typeof raw !== "object" || Array.isArray(raw)) return { problem: { field: "ext", text: "必须是对象" } };
+  if (jsonValueTooDeep(raw, MAX_JSON_DEPTH))
+    return { problem: { field: "ext", text: `嵌套不能超过 ${MAX_JSON_DEPTH} 层` } };
+  let json: string;
+  try {
+    json = JSON.stringify(raw);
+  } catch {
+    return { problem: { field: "ext", text: "不是 JSON 对象" } };
+  }
+  if (Buffer.byteLength(json) > MAX_EXT_BYTES)
+    return { problem: { field: "ext", text: `不能超过 ${MAX_EXT_BYTES} 字节` } };
+  return { ext: { value: raw as { [key: string]: Json }, json } };
+}
+
 export const problemText = (p: ContentProblem, fieldPrefix = ""): string =>
   p.field === null ? p.text : `${fieldPrefix}${p.field} ${p.text}`;
 

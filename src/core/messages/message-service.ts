@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Json } from "../../ports/hub.ts";
 import type { RateLimiter } from "../../ports/rate-limit.ts";
@@ -7,7 +8,7 @@ import { AppError, forbidden, invalid, notFound } from "../errors.ts";
 import type { CoreEvent, CoreEvents } from "../events.ts";
 import type { FriendService } from "../friends/friend-service.ts";
 import { BatchWriter } from "./batch-writer.ts";
-import { adminOnlyKind, type MessageContent, validClientMsgId } from "./content.ts";
+import { adminOnlyKind, contentOrThrow, type MessageContent, validClientMsgId } from "./content.ts";
 import { type ConversationDirectory, type ConversationPolicy, DirectPolicy, directKey } from "./policy.ts";
 
 export interface MessagesOptions {
@@ -33,6 +34,10 @@ export interface MessageView {
   datetime: number;
   recalled: boolean;
   senderInfo: { nickname: string; avatar: string };
+  /** Burn after reading (chat33 `isSnap` 1). */
+  snap: boolean;
+  /** The client's `ext` as sent (chat33), null when none. */
+  ext: { [key: string]: Json } | null;
   [key: string]: Json;
 }
 
@@ -47,6 +52,10 @@ export type MessageChangedEvent = {
   conversationKind: ConversationKind;
   operatorId: number;
   operatorName: string;
+  /** The conversation as the operator addresses it: direct, the other user; else the group/room id. */
+  targetId: number;
+  /** The message's sender (a moderator may recall someone else's). */
+  senderId: number;
 };
 /** Published when a user's read cursor moved (enterprise 1006). */
 export type MessageReadEvent = {
@@ -66,6 +75,16 @@ export interface SendInput {
   clientMsgId: string;
   /** Validated and serialised at the edge (content.ts); its `kind` is the message's kind. */
   content: MessageContent;
+  /** Burn after reading (chat33 `isSnap` 1): direct conversations only. */
+  snap?: boolean;
+  /** The client's `ext`, validated and serialised at the edge like `content` (content.ts `canonicalExt`). */
+  ext?: { value: { [key: string]: Json }; json: string } | null;
+}
+
+/** What `syncSince` returns: the missed messages, oldest first, and whether the limit cut them. */
+export interface SyncResult {
+  views: MessageView[];
+  truncated: boolean;
 }
 
 /**
@@ -149,7 +168,14 @@ export class MessageService {
       datetime: m.createdAt,
       recalled: m.recalledAt !== null,
       senderInfo: { nickname: sender?.nickname ?? "", avatar: sender?.avatar ?? "" },
+      snap: m.snap === true,
+      ext: (m.ext ?? null) as { [key: string]: Json } | null,
     };
+  }
+
+  /** `view` with the sender loaded (cached users). */
+  async viewWithSender(m: Message, conv: Conversation): Promise<MessageView> {
+    return this.view(m, conv, await this.userCache.get(m.senderId));
   }
 
   /** Sends a direct message to `peerId` (see `send`). */
@@ -182,6 +208,8 @@ export class MessageService {
       throw new AppError("rate_limited", "msg_rate_limited", "too many messages");
     const policy = this.policy(kind);
     if (!policy) throw notFound(kind === "group" ? "group_not_found" : "chatroom_not_found", `no such ${kind}`);
+    if (input.snap && kind !== "direct")
+      throw invalid("snap_in_group", "burn-after-reading messages are for direct conversations");
     let conv: Conversation;
     try {
       if (adminOnlyKind(input.content.kind) && !sender.isAdmin && !opts.systemKinds)
@@ -202,6 +230,9 @@ export class MessageService {
       content: input.content.value,
       contentJson: input.content.json,
       createdAt: Date.now(),
+      snap: input.snap === true,
+      ext: input.ext?.value ?? null,
+      extJson: input.ext?.json ?? null,
     });
     const view = this.view(message, conv, sender);
     const published =
@@ -340,6 +371,8 @@ export class MessageService {
       conversationKind: conv.kind,
       operatorId: actor.id,
       operatorName: actor.nickname,
+      targetId: policy.targetId(conv, actor.id),
+      senderId: message.senderId,
     };
     await this.publish(await policy.topics(conv), event);
   }
@@ -554,6 +587,120 @@ export class MessageService {
   async startCursorAt(conv: Conversation, userId: number): Promise<void> {
     const fresh = await this.storage.messages.conversation(conv.id);
     if (fresh && fresh.lastSeq > 0) await this.storage.readCursors.advance(conv.id, userId, fresh.lastSeq, Date.now());
+  }
+
+  /**
+   * A notice the server posts into the direct conversation of `fromId` and `peerId` on behalf of
+   * `fromId` (chat33 "你们已经成为好友了", "对方已经和你解除好友关系", a burnt message): stored like
+   * any message and published to both users. No friendship check — it is the server speaking
+   * about the friendship itself.
+   */
+  async postDirectNotice(from: User, peerId: number, content: MessageContent): Promise<MessageView> {
+    const conv = await this.ensureConversation(directKey(from.id, peerId), {
+      kind: "direct",
+      userA: Math.min(from.id, peerId),
+      userB: Math.max(from.id, peerId),
+      createdAt: Date.now(),
+    });
+    const { message } = await this.writer.submit({
+      conversationId: conv.id,
+      senderId: from.id,
+      clientMsgId: `notice:${randomUUID()}`,
+      kind: content.kind,
+      content: content.value,
+      contentJson: content.json,
+      createdAt: Date.now(),
+    });
+    // a notice is not an unread chat: a participant who had read everything before stays so
+    await Promise.all(
+      this.direct.participants(conv).map(async (uid) => {
+        if ((await this.storage.readCursors.get(conv.id, uid)) >= message.seq - 1)
+          await this.storage.readCursors.advance(conv.id, uid, message.seq, Date.now());
+      }),
+    );
+    const view = this.view(message, conv, from);
+    await this.publish(this.direct.topics(conv), { type: "message.new", message: view });
+    return view;
+  }
+
+  /**
+   * Burn after reading: the recipient of a direct `snap` message read it. The message is deleted
+   * for both sides and a notice `{type: 15, channelType: 3, logId}` (chat33's) tells both. Only
+   * the recipient burns; reading it again (already burnt) is a no-op.
+   */
+  async readSnap(actor: User, logId: number): Promise<{ burnt: boolean }> {
+    const message = await this.storage.messages.message(logId);
+    const conv = message ? await this.conversationById(message.conversationId) : null;
+    if (!message || !conv || conv.kind !== "direct" || !this.direct.canRead(actor.id, conv))
+      throw notFound("message_not_found", "message not found");
+    if (!message.snap) throw invalid("not_snap", "not a burn-after-reading message");
+    if (message.deletedAt !== null || message.senderId === actor.id) return { burnt: false };
+    if (!(await this.storage.messages.markDeleted(message.id, Date.now()))) return { burnt: false };
+    await this.postDirectNotice(
+      actor,
+      message.senderId,
+      contentOrThrow("notice", { type: 15, channelType: 3, logId: String(message.id), content: "阅后即焚消息已焚毁" }),
+    );
+    return { burnt: true };
+  }
+
+  /**
+   * What a reconnecting client missed (chat33 event 42): messages after `since` in the actor's
+   * direct conversations and in `groups` (each from the later of `since` and the member's join
+   * time), oldest first, at most `limit`. The caller supplies the actor's groups (from the group
+   * module, which checks membership); direct conversations are the actor's own.
+   */
+  async syncSince(
+    actor: User,
+    since: number,
+    groups: ReadonlyArray<{ conversationId: number; from: number }>,
+    limit: number,
+  ): Promise<SyncResult> {
+    const directs = await this.storage.messages.directConversationsOf(actor.id);
+    const convs = new Map<number, Conversation>(directs.map((c) => [c.id, c]));
+    const fromTimes = new Map<number, number>();
+    for (const g of groups) {
+      const conv = await this.conversationById(g.conversationId);
+      if (!conv) continue;
+      convs.set(conv.id, conv);
+      fromTimes.set(conv.id, g.from);
+    }
+    const rows = await this.storage.messages.createdAfter([...convs.keys()], since, limit + 1, fromTimes);
+    const page = rows.slice(0, limit);
+    const users = await this.users(page.map((m) => m.senderId));
+    return {
+      views: page.map((m) => this.view(m, convs.get(m.conversationId) as Conversation, users.get(m.senderId) ?? null)),
+      truncated: rows.length > limit,
+    };
+  }
+
+  /**
+   * A conversation's messages of some kinds (files; images and videos), newest first from
+   * `beforeId` (inclusive), burn-after-reading ones left out; `nextId` is the next older logId.
+   * The caller checked the actor may read `conv`.
+   */
+  async historyOfKinds(conv: Conversation, kinds: readonly MessageKind[], beforeId: number | null, limit: number) {
+    const rows = await this.storage.messages.historyOfKinds(conv.id, kinds, beforeId, limit + 1);
+    const page = rows.slice(0, limit);
+    const users = await this.users(page.map((m) => m.senderId));
+    return {
+      views: page.map((m) => this.view(m, conv, users.get(m.senderId) ?? null)),
+      nextId: rows.length > limit ? String(rows[limit].id) : null,
+    };
+  }
+
+  /** `historyOfKinds` of the direct conversation with `peerId` (the actor's own). */
+  async directHistoryOfKinds(
+    actor: User,
+    peerId: number,
+    kinds: readonly MessageKind[],
+    beforeId: number | null,
+    limit: number,
+  ) {
+    const peer = await this.direct.peer(actor, peerId);
+    const conv = await this.findDirect(actor.id, peer.id);
+    if (!conv) return { views: [] as MessageView[], nextId: null as string | null };
+    return this.historyOfKinds(conv, kinds, beforeId, limit);
   }
 
   private users(ids: number[]): Promise<Map<number, User>> {

@@ -86,6 +86,8 @@ export class DirectPolicy implements ConversationPolicy {
   async conversationFor(sender: User, peerId: number): Promise<Conversation> {
     const peer = await this.peer(sender, peerId);
     if (!(await this.canTalk(sender, peer))) throw forbidden("not_friends", "not your friend");
+    if (await this.friends.isBlocked(peer.id, sender.id))
+      throw forbidden("friend_blocked", "the user does not accept your messages");
     return this.directory.ensure(directKey(sender.id, peer.id), {
       kind: "direct",
       userA: Math.min(sender.id, peer.id),

@@ -11,6 +11,8 @@ export interface Friendship {
   /** Set when the friendship ended (kept for incremental `/friend/list?time=`). */
   deletedAt: number | null;
   updatedAt: number;
+  /** chat33 detailed remark (`/friend/setExtRemark`) as JSON text; "" = none. */
+  extRemark: string;
 }
 
 export interface FriendRequest {
@@ -24,6 +26,16 @@ export interface FriendRequest {
   status: 1 | 2 | 3;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A user's rules for friend requests sent to them (chat33 `/friend/confirm`, `/friend/question`). */
+export interface FriendRules {
+  /** Requests need approval (default true); false = accepted at once. */
+  needConfirm: boolean;
+  /** Requests must carry the answer to `question` (default false). */
+  needAnswer: boolean;
+  question: string;
+  answer: string;
 }
 
 export interface FriendRepo {
@@ -54,4 +66,17 @@ export interface FriendRepo {
   /** Requests sent to or by the user, newest first; `beforeId` pages. */
   requestsOf(userId: number, beforeId: number | null, limit: number): Promise<{ total: number; list: FriendRequest[] }>;
   pendingCountFor(userId: number): Promise<number>;
+  /** Sets the detailed remark of a live friendship; false when they are not friends. */
+  setExtRemark(userId: number, friendId: number, extRemark: string, at: number): Promise<boolean>;
+  /** `userId` blocks `blockedId` (idempotent). */
+  block(userId: number, blockedId: number, at: number): Promise<void>;
+  /** Lifts the block (idempotent). */
+  unblock(userId: number, blockedId: number): Promise<void>;
+  /** Has `userId` blocked `otherId`? */
+  isBlocked(userId: number, otherId: number): Promise<boolean>;
+  /** Whom `userId` blocked, newest first. */
+  blockedBy(userId: number): Promise<Array<{ blockedId: number; at: number }>>;
+  /** The user's friend-request rules (defaults when never set). */
+  rules(userId: number): Promise<FriendRules>;
+  saveRules(userId: number, rules: FriendRules, at: number): Promise<void>;
 }

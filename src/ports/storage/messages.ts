@@ -16,7 +16,17 @@ export interface Conversation {
 }
 
 /** Canonical message kinds (SPEC §2); surfaces map them to their own numbers. */
-export type MessageKind = "system" | "text" | "audio" | "image" | "redpacket" | "video" | "notice" | "file";
+export type MessageKind =
+  | "system"
+  | "text"
+  | "audio"
+  | "image"
+  | "redpacket"
+  | "video"
+  | "notice"
+  | "file"
+  /** Forwarded messages merged into one (chat33 msgType 8); posted by the server only. */
+  | "forward";
 
 export interface Message {
   /** Global id (`logId`), serialised as a string on the wire. */
@@ -33,6 +43,10 @@ export interface Message {
   createdAt: number;
   recalledAt: number | null;
   deletedAt: number | null;
+  /** Burn after reading (chat33 `isSnap` 1): deleted for both sides once the recipient read it. */
+  snap: boolean;
+  /** The client's free-form `ext` (chat33), stored and echoed as sent; null when none. */
+  ext: { [key: string]: unknown } | null;
 }
 
 export interface NewMessage {
@@ -47,6 +61,11 @@ export interface NewMessage {
    */
   contentJson: string;
   createdAt: number;
+  /** Burn after reading (default false). */
+  snap?: boolean;
+  /** The client's `ext` (default null = none) and the same serialised by the edge, like `content`. */
+  ext?: { [key: string]: unknown } | null;
+  extJson?: string | null;
 }
 
 export interface MessageRepo {
@@ -79,6 +98,27 @@ export interface MessageRepo {
   since(conversationId: number, afterSeq: number, limit: number): Promise<Message[]>;
   markRecalled(id: number, at: number): Promise<boolean>;
   markDeleted(id: number, at: number): Promise<boolean>;
+  /**
+   * Undeleted messages of the given conversations created after `afterTime` (ms), oldest first,
+   * at most `limit` (chat33 event 42: what a client missed). `fromTimes` raises the bound per
+   * conversation (a group member's join time).
+   */
+  createdAfter(
+    conversationIds: readonly number[],
+    afterTime: number,
+    limit: number,
+    fromTimes?: ReadonlyMap<number, number>,
+  ): Promise<Message[]>;
+  /**
+   * History of one conversation restricted to `kinds`, newest first from `beforeId` (inclusive),
+   * skipping deleted and burn-after-reading messages (chat33 historyFiles / historyPhotos).
+   */
+  historyOfKinds(
+    conversationId: number,
+    kinds: readonly MessageKind[],
+    beforeId: number | null,
+    limit: number,
+  ): Promise<Message[]>;
   /** The newest non-deleted message of a conversation. */
   lastMessage(conversationId: number): Promise<Message | null>;
   /** `lastMessage` for several conversations at once: conversation id → its last undeleted message. */

@@ -33,6 +33,8 @@ export const Codes = {
   requestNotFound: -2020,
   selfOperation: -2021,
   deleteMsgFailed: -2023,
+  /** The later server's: the recipient blocked you. */
+  blocked: -2032,
   noPermission: -3000,
   notGroupMember: -3001,
   packetInternal: -4000,
@@ -49,6 +51,8 @@ export const Codes = {
   notInChatroom: -5001,
   smsFailed: -8000,
   internal: -9000,
+  /** The later server's 暂未开放: a feature that needs the original's external services. */
+  notSupported: -9002,
 } as const;
 
 /** The document's message for each code (the `message` of an error answer). */
@@ -76,6 +80,7 @@ export const MESSAGES: Record<number, string> = {
   [-2020]: "好友请求不存在",
   [-2021]: "不能对自己进行操作",
   [-2023]: "删除消息失败",
+  [-2032]: "对方拒绝接收你的消息！",
   [-3000]: "权限不足",
   [-3001]: "用户没有加入聊天群权限",
   [-4000]: "红包内部错误",
@@ -93,6 +98,7 @@ export const MESSAGES: Record<number, string> = {
   [-5001]: "用户未进入此聊天室",
   [-8000]: "获取手机验证码失败",
   [-9000]: "服务端内部错误",
+  [-9002]: "暂未开放",
 };
 
 export const ok = (data: unknown = {}): Envelope => ({ result: 0, message: OK_MESSAGE, data });
@@ -145,6 +151,8 @@ const REASONS: ReasonTable<[number, string?]> = {
   request_handled: [Codes.requestHandled],
   request_not_found: [Codes.requestNotFound],
   bad_text: [Codes.paramError, "参数错误: 备注和理由不能包含控制字符"],
+  friend_blocked: [Codes.blocked],
+  bad_question: [Codes.paramError, "参数错误: 需要问题和答案"],
   // messages (-2023 is the document's only message-operation failure code)
   user_muted: [Codes.userMuted],
   bad_msg_id: [Codes.paramError, "参数错误: msgId 必须是1到128个字符"],
@@ -153,6 +161,10 @@ const REASONS: ReasonTable<[number, string?]> = {
   not_sender: [Codes.deleteMsgFailed, "删除消息失败: 只能撤回或删除自己发送的消息"],
   recall_window: [Codes.deleteMsgFailed, "删除消息失败: 已超过可撤回时间"],
   conversation_not_found: [Codes.paramError, "参数错误: 会话不存在"],
+  not_snap: [Codes.paramError, "参数错误: 不是阅后即焚消息"],
+  snap_in_group: [Codes.paramError, "参数错误: 阅后即焚只用于好友消息"],
+  bad_forward: [Codes.paramError, "参数错误: 转发的消息或目标数量超出范围"],
+  not_supported: [Codes.notSupported],
   // groups (chat33 rooms): non-members see -3001 whether or not the group exists
   group_not_found: [Codes.notGroupMember],
   group_no_permission: [Codes.noPermission],

@@ -44,6 +44,9 @@ export function logView(v: MessageView, remark: string) {
     remark,
     senderInfo: { nickname: v.senderInfo.nickname, avatar: v.senderInfo.avatar },
     targetId: String(v.targetId),
+    // the later clients' fields: burn after reading (1 yes, 2 no) and the client's ext
+    isSnap: v.snap ? 1 : 2,
+    ext: v.ext,
     ...(v.recalled ? { recalled: 1 } : {}),
   };
 }
@@ -63,6 +66,9 @@ export function friendView(viewer: User, f: Friendship, u: User) {
     onTop: yesNo(f.stickyOnTop),
     /** 1 live, 2 ended (only `time` queries return ended friendships). */
     isDelete: f.deletedAt === null ? 1 : 2,
+    /** The later clients': 1 blocked by the viewer, 2 not (blocked friends leave the full list). */
+    isBlocked: 2,
+    uid: u.uid,
   };
 }
 

@@ -27,6 +27,17 @@ export const FriendAddBody = Type.Object({
         "group the request comes from (the typo rootId is accepted): both must be members, and the group must allow adding friends",
     }),
   ),
+  sourceType: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 5,
+      description: "the later clients': 1 search, 2 QR scan, 3 share, 4 group (sourceId = its id), 5 none",
+    }),
+  ),
+  sourceId: Type.Optional(Type.String({ maxLength: 64 })),
+  answer: Type.Optional(
+    Type.String({ maxLength: 128, description: "the answer to the user's question, if they ask one" }),
+  ),
 });
 
 export const FriendResponseBody = Type.Object({ id: UserId, agree: OnOff("1 agree, 2 refuse") });
@@ -93,6 +104,10 @@ export const Log = Type.Object({
   senderInfo: Type.Object({ nickname: Type.String(), avatar: Type.String() }),
   targetId: Type.String(),
   recalled: Type.Optional(Type.Integer({ description: "1 = recalled (then msgType is 6 and msg a notice)" })),
+  isSnap: Type.Integer({ description: "1 burn after reading, 2 normal (the later clients')" }),
+  ext: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {
+    description: "the sender's ext, as sent",
+  }),
 });
 
 export const ChatLogData = Type.Object({
@@ -117,6 +132,8 @@ export const FriendListData = Type.Object({
       commonlyUsed: Type.Integer({ description: "1 普通, 2 常用" }),
       onTop: Type.Integer({ description: "1 on top, 2 not" }),
       isDelete: Type.Integer({ description: "1 friend, 2 ended" }),
+      isBlocked: Type.Integer({ description: "1 blocked, 2 not" }),
+      uid: Type.String(),
     }),
   ),
 });

@@ -1,6 +1,7 @@
-import type { Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { invalid, notFound } from "../../core/errors.ts";
+import { noticeBecameFriends, noticeUnfriended } from "../../core/friends/notices.ts";
 import type { Friendship } from "../../ports/storage/friends.ts";
 import { requireUser } from "./auth.ts";
 import type { Chat33Deps } from "./deps.ts";
@@ -38,13 +39,16 @@ export function friendRoutes(api: FastifyInstance, deps: Chat33Deps): void {
 
   postRoute<Static<typeof FriendAddBody>>(api, {
     path: "/friend/add",
-    summary: "添加好友申请 — send a friend request (both users get WebSocket event 31)",
+    summary:
+      "添加好友申请 — send a friend request (both users get WebSocket event 31); state 1 wrong answer, 2 waiting, 3 friends at once",
     body: FriendAddBody,
-    data: Empty,
+    data: Type.Object({ state: Type.Integer({ description: "1 wrong answer, 2 waiting for approval, 3 added" }) }),
     handler: async (req) => {
       const user = await me(req);
-      const { id, remark, reason, roomId } = req.body;
-      checkText(remark, reason);
+      const { id, remark, reason, sourceType, sourceId, answer } = req.body;
+      // the later clients say where the request comes from; 4 = a group, whose id is sourceId
+      const roomId = req.body.roomId || (sourceType === 4 ? sourceId : undefined);
+      checkText(remark, reason, answer);
       const target = await userById(deps, id);
       if (roomId) {
         // from a group: both must be its members, and the group must allow it (canAddFriend 1)
@@ -52,8 +56,14 @@ export function friendRoutes(api: FastifyInstance, deps: Chat33Deps): void {
         if (room === null) throw notFound("group_not_found", "no such group");
         await deps.groups.mayBefriendVia(user, room, target.id);
       }
-      await friends.request(user, target.id, { remark, reason, roomId: roomId || null });
-      return {};
+      const { state } = await friends.requestUnderRules(user, target.id, {
+        remark,
+        reason,
+        roomId: roomId || null,
+        answer,
+      });
+      if (state === "added") await noticeBecameFriends(deps.messages, target, user);
+      return { state: state === "wrong_answer" ? 1 : state === "waiting" ? 2 : 3 };
     },
   });
 
@@ -65,7 +75,9 @@ export function friendRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     handler: async (req) => {
       const user = await me(req);
       const from = await userById(deps, req.body.id);
-      await friends.respond(user, from.id, req.body.agree === 1);
+      const done = await friends.respond(user, from.id, req.body.agree === 1);
+      // the later server's notice in the conversation: "你们已经成为好友了"
+      if (done.status === 3) await noticeBecameFriends(deps.messages, user, from);
       return {};
     },
   });
@@ -92,7 +104,20 @@ export function friendRoutes(api: FastifyInstance, deps: Chat33Deps): void {
       const { type, time } = req.body;
       const rows = await friends.list(user, time ?? null);
       const wanted = rows.filter(({ friendship: f }) => type === 3 || f.commonlyUsed === (type === 2));
-      return { userList: wanted.map(({ friendship, user: u }) => friendView(user, friendship, u)) };
+      // as the later server: the full list leaves blocked friends out (see /friend/blocked-list);
+      // a `time` query lists them, with isBlocked 1
+      const blocked = await friends.blockedAmong(
+        user,
+        wanted.map((r) => r.user.id),
+      );
+      return {
+        userList: wanted
+          .filter((r) => time !== undefined || !blocked.has(r.user.id))
+          .map(({ friendship, user: u }) => ({
+            ...friendView(user, friendship, u),
+            isBlocked: blocked.has(u.id) ? 1 : 2,
+          })),
+      };
     },
   });
 
@@ -106,6 +131,8 @@ export function friendRoutes(api: FastifyInstance, deps: Chat33Deps): void {
       const friend = await userById(deps, req.body.id, { includeDisabled: true });
       if (friend.id === user.id) throw invalid("self_operation", "cannot do this to yourself");
       await friends.remove(user, friend.id);
+      // event 32 went to both (core); the notice "对方已经和你解除好友关系" follows in the chat
+      await noticeUnfriended(deps.messages, user, friend.id);
       return {};
     },
   });

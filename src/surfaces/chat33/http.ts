@@ -76,6 +76,8 @@ export const chat33Http = httpScope<Envelope>({
 const PUBLIC = new Set([
   "/send/sms",
   "/user/isreg",
+  // the hosted-account service's voice code (-9002, docs/chat33.md "Compatibility")
+  "/v1/send/voice",
   // red packets: the guest path, and the packet detail (a session is optional there)
   "/red-packet/receive",
   "/red-packet/entry",

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { accountRoutes } from "./accounts.ts";
 import { chatroomRoutes } from "./chatrooms.ts";
+import { compatRoutes } from "./compat.ts";
 import type { Chat33Deps } from "./deps.ts";
 import { friendRoutes } from "./friends.ts";
 import { setupScope } from "./http.ts";
@@ -27,6 +28,7 @@ export async function chat33Surface(app: FastifyInstance, deps: Chat33Deps): Pro
       chatroomRoutes(api, deps);
       roomRoutes(api, deps);
       redPacketRoutes(api, deps);
+      compatRoutes(api, deps);
     },
     { prefix: deps.mount },
   );

@@ -9,6 +9,7 @@ const MSG_TYPES: ReadonlyArray<[MessageKind, number]> = [
   ["redpacket", 4],
   ["video", 5],
   ["notice", 6],
+  ["forward", 8],
   ["file", 9],
 ];
 

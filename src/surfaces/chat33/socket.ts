@@ -6,10 +6,11 @@ import { chat33Device, type DeviceType } from "../../core/accounts/devices.ts";
 import { AppError, unauthenticated } from "../../core/errors.ts";
 import type { CoreEvent } from "../../core/events.ts";
 import { jsonTextTooDeep } from "../../core/json-limits.ts";
-import { canonicalContent, problemText, validClientMsgId } from "../../core/messages/content.ts";
+import { canonicalContent, canonicalExt, problemText, validClientMsgId } from "../../core/messages/content.ts";
 import { upgradeQueryValidator } from "../../http/upgrade-query.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
+import type { ProtocolHandler } from "../../realtime/protocol.ts";
 import { type GroupSocketState, GroupSubscriptions } from "../group-subscriptions.ts";
 import { sessionSockets } from "../session-socket.ts";
 import { headerValue, readCookie, TOKEN_COOKIE } from "./auth.ts";
@@ -18,15 +19,35 @@ import type { Chat33Deps } from "./deps.ts";
 import { Codes, fromAppError } from "./envelope.ts";
 import { parseId } from "./ids.ts";
 import { kindFromChat33 } from "./kinds.ts";
-import { connectionFrame, EventTypes, failureFrame, messageFrame, renderEvent, revokedFrame } from "./ws-frames.ts";
+import {
+  batchFrame,
+  connectionFrame,
+  EventTypes,
+  failureFrame,
+  GROUP_KEYS_DONE_FRAME,
+  laterRevokedFrame,
+  messageFrame,
+  renderEvent,
+  renderLaterEvent,
+  revokedFrame,
+  SYNC_DONE_FRAME,
+} from "./ws-frames.ts";
 
 /** Wire-protocol name of the chat33 socket in the realtime layer. */
 export const CHAT33_PROTOCOL = "chat33";
+/** The same socket opened at `/ws/`: the later clients' numbering where it differs (ws-frames.ts `renderLaterEvent`). */
+export const CHAT33_LATER_PROTOCOL = "chat33-later";
 
 /** Event-0 sends one connection may have waiting for their commit; more → -1012 at once. */
 export const MAX_PENDING_SENDS = 64;
 const MSG_ID_MAX = 128;
 const UUID_RE = /^[\x21-\x7e]{1,128}$/;
+
+/** Event 42: at most this many missed messages are pushed, in batches of SYNC_BATCH (docs/chat33.md). */
+export const SYNC_MAX = 1000;
+export const SYNC_BATCH = 100;
+/** Event 42 with `time: 0` (a new device): the last SYNC_NEW_DEVICE_DAYS days, pushed as event 40. */
+export const SYNC_NEW_DEVICE_DAYS = 7;
 
 /** Per-connection state, kept small (idle sockets are the common case). */
 interface SocketState extends RoomState {
@@ -178,7 +199,7 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
 
   /** Tells the socket why its session ended, then closes it. */
   const endSession = (conn: Connection, reason: string) => {
-    send(conn, revokedFrame(reason));
+    send(conn, conn.protocol === CHAT33_LATER_PROTOCOL ? laterRevokedFrame(reason) : revokedFrame(reason));
     closeFor(conn, reason);
   };
   const closeFor = (conn: Connection, reason: string) =>
@@ -226,6 +247,14 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
     const kind = kindFromChat33(b.msgType);
     if (!kind) return failWith(Codes.msgFormat, "消息格式错误: 未知的 msgType");
     if (kind === "redpacket") return failWith(Codes.msgFormat, "消息格式错误: 红包请通过 /red-packet/send 发送");
+    if (kind === "forward") return failWith(Codes.msgFormat, "消息格式错误: 转发请通过 /chat33/forward 发送");
+    // the later clients' fields: isSnap 1 burn after reading, 2 (or absent) normal; ext as sent
+    if (b.isSnap !== undefined && b.isSnap !== 1 && b.isSnap !== 2)
+      return failWith(Codes.msgFormat, "消息格式错误: isSnap 必须是 1 或 2");
+    const snap = b.isSnap === 1;
+    if (snap && b.channelType !== 3) return failWith(Codes.msgFormat, "消息格式错误: 阅后即焚只用于好友消息");
+    const ext = canonicalExt(b.ext);
+    if ("problem" in ext) return failWith(Codes.msgFormat, `消息格式错误: ${problemText(ext.problem)}`);
     // The canonical content rules (core/messages/content.ts): kind members, depth, size; the
     // content leaves here serialised, so nothing later re-serialises what the client sent.
     const checked = canonicalContent(kind, b.msg);
@@ -253,6 +282,8 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
       const { view, duplicate, published } = await messages.send(convKind, user, targetId, {
         clientMsgId: msgId,
         content: checked.content,
+        snap,
+        ext: ext.ext,
       });
       // A new message reaches this connection through the user topic (a group's: the group topic)
       // exactly once, like every other connection of the conversation; a retry publishes nothing,
@@ -267,6 +298,37 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
       log.error({ err: e }, "chat33 send failed");
       failWith(Codes.internal);
     }
+  }
+
+  /**
+   * Event 42 `{time}`: the messages the user missed since `time` (ms), oldest first, in batches —
+   * event 41 (unread), or 40 (read) for a new device (`time` 0: the last SYNC_NEW_DEVICE_DAYS
+   * days) — then 43. Direct conversations and the user's groups (from the later of `time` and
+   * joining); deleted and burnt messages are left out. At most SYNC_MAX (the rest by history).
+   */
+  async function sync(conn: Connection, state: SocketState, f: ClientFrame): Promise<void> {
+    const t = f.body.time;
+    if (state.userId === null) return send(conn, failureFrame(EventTypes.sync, f.msgId, Codes.guestNoSend));
+    if (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0)
+      return send(
+        conn,
+        failureFrame(EventTypes.sync, f.msgId, Codes.paramError, "参数错误: time 必须是非负整数(毫秒)"),
+      );
+    const user = await accounts.cachedUser(state.userId);
+    if (!user || user.disabled || conn.closing) return;
+    const newDevice = t === 0;
+    const since = newDevice ? Date.now() - SYNC_NEW_DEVICE_DAYS * 86_400_000 : t;
+    const memberships = await groups.list(user);
+    const { views } = await messages.syncSince(
+      user,
+      since,
+      memberships.map((r) => ({ conversationId: r.group.conversationId, from: r.member.joinedAt })),
+      SYNC_MAX,
+    );
+    const eventType = newDevice ? EventTypes.batchRead : EventTypes.batchUnread;
+    for (let i = 0; i < views.length && !conn.closing; i += SYNC_BATCH)
+      send(conn, batchFrame(eventType, views.slice(i, i + SYNC_BATCH)));
+    if (!conn.closing) send(conn, SYNC_DONE_FRAME);
   }
 
   function onFrame(conn: Connection, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
@@ -311,12 +373,25 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
           )
           .catch((err: unknown) => log.error({ err }, "chat33 frame failed"));
         return;
+      case EventTypes.sync:
+        // after the socket's subscriptions (the queue): nothing published meanwhile is missed
+        state.queue = state.queue
+          .then(() => sync(conn, state, f))
+          .catch((err: unknown) => {
+            log.error({ err }, "chat33 sync failed");
+            send(conn, failureFrame(EventTypes.sync, f.msgId, Codes.internal));
+          });
+        return;
+      case EventTypes.startGroupKeys:
+        // Parley has no encrypted groups: no session key to push (28), done at once (29)
+        send(conn, GROUP_KEYS_DONE_FRAME);
+        return;
       default:
         send(conn, failureFrame(f.eventType, f.msgId, Codes.paramError, "参数错误: 未知的事件类型"));
     }
   }
 
-  realtime.registerProtocol<CoreEvent>(CHAT33_PROTOCOL, {
+  const handler: ProtocolHandler<CoreEvent> = {
     render: renderEvent,
     onMessage: onFrame,
     // the events onEvent acts on (fan-out skips the hook for the rest: messages to big rooms)
@@ -345,9 +420,12 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
     },
     // expiry per socket; revocations whose notice was lost, in one batched query
     ...sessions.sweep,
-  });
+  };
+  realtime.registerProtocol<CoreEvent>(CHAT33_PROTOCOL, handler);
+  realtime.registerProtocol<CoreEvent>(CHAT33_LATER_PROTOCOL, { ...handler, render: renderLaterEvent });
 
-  realtime.route(`${deps.mount}/ws`, async (req, url) => {
+  // `/ws/` too: the later clients (33cn/chat33-pc) open the socket with a trailing slash
+  const route: Parameters<typeof realtime.route>[1] = async (req, url) => {
     // `?systemId=` is a gateway client; a request without any chat33 credential is left to the
     // gateway too, which answers its documented "-1001 系统ID不能为空" frame.
     if (url.searchParams.has("systemId")) return null;
@@ -378,7 +456,8 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
       failure = { code: Codes.sessionError, content: "Session错误: FZM-UUID 无效", reason: "uuid" };
     return {
       accept: true,
-      protocol: CHAT33_PROTOCOL,
+      // `/ws/` (the later clients' path) speaks their numbering where it differs from the seed's
+      protocol: url.pathname.endsWith("/") ? CHAT33_LATER_PROTOCOL : CHAT33_PROTOCOL,
       onOpen(conn) {
         if (failure || !device) {
           conn.state = null;
@@ -420,5 +499,7 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
         return state.queue;
       },
     };
-  });
+  };
+  realtime.route(`${deps.mount}/ws`, route);
+  realtime.route(`${deps.mount}/ws/`, route);
 }

@@ -2,6 +2,7 @@ import {
   assertNever,
   type ChatroomCard,
   type CoreEvent,
+  type FriendRemovedEvent,
   type FriendRequestEvent,
   type GroupEvent,
   imPushText,
@@ -34,9 +35,66 @@ export const EventTypes = {
   groupApplication: 23,
   groupOnline: 24,
   friendRequest: 31,
+  /** The later clients' (33cn/chat33-pc): a friendship ended. */
+  friendRemoved: 32,
+  /** c→s: start fetching group session keys; s→c 29 when done (Parley has no encrypted groups). */
+  startGroupKeys: 27,
+  groupKeysDone: 29,
+  /** s→c: missed messages in batches — 40 (a new device: shown as read), 41 (shown as unread). */
+  batchRead: 40,
+  batchUnread: 41,
+  /** c→s: sync the messages missed since `time`; s→c 43 when the batches are done. */
+  sync: 42,
+  syncDone: 43,
+  /** The later dialect (`/ws/`): another device logged in; a group mute. */
+  otherDevice: 9,
+  laterGroupMuted: 25,
   /** Parley extension: the read count of a group message you sent changed. */
   groupReceipt: 60,
 } as const;
+
+/** chat33 `isSnap`: 1 burn after reading, 2 normal. */
+export const isSnapOf = (v: MessageView): 1 | 2 => (v.snap ? 1 : 2);
+
+/** A message as a batch (events 40/41) lists it: event 0's fields without `eventType`. */
+export function batchItem(v: MessageView) {
+  return {
+    msgId: v.clientMsgId,
+    logId: v.logId,
+    fromId: String(v.fromId),
+    channelType: CHANNEL_TYPE[v.conversationKind],
+    isSnap: isSnapOf(v),
+    targetId: String(v.targetId),
+    msgType: chat33MsgType(v.kind),
+    msg: v.content,
+    ext: v.ext,
+    datetime: v.datetime,
+    senderInfo: { nickname: v.senderInfo.nickname, avatar: v.senderInfo.avatar },
+  };
+}
+
+/** Events 40/41: `{eventType, list}`. */
+export const batchFrame = (eventType: 40 | 41, views: readonly MessageView[]): string =>
+  JSON.stringify({ eventType, list: views.map(batchItem) });
+
+export const SYNC_DONE_FRAME = JSON.stringify({ eventType: EventTypes.syncDone });
+export const GROUP_KEYS_DONE_FRAME = JSON.stringify({ eventType: EventTypes.groupKeysDone });
+
+/** Event 32: `{eventType, senderInfo, receiveInfo, datetime}` — `senderInfo` ended the friendship. */
+export function friendRemovedFrame(e: FriendRemovedEvent): string {
+  const card = (u: FriendRemovedEvent["sender"]) => ({
+    id: String(u.id),
+    name: u.name,
+    avatar: u.avatar,
+    position: "",
+  });
+  return JSON.stringify({
+    eventType: EventTypes.friendRemoved,
+    senderInfo: card(e.sender),
+    receiveInfo: card(e.receiver),
+    datetime: e.datetime,
+  });
+}
 
 /** Event 0 as the document's "消息发送成功时返回": the success echo and what every recipient gets. */
 export function messageFrame(v: MessageView): string {
@@ -51,6 +109,9 @@ export function messageFrame(v: MessageView): string {
     msgType: chat33MsgType(v.kind),
     msg: v.content,
     senderInfo: { nickname: v.senderInfo.nickname, avatar: v.senderInfo.avatar },
+    // the later clients' fields (33cn/chat33-pc): burn after reading, the client's ext
+    isSnap: isSnapOf(v),
+    ext: v.ext,
   });
 }
 
@@ -108,6 +169,8 @@ export function renderEvent(e: CoreEvent): string | null {
         datetime: e.datetime,
       });
     }
+    case "friend.removed":
+      return friendRemovedFrame(e);
     case "user.muted": {
       const now = Date.now();
       return JSON.stringify({
@@ -153,6 +216,59 @@ export function renderEvent(e: CoreEvent): string | null {
     default:
       return assertNever(e);
   }
+}
+
+/**
+ * The later clients' dialect (sockets opened at `/ws/`, as 33cn/chat33-pc does; docs/chat33.md
+ * "Compatibility"): where their numbering differs from the seed's, they get the later server's
+ * frames — a recall or delete is a notice message (event 0, msgType 6, `type` 1) instead of
+ * event 10, a replaced session is event 9, a group mute is event 25. Everything else as `/ws`.
+ */
+export function renderLaterEvent(e: CoreEvent): string | null {
+  switch (e.type) {
+    case "message.changed": {
+      const now = Date.now();
+      const content =
+        e.operatorId === e.senderId ? `${e.operatorName} 撤回了一条消息` : `${e.operatorName} 撤回了一条成员消息`;
+      return JSON.stringify({
+        eventType: EventTypes.message,
+        msgId: "",
+        channelType: CHANNEL_TYPE[e.conversationKind],
+        fromId: String(e.operatorId),
+        targetId: String(e.targetId),
+        datetime: now,
+        logId: "",
+        msgType: 6,
+        msg: { type: 1, logId: e.logId, operator: String(e.operatorId), name: e.operatorName, content },
+        senderInfo: { nickname: e.operatorName, avatar: "" },
+        isSnap: 2,
+        ext: null,
+      });
+    }
+    case "session.revoked":
+      return laterRevokedFrame(e.reason);
+    case "group.muted":
+      return JSON.stringify({
+        eventType: EventTypes.laterGroupMuted,
+        roomId: String(e.groupId),
+        userId: String(e.userId),
+        deadline: e.mutedUntil,
+        datetime: e.datetime,
+      });
+    default:
+      return renderEvent(e);
+  }
+}
+
+/** The later dialect's end of a session: event 9 when another login replaced it, else as `/ws`. */
+export function laterRevokedFrame(reason: string): string {
+  if (reason === "replaced")
+    return JSON.stringify({
+      eventType: EventTypes.otherDevice,
+      content: MESSAGES[Codes.otherTerminal],
+      datetime: Date.now(),
+    });
+  return revokedFrame(reason);
 }
 
 /** Events 4 (closed), 5 (deleted) and 7 (opened, with the room's fields and counts). */

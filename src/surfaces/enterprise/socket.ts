@@ -153,6 +153,7 @@ export function installSocket(d: EnterpriseSocketDeps): void {
         case "message.changed":
         case "user.muted":
         case "friend.request":
+        case "friend.removed":
         case "qr.confirmed":
         case "gw.push":
         case "gw.presence":

@@ -49,6 +49,7 @@ export function renderGatewayEvent(e: CoreEvent): string | null {
     case "user.muted":
     case "qr.confirmed":
     case "friend.request":
+    case "friend.removed":
     case "message.new":
     case "message.changed":
     case "message.read":
