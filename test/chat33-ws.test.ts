@@ -128,6 +128,7 @@ describe("chat33 WebSocket (seed 002 webSocket接口)", () => {
         msgType: 1,
         msg: { content: "你好" },
         senderInfo: { nickname: "Alice", avatar: "https://x.test/a.png" },
+        seq: row.seq,
       });
       assert.equal(typeof echo.logId, "string");
       for (const c of [a2, b1, b2]) assert.deepEqual(await c.next(), echo);
@@ -272,6 +273,7 @@ describe("chat33 WebSocket (seed 002 webSocket接口)", () => {
           remark: "阿丽",
           senderInfo: { nickname: "Alice", avatar: "https://x.test/a.png" },
           targetId: String(b.user.id),
+          seq: newest.seq,
         },
       );
       assert.equal(got.find((l) => l.msgId === "7")?.fromId, String(b.user.id), "both directions");

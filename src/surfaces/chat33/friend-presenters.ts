@@ -30,7 +30,8 @@ export const cardView = (viewer: User, u: User) => ({
  * One message of `/friend/chatLog` and `/friend/unread` (`lastLog`). `remark` is the viewer's
  * remark for the friend. A recalled message keeps its logId, sender and time, but its content is
  * gone: it reads as a notice (msgType 6) "<nickname> 撤回了一条消息" with `recalled: 1`.
- * `msgId` (the sender's client id) is a Parley extension that lets a client match its own sends.
+ * `msgId` (the sender's client id) is a Parley extension that lets a client match its own sends;
+ * `seq` (the conversation's gapless sequence number) one that lets it find gaps (web/sdk).
  */
 export function logView(v: MessageView, remark: string) {
   return {
@@ -44,6 +45,7 @@ export function logView(v: MessageView, remark: string) {
     remark,
     senderInfo: { nickname: v.senderInfo.nickname, avatar: v.senderInfo.avatar },
     targetId: String(v.targetId),
+    seq: v.seq,
     ...(v.recalled ? { recalled: 1 } : {}),
   };
 }

@@ -50,6 +50,8 @@ export function messageFrame(v: MessageView): string {
     msgType: chat33MsgType(v.kind),
     msg: v.content,
     senderInfo: { nickname: v.senderInfo.nickname, avatar: v.senderInfo.avatar },
+    // Parley extension: the conversation's gapless sequence number (the web SDK's gap detection)
+    seq: v.seq,
   });
 }
 
