@@ -1,7 +1,7 @@
 import WebSocket from "ws";
 import { ParleyClient } from "../../web/sdk/client.ts";
 import type { WebSocketFactory, WebSocketLike } from "../../web/sdk/socket.ts";
-import type { LoginInfo } from "../../web/sdk/types.ts";
+import type { Device, LoginInfo } from "../../web/sdk/types.ts";
 import { socketsReady } from "./ready.ts";
 import type { TestServer } from "./server.ts";
 
@@ -31,7 +31,7 @@ export async function outboxCode(s: TestServer, mobile: string): Promise<string>
 export async function adminCall<T>(s: TestServer, path: string, body: object): Promise<T> {
   const r = await fetch(`${s.base}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` },
+    headers: { "content-type": "application/json", "FZM-DEVICE": "Web", authorization: `Bearer ${ADMIN}` },
     body: JSON.stringify(body),
   });
   const env = (await r.json()) as { result: number; message: string; data: T };
@@ -43,8 +43,14 @@ export async function adminCall<T>(s: TestServer, path: string, body: object): P
 export async function registeredClient(
   s: TestServer,
   nickname: string,
+  device: Device = "Web",
 ): Promise<{ client: ParleyClient; me: LoginInfo; mobile: string }> {
-  const client = new ParleyClient({ baseUrl: s.base, connect: nodeSocket, backoff: { baseMs: 50, maxMs: 400 } });
+  const client = new ParleyClient({
+    baseUrl: s.base,
+    device,
+    connect: nodeSocket,
+    backoff: { baseMs: 50, maxMs: 400 },
+  });
   const mobile = newMobile();
   await client.api.sendSms(mobile);
   const me = await client.register(mobile, PASSWORD, await outboxCode(s, mobile));

@@ -1,5 +1,6 @@
 import {
   type Apply,
+  type Balance,
   Chat33Error,
   type Chatroom,
   type Device,
@@ -11,6 +12,8 @@ import {
   type Member,
   type Page,
   type ReadInfo,
+  type RedPacketClaim,
+  type RedPacketDetail,
   type RedPacketSend,
   type RedPacketSent,
   type SearchResult,
@@ -151,10 +154,11 @@ export class Chat33Api {
   chatroomLog = (id: string, startId = "", number = 30) =>
     this.call<Page>("/group/getGroupChatHistory", startId ? { id, startId, number } : { id, number });
 
-  // ---- red packets (SPEC §4.3) ----
+  // ---- red packets (SPEC §4.3, docs/red-packets.md) ----
   sendRedPacket = (p: RedPacketSend) => this.call<RedPacketSent>("/red-packet/send", p);
-  balance = () =>
-    this.call<{ balances: Array<{ coin: number; coinName?: string; amount: number }> }>("/red-packet/balance");
-  receiveRedPacket = (packetId: string) => this.call<Record<string, unknown>>("/red-packet/receive", { packetId });
-  redPacketDetail = (packetId: string) => this.call<Record<string, unknown>>("/red-packet/detail", { packetId });
+  balance = async () => (await this.call<{ balances: Balance[] }>("/red-packet/balance")).balances;
+  /** A logged-in member of the packet's conversation claims one share (credited at once). */
+  claimRedPacket = (packetId: string) =>
+    this.call<RedPacketClaim>("/red-packet/receive-entry", { packet_id: packetId });
+  redPacketDetail = (packetId: string) => this.call<RedPacketDetail>("/red-packet/detail", { packet_id: packetId });
 }

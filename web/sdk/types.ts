@@ -203,6 +203,37 @@ export interface RedPacketSent {
   remark: string;
 }
 
+export interface Balance {
+  coin: number;
+  amount: number;
+}
+export interface RedPacketClaim {
+  amount: number;
+  total: number;
+  remain: number;
+  coin: number;
+}
+export interface RedPacketDetail {
+  packet_id: string;
+  coin: number;
+  type: number;
+  amount: number;
+  size: number;
+  remain: number;
+  remain_amount: number;
+  remark: string;
+  /** 1 open, 2 all claimed, 3 expired. */
+  status: 1 | 2 | 3;
+  sender_id: string;
+  sender_name: string;
+  sender_avatar: string;
+  send_time: number;
+  expire_time: number;
+  /** What the caller received (0: nothing). */
+  my_amount: number;
+  receive: Array<{ uid: string; username: string; avatar: string; amount: number; receive_time: number }>;
+}
+
 // ---- socket frames (server → client) ----
 
 /** Event 0: a message (also the success acknowledgement of one's own send). */
