@@ -30,7 +30,15 @@ import {
  * Without Chromium the suite is skipped — except in CI (CI=true), where it fails.
  */
 
-const CHROMIUM = process.env.PARLEY_CHROMIUM ?? "/usr/bin/chromium";
+/** `PARLEY_CHROMIUM`: a path, or a command name looked up on PATH (as .ci/run does); default Debian's. */
+function findChromium(): string {
+  const given = process.env.PARLEY_CHROMIUM ?? "/usr/bin/chromium";
+  if (given.includes("/")) return given;
+  for (const dir of (process.env.PATH ?? "").split(":"))
+    if (dir && existsSync(join(dir, given))) return join(dir, given);
+  return given;
+}
+const CHROMIUM = findChromium();
 const ROOT = join(import.meta.dirname, "..");
 const DIST = join(ROOT, "web", "dist", "index.html");
 const SHOTS = process.env.PARLEY_SCREENSHOTS ?? join(tmpdir(), "parley-web-screenshots");
@@ -265,6 +273,19 @@ describe("web client in a real browser", { skip: haveChromium ? false : `no Chro
     await say(cPage, "我还能说话吗");
     await cPage.waitForSelector(".msg.failed .status:has-text('禁言')");
     await alice.page.screenshot({ path: join(SHOTS, "desktop-group.png") });
+    // roles: the owner makes Bob an admin; Bob (on his phone) removes Cid, who is told and loses the group
+    await alice.page.click(`[data-member="${bob.id}"] button:has-text('设为管理员')`);
+    await alice.page.waitForSelector(`[data-member="${bob.id}"] .pill:has-text('管理员')`);
+    await bob.page.click(".chat-head button[aria-label='设置']");
+    await bob.page.click(`[data-member="${cid.me.id}"] button:has-text('移出')`);
+    await cPage.waitForSelector(".toast:has-text('移出')");
+    await cPage.waitForSelector(`[data-conv="2:${roomId}"]`, { state: "detached" });
+    await bob.page.waitForSelector(`[data-member="${cid.me.id}"]`, { state: "detached" });
+    // the owner dissolves the group: Bob is told
+    alice.page.once("dialog", (d) => d.accept());
+    await alice.page.click(".panel button:has-text('解散群聊')");
+    await bob.page.waitForSelector(".toast:has-text('解散')");
+    await alice.page.waitForSelector(`[data-conv="2:${roomId}"]`, { state: "detached" });
   });
 
   test("a guest browses a chat room and hears it; may not send", async () => {
