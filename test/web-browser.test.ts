@@ -288,6 +288,25 @@ describe("web client in a real browser", { skip: haveChromium ? false : `no Chro
     await alice.page.waitForSelector(`[data-conv="2:${roomId}"]`, { state: "detached" });
   });
 
+  test("someone finds a group by its ID and asks to join; the owner approves from Contacts", async () => {
+    const { roomId } = await alice.client.api.createGroup([bob.id], "读书会");
+    const { markId } = await alice.client.api.groupInfo(roomId);
+    const eve = await person("Eve");
+    await eve.page.click("[data-tab=contacts]");
+    await eve.page.fill(".search input", markId);
+    await eve.page.click(".search button");
+    await eve.page.click(`[data-found-group="${roomId}"] button`);
+    await eve.page.waitForSelector(`[data-found-group="${roomId}"] button:has-text('申请已发送')`);
+    // the owner is told, and answers in Contacts
+    await alice.page.waitForSelector(".toast:has-text('申请加入')");
+    await toList(alice.page);
+    await alice.page.click("[data-tab=contacts]");
+    await alice.page.click(".contacts [data-application] button.primary");
+    await eve.page.click("[data-tab=chats]");
+    await eve.page.waitForSelector(`[data-conv="2:${roomId}"]`);
+    assert.equal((await alice.client.api.groupInfo(roomId)).memberNumber, 3);
+  });
+
   test("a guest browses a chat room and hears it; may not send", async () => {
     const { groupId } = await adminCall<{ groupId: string }>(s, "/group/addGroup", { groupName: "大厅" });
     const guest = await newPage(360, 740);

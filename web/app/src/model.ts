@@ -253,7 +253,8 @@ export class Model {
   /** Unread over every conversation not on do-not-disturb (the badge and the title). */
   get totalUnread(): number {
     let n = 0;
-    for (const c of this.store?.conversations.values() ?? []) if (!this.muted(c.key)) n += c.unread;
+    // chat rooms are not in the conversation list (their traffic is live chatter): not counted
+    for (const c of this.store?.conversations.values() ?? []) if (c.type !== 1 && !this.muted(c.key)) n += c.unread;
     return n;
   }
 
@@ -264,11 +265,13 @@ export class Model {
     this.panel = null;
     store.active = key;
     this.notify();
-    if (key[0] === "1" && !this.joinedRooms.has(key.slice(2))) {
-      await this.socket?.join(key.slice(2));
-      this.joinedRooms.add(key.slice(2));
-    }
-    await store.open(key);
+    await this.attempt(async () => {
+      if (key[0] === "1" && !this.joinedRooms.has(key.slice(2))) {
+        await this.socket?.join(key.slice(2));
+        this.joinedRooms.add(key.slice(2));
+      }
+      await store.open(key);
+    });
     if (!this.guest) await store.markRead(key).catch(() => {});
     this.notify();
   }
