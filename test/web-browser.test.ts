@@ -109,11 +109,30 @@ describe("web client in a real browser", { skip: haveChromium ? false : `no Chro
     return page;
   }
 
+  /** Signs in with the keyboard only: Tab to each field, Enter to submit (focus is visible on the way). */
   async function signIn(page: Page, mobile: string): Promise<void> {
     await page.goto(`${s.base}/`);
-    await page.fill("input[name=mobile]", mobile);
-    await page.fill("input[name=password]", PASSWORD);
-    await page.click("button[type=submit]");
+    await page.waitForSelector("input[name=mobile]");
+    await page.focus("input[name=mobile]");
+    await page.keyboard.type(mobile);
+    await page.keyboard.press("Tab");
+    assert.equal(
+      await page.evaluate(() =>
+        (
+          globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string } } }
+        ).document.activeElement.getAttribute("name"),
+      ),
+      "password",
+    );
+    const outline = await page.$eval(
+      "input[name=password]",
+      (el) =>
+        (globalThis as unknown as { getComputedStyle(e: unknown): { outlineStyle: string } }).getComputedStyle(el)
+          .outlineStyle,
+    );
+    assert.notEqual(outline, "none", "keyboard focus is visible");
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Enter");
     await page.waitForSelector(".shell");
   }
 
@@ -208,7 +227,22 @@ describe("web client in a real browser", { skip: haveChromium ? false : `no Chro
     await bob.page.waitForSelector("[data-tab=chats] .badge[data-badge='1']");
     await openChat(bob.page, `3:${alice.id}`);
     await bob.page.waitForSelector(".bubble:has-text('你好，Bob')");
+    await bob.page.waitForSelector(".divider:has-text('以下为新消息')");
     assert.equal(await bob.page.$("[data-tab=chats] .badge"), null, "read once opened (phone: tabs hidden)");
+    // messages arriving while Bob reads do not shift the layout (Chromium's layout-shift entries)
+    await bob.page.evaluate(() => {
+      const g = globalThis as unknown as { __shift: number };
+      g.__shift = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) g.__shift += (e as unknown as { value: number }).value;
+      }).observe({ type: "layout-shift" as never, buffered: false });
+    });
+    for (const x of ["一", "二", "三", "四", "五"]) await say(alice.page, `第${x}条`);
+    await bob.page.waitForSelector(".bubble:has-text('第五条')");
+    await bob.page.waitForTimeout(300);
+    const shift = await bob.page.evaluate(() => (globalThis as unknown as { __shift: number }).__shift);
+    process.stdout.write(`# layout shift while 5 messages arrived: ${shift.toFixed(4)}\n`);
+    assert.ok(shift < 0.01, `cumulative layout shift ${shift}`);
     // hostile content is shown as text, never run or parsed
     const hostile = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`;
     await say(bob.page, hostile);
@@ -230,6 +264,24 @@ describe("web client in a real browser", { skip: haveChromium ? false : `no Chro
     assert.ok(!(await texts(bob.page)).includes("你好，Bob"));
     await alice.page.screenshot({ path: join(SHOTS, "desktop-chat.png") });
     await bob.page.screenshot({ path: join(SHOTS, "phone-chat.png") });
+    // an emoji from the picker
+    await alice.page.click("button[aria-label='表情']");
+    await alice.page.click(".emoji button:has-text('🎉')");
+    await alice.page.keyboard.press("Enter");
+    await bob.page.waitForSelector(".bubble:has-text('🎉')");
+    // Alice's settings for Bob: remark, pin, do-not-disturb
+    await alice.page.click(".chat-head button[aria-label='设置']");
+    await alice.page.fill(".panel input[aria-label='备注']", "老鲍");
+    await alice.page.click(".panel form button[type=submit]");
+    await alice.page.waitForSelector(`[data-conv="3:${bob.id}"] .title:has-text('老鲍')`);
+    await alice.page.check(".panel label:has-text('置顶聊天') input");
+    await alice.page.waitForSelector(`[data-conv="3:${bob.id}"] .title:has-text('📌')`);
+    await alice.page.check(".panel label:has-text('消息免打扰') input");
+    await until(
+      async () => (await alice.client.api.friends()).find((f) => f.id === bob.id)?.noDisturbing === 1,
+      "DND on",
+    );
+    await alice.page.click(".panel .close-panel");
   });
 
   test("a group of three: created in the page, everyone hears it, read receipts, the owner mutes a member", async () => {

@@ -172,6 +172,16 @@ describe("web SDK against a real server", () => {
     assert.equal(new Set(seqs).size, seqs.length);
   });
 
+  test("peek: the newest message of conversations with nothing unread (list previews), without loading them", async () => {
+    const store = new ConversationStore(a.api, a.me?.id ?? "");
+    const key = convKey(3, b.me?.id ?? "");
+    await store.peek([key]);
+    const newest = (await a.api.friendLog(b.me?.id ?? "", "", 1)).logs[0];
+    assert.equal(store.get(key).last?.logId, newest.logId);
+    assert.equal(store.get(key).live, false);
+    assert.deepEqual(store.get(key).messages, []);
+  });
+
   test("infinite scroll: loadOlder pages back to the first message, each once", async () => {
     const store = new ConversationStore(a.api, a.me?.id ?? "", { pageSize: 3 });
     const key = convKey(3, b.me?.id ?? "");

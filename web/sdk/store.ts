@@ -63,6 +63,7 @@ export class ConversationStore {
   private version = 0;
   private readonly subscribers = new Set<() => void>();
   private readonly filling = new Map<ConvKey, Promise<void>>();
+  private readonly peeked = new Set<ConvKey>();
   private readonly pageSize: number;
   private readonly maxFillPages: number;
 
@@ -162,10 +163,29 @@ export class ConversationStore {
     return Promise.resolve();
   }
 
-  private page(c: Conversation, startId: string): Promise<Page> {
-    if (c.type === 3) return this.api.friendLog(c.id, startId, this.pageSize);
-    if (c.type === 2) return this.api.groupLog(c.id, startId, this.pageSize);
-    return this.api.chatroomLog(c.id, startId, this.pageSize);
+  private page(c: Conversation, startId: string, size = this.pageSize): Promise<Page> {
+    if (c.type === 3) return this.api.friendLog(c.id, startId, size);
+    if (c.type === 2) return this.api.groupLog(c.id, startId, size);
+    return this.api.chatroomLog(c.id, startId, size);
+  }
+
+  /**
+   * Reads just the newest message of conversations (for a list's previews and order, since
+   * chat33's unread routes name only conversations with something unread), `concurrency` at a time.
+   */
+  async peek(keys: ConvKey[], concurrency = 6): Promise<void> {
+    const queue = keys.filter((k) => !this.peeked.has(k) && !this.get(k).live && !this.get(k).last);
+    for (const k of queue) this.peeked.add(k);
+    const worker = async () => {
+      for (let k = queue.shift(); k; k = queue.shift()) {
+        const c = this.get(k);
+        const p = await this.page(c, "", 1).catch(() => null);
+        const l = p?.logs[0];
+        if (l && (!c.last || l.seq > c.last.seq)) c.last = l;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    this.changed();
   }
 
   /** Loads the newest page (first open of a conversation). */

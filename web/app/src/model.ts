@@ -169,9 +169,10 @@ export class Model {
     this.groups = new Map(groups.map((g) => [g.id, g]));
     this.requests = requests;
     this.applications = applies.applyList.filter((a) => a.type === 1 && a.receiveInfo && a.status === 1);
-    // every group is a conversation, even before its first message
+    // every group is a conversation, even before its first message; previews for the list
     for (const g of groups) this.store?.get(convKey(2, g.id));
     this.notify();
+    await this.store?.peek([...friends.map((f) => convKey(3, f.id)), ...groups.map((g) => convKey(2, g.id))]);
   }
 
   async loadRooms(): Promise<void> {
