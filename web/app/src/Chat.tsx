@@ -144,9 +144,15 @@ function Bubble({
   const mine = log.fromId === m.me?.id;
   const group = convKey[0] === "2";
   if (log.msgType === 6 || log.msgType === 0) {
+    // a recalled message reads as the server's Chinese notice; say it in the reader's language
+    const text = log.recalled
+      ? `${log.senderInfo.nickname} ${t("recalled")}`
+      : typeof log.msg.content === "string"
+        ? log.msg.content
+        : "";
     return (
       <div class="notice" role="note">
-        {typeof log.msg.content === "string" ? log.msg.content : ""}
+        {text}
       </div>
     );
   }

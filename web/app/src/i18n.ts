@@ -113,6 +113,8 @@ const zh = {
   markId: "ID",
   error: "出错了",
   systemNotice: "系统消息",
+  roomClosed: "聊天室已关闭",
+  roomDeleted: "聊天室已删除",
 };
 
 export type Key = keyof typeof zh;
@@ -231,6 +233,8 @@ const en: Record<Key, string> = {
   markId: "ID",
   error: "Something went wrong",
   systemNotice: "System",
+  roomClosed: "the room was closed",
+  roomDeleted: "the room was deleted",
 };
 
 export type Lang = "zh" | "en";

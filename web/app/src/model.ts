@@ -214,6 +214,18 @@ export class Model {
       case 3:
         if (f.mutedLastTime > 0) this.toast(t("youWereMuted"));
         break;
+      case 4:
+      case 5: {
+        const key = convKey(1, f.groupId);
+        const name = this.nameOf(key).name;
+        this.toast(`${name}: ${f.eventType === 4 ? t("roomClosed") : t("roomDeleted")}`);
+        if (f.eventType === 5) {
+          this.joinedRooms.delete(f.groupId);
+          if (this.open === key) this.closeConversation();
+          this.loadRooms().catch(() => {});
+        }
+        break;
+      }
       case 60:
         this.receipts.set(f.logId, f.readNumber);
         this.notify();
