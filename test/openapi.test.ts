@@ -48,6 +48,12 @@ const PUBLIC = new Set([
   "get /files/{sha256}",
   "head /files/{sha256}",
   "post /api/register",
+  // red packets: the guest path and the packet (a session is optional on detail), the packet page
+  "post /red-packet/receive",
+  "post /red-packet/entry",
+  "post /red-packet/register-entry",
+  "post /red-packet/detail",
+  "get /packets/pages/open.html",
 ]);
 /** chat33 logins: no session yet, but the device header. */
 const DEVICE_ONLY = new Set(["post /user/pwdLogin", "post /user/register"]);

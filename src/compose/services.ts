@@ -18,6 +18,8 @@ import { GatewayService } from "../core/gateway/gateway-service.ts";
 import { GroupService } from "../core/groups/group-service.ts";
 import { MessageService } from "../core/messages/message-service.ts";
 import { OrgService } from "../core/org/org-service.ts";
+import { RedPacketService } from "../core/wallet/red-packet-service.ts";
+import { parseCoins, WalletService } from "../core/wallet/wallet-service.ts";
 import type { MetricsRecorder } from "../http/metrics.ts";
 import { meterSmsSender } from "../instrumentation.ts";
 import type { ChatroomRepo } from "../ports/chatrooms.ts";
@@ -140,6 +142,18 @@ export function buildServices(
     config.files,
     log.child({ component: "files" }),
   );
+  const wallet = new WalletService(storage, parseCoins(config.wallet.coins));
+  const redPackets = new RedPacketService(
+    storage,
+    wallet,
+    messages,
+    accounts,
+    sms,
+    userCache,
+    limiter,
+    config.wallet,
+    log.child({ component: "red-packets" }),
+  );
   return {
     config,
     realtime,
@@ -155,5 +169,7 @@ export function buildServices(
     gateway,
     limiter,
     admin,
+    wallet,
+    redPackets,
   };
 }

@@ -35,7 +35,9 @@ import {
   type Storage,
   type StorageKind,
   TRANSACTION_ATTEMPTS,
+  type TransactionOptions,
   type UserRepo,
+  type WalletRepo,
 } from "../../ports/storage.ts";
 import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { mapErrors } from "./errors.ts";
@@ -49,6 +51,7 @@ import { SqlReadCursors } from "./read-cursor-repo.ts";
 import type { Database } from "./schema.ts";
 import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
 import { withStatementCache } from "./sqlite-statement-cache.ts";
+import { SqlWallet } from "./wallet-repo.ts";
 
 export interface SqlStorageOptions {
   /** postgres://… or empty for SQLite. */
@@ -210,6 +213,7 @@ function reposOn(db: Kysely<Database>, kind: StorageKind, sqlite: SqliteFastPath
     friends: new SqlFriends(db),
     files: new SqlFiles(db),
     groups: new SqlGroups(db, kind),
+    wallet: new SqlWallet(db, kind),
   };
 }
 
@@ -235,6 +239,7 @@ export class SqlStorage implements Storage {
   readonly friends: FriendRepo;
   readonly files: FileRepo;
   readonly groups: GroupRepo;
+  readonly wallet: WalletRepo;
   private readonly checkpointer: SqliteCheckpointer | null;
   private readonly sqlite: SqliteFastPath | null;
   /**
@@ -266,10 +271,11 @@ export class SqlStorage implements Storage {
     this.friends = repos.friends;
     this.files = repos.files;
     this.groups = repos.groups;
+    this.wallet = repos.wallet;
   }
 
   /** See `Transactional` in src/ports/storage/index.ts for the guarantees. */
-  async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Repos) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     if (this.current.getStore()?.open)
       throw new Error("storage.transaction: nested transactions are not supported (use the handle you were given)");
     if (this.kind === "sqlite") {
@@ -277,9 +283,10 @@ export class SqlStorage implements Storage {
       this.sqlite?.committed();
       return out;
     }
+    const level = opts.isolation === "row-locks" ? "read committed" : "serializable";
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(this.db.transaction().setIsolationLevel("serializable"), fn);
+        return await this.attempt(this.db.transaction().setIsolationLevel(level), fn);
       } catch (e) {
         if (!RETRYABLE.has((e as { code?: string })?.code ?? "")) throw e;
         if (attempt >= TRANSACTION_ATTEMPTS)
