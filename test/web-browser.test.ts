@@ -101,7 +101,7 @@ describe("web client in a real browser", { skip: haveChromium ? false : `no Chro
 
   /** A fresh browser profile (own cookies) with one page. */
   async function newPage(width = 1280, height = 800): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width, height }, locale: "zh-CN" });
+    const ctx = await browser.newContext({ viewport: { width, height }, locale: "zh-CN", reducedMotion: "reduce" });
     contexts.push(ctx);
     const page = await ctx.newPage();
     page.on("pageerror", (e) => errors.push(e.message));
@@ -395,6 +395,8 @@ describe("web client in a real browser", { skip: haveChromium ? false : `no Chro
     await bob.page.click(".open-btn");
     await bob.page.waitForSelector(".packet-amount [data-amount='2.5']");
     await until(async () => (await bob.page.textContent(".packet-amount span")) === "2.5", "the count-up ends at 2.5");
+    await bob.page.keyboard.press("Escape");
+    await bob.page.waitForSelector(".modal", { state: "detached" });
   });
 
   test("the server restarts mid-conversation: both pages recover, nothing lost or doubled", async () => {
