@@ -124,6 +124,8 @@ export function buildServices(
     config.chatrooms,
     log.child({ component: "chatrooms" }),
   );
+  // a chat room's audience is written shard by shard (its 分组容量): src/realtime/fanout.ts
+  realtime.setShardSizer((topic) => chatrooms.fanoutShardSize(topic));
   // main.ts starts it (subscribes to other nodes' group changes) and stops it at close
   const groups = new GroupService(
     storage,
