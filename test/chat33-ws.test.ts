@@ -130,6 +130,7 @@ describe("chat33 WebSocket (seed 002 webSocket接口)", () => {
         senderInfo: { nickname: "Alice", avatar: "https://x.test/a.png" },
         isSnap: 2,
         ext: null,
+        seq: row.seq,
       });
       assert.equal(typeof echo.logId, "string");
       for (const c of [a2, b1, b2]) assert.deepEqual(await c.next(), echo);
@@ -276,6 +277,7 @@ describe("chat33 WebSocket (seed 002 webSocket接口)", () => {
           targetId: String(b.user.id),
           isSnap: 2,
           ext: null,
+          seq: newest.seq,
         },
       );
       assert.equal(got.find((l) => l.msgId === "7")?.fromId, String(b.user.id), "both directions");

@@ -521,6 +521,18 @@ const KEY_LIST = [
     doc: "upload content types accepted (detected from the bytes where possible, not trusted from the client)",
   },
   { path: "files.thumbnailPx", kind: "int", default: 240, min: 16, max: 2048, doc: "longest side of image thumbnails" },
+  {
+    path: "web.enabled",
+    kind: "bool",
+    default: true,
+    doc: "serve the web chat client at /app/ (and redirect / there); docs/web.md",
+  },
+  {
+    path: "web.dir",
+    kind: "string",
+    default: "",
+    doc: "folder of the built web client (empty = web/dist of this installation)",
+  },
   { path: "enterprise.enabled", kind: "bool", default: true, doc: "serve the enterprise surface (seed 001)" },
   { path: "enterprise.prefix", kind: "string", default: "", doc: "path prefix of the enterprise surface" },
   {

@@ -13,6 +13,8 @@ export type MsgFrame = {
   msgType: number;
   msg: Record<string, unknown>;
   senderInfo: { nickname: string; avatar: string };
+  /** Parley extension: the conversation's gapless sequence number. */
+  seq: number;
 };
 
 /** A `/friend/chatLog` entry. */

@@ -30,7 +30,8 @@ export const cardView = (viewer: User, u: User) => ({
  * One message of `/friend/chatLog` and `/friend/unread` (`lastLog`). `remark` is the viewer's
  * remark for the friend. A recalled message keeps its logId, sender and time, but its content is
  * gone: it reads as a notice (msgType 6) "<nickname> 撤回了一条消息" with `recalled: 1`.
- * `msgId` (the sender's client id) is a Parley extension that lets a client match its own sends.
+ * `msgId` (the sender's client id) is a Parley extension that lets a client match its own sends;
+ * `seq` (the conversation's gapless sequence number) one that lets it find gaps (web/sdk).
  */
 export function logView(v: MessageView, remark: string) {
   return {
@@ -47,6 +48,7 @@ export function logView(v: MessageView, remark: string) {
     // the later clients' fields: burn after reading (1 yes, 2 no) and the client's ext
     isSnap: v.snap ? 1 : 2,
     ext: v.ext,
+    seq: v.seq,
     ...(v.recalled ? { recalled: 1 } : {}),
   };
 }

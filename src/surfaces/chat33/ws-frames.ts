@@ -112,6 +112,8 @@ export function messageFrame(v: MessageView): string {
     // the later clients' fields (33cn/chat33-pc): burn after reading, the client's ext
     isSnap: isSnapOf(v),
     ext: v.ext,
+    // Parley extension: the conversation's gapless sequence number (the web SDK's gap detection)
+    seq: v.seq,
   });
 }
 
