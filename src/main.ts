@@ -165,7 +165,12 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
 
   let consoleHttp: FastifyInstance | null = null;
   if (config.console.enabled) {
-    const consoleOptions = { customers, admin, bodyLimitBytes: config.console.bodyLimitBytes };
+    const consoleOptions = {
+      customers,
+      admin,
+      bodyLimitBytes: config.console.bodyLimitBytes,
+      maxRows: config.console.maxRows,
+    };
     await http.register(consoleSurface, { ...consoleOptions, uiMount: "/console" });
     if (config.console.port) {
       // The console's own listener: every route at the seed's own path (docs/console.md).
