@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { customer } from "./helpers/console.ts";
 import { freePort } from "./helpers/ports.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
@@ -47,19 +48,6 @@ function assertRefused(r: Answer, status: number, msg: RegExp, what: string): vo
   assert.equal(r.body.data, null, what);
   assert.match(String(r.body.msg), msg, what);
 }
-
-const customer = (code: string) => ({
-  code,
-  name: "江苏中威科技",
-  mac: "56:E8:F6:23:EF",
-  tcphost: "61.155.85.77",
-  tcpport: "10003",
-  webhost: "61.155.85.77",
-  webport: "10001",
-  filehost: "61.155.85.77",
-  fileport: "10004",
-  timeout: "2099-09-21",
-});
 
 /** [route, params, status, message, styles] — every console route has its own bad input. */
 type Case = [string, Record<string, unknown>, number, RegExp, Style[]?];

@@ -1,13 +1,21 @@
 import type { TSchema } from "@sinclair/typebox";
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
+import type { FastifyInstance, FastifyRequest, HTTPMethods } from "fastify";
 import type { AdminAuth } from "../../core/admin/admin-token.ts";
 import type { CustomerService } from "../../core/customers/customer-service.ts";
 import { decodeData } from "../../core/customers/validation.ts";
-import type { AppError, ErrorCode } from "../../core/errors.ts";
 import { MAX_JSON_DEPTH } from "../../core/json-limits.ts";
-import { bearerToken } from "../../http/auth.ts";
+import {
+  type Envelope,
+  ErrorEnvelope,
+  envelopeErrors,
+  envelopeSchema,
+  fail,
+  notFoundInEnvelope,
+  ok,
+  requireAdminToken,
+} from "../../http/envelope.ts";
 import { documentRoutes } from "../../http/openapi.ts";
-import { type HttpFailure, HttpInputError, httpScope, type ValidationIssue } from "../../http/scope.ts";
+import { HttpInputError, httpScope, type ValidationIssue } from "../../http/scope.ts";
 import {
   CodeParams,
   CustomerAddParams,
@@ -16,8 +24,6 @@ import {
   CustomerOut,
   CustomerRemoveParams,
   CustomerUpdateParams,
-  ErrorEnvelope,
-  envelope,
   GroupCommitParams,
   GroupListOut,
   HistoryOut,
@@ -52,35 +58,6 @@ export interface ConsoleSurfaceOptions {
   maxRows?: number;
   /** Own listener: answer unknown paths with the envelope (the main port has its own 404). */
   ownListener?: boolean;
-}
-
-export interface Envelope {
-  code: number;
-  msg: string;
-  data: unknown;
-}
-
-export const ok = (data: unknown): Envelope => ({ code: 0, msg: "success", data });
-export const fail = (status: number, msg: string): Envelope => ({ code: status, msg, data: null });
-
-const STATUS: Record<ErrorCode, number> = {
-  invalid_argument: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  rate_limited: 429,
-  unavailable: 503,
-  internal: 500,
-};
-
-/** Core errors → (HTTP status = envelope code, msg): by core code; the core's message names the field. */
-export function fromAppError(e: AppError): { status: number; body: Envelope } {
-  const status = STATUS[e.code] ?? 500;
-  return {
-    status,
-    body: fail(status, status >= 500 ? (status === 503 ? "unavailable" : "internal error") : e.message),
-  };
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => {
@@ -146,26 +123,15 @@ export function describeConsoleValidation(issues: readonly Issue[], context: str
   return `${place} ${message ?? first.message ?? "is invalid"}`;
 }
 
-function answer(f: HttpFailure): { status: number; body: Envelope } {
-  switch (f.kind) {
-    case "app":
-      return fromAppError(f.error);
-    case "validation":
-      return { status: 400, body: fail(400, describeConsoleValidation(f.issues, f.context)) };
-    case "bad_json":
-      return { status: 400, body: fail(400, "the body is not valid JSON") };
-    case "too_deep":
-      return { status: 400, body: fail(400, `the body is nested too deeply (more than ${MAX_JSON_DEPTH} levels)`) };
-    case "too_large":
-      return { status: 413, body: fail(413, "the body is too large") };
-    case "media_type":
-      return { status: 415, body: fail(415, "send query parameters, a form or JSON") };
-    case "internal":
-      return { status: 500, body: fail(500, "internal error") };
-    default:
-      return { status: f.status, body: fail(f.status, f.message) };
-  }
-}
+/** The shared envelope (src/http/envelope.ts) with the console's texts (docs/console.md). */
+export const { fromAppError, answer } = envelopeErrors({
+  validation: describeConsoleValidation,
+  bad_json: "the body is not valid JSON",
+  too_deep: `the body is nested too deeply (more than ${MAX_JSON_DEPTH} levels)`,
+  too_large: "the body is too large",
+  media_type: "send query parameters, a form or JSON",
+  serverError: (status) => (status === 503 ? "unavailable" : "internal error"),
+});
 
 /**
  * Query, form or JSON (an empty JSON body is no parameters). Each path has a GET route (its
@@ -243,10 +209,7 @@ export async function consoleSurface(app: FastifyInstance, opts: ConsoleSurfaceO
       security: (path) => (path.startsWith("/api/") ? undefined : [{ adminBearer: [] }]),
     });
 
-    // Runs before the body is read: without the admin token nothing else happens.
-    const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!admin.verify(bearerToken(req))) return reply.code(401).send(fail(401, "admin token required"));
-    };
+    const requireAdmin = requireAdminToken(admin);
 
     const route = (r: ConsoleRoute) => {
       const summary = SUMMARIES[r.url.slice(r.url.lastIndexOf("/", r.url.lastIndexOf("/") - 1))] ?? "";
@@ -259,7 +222,7 @@ export async function consoleSurface(app: FastifyInstance, opts: ConsoleSurfaceO
         summary,
         description: DESCRIPTION,
         tags: TAGS,
-        response: { 200: envelope(r.data), "4XX": ErrorEnvelope },
+        response: { 200: envelopeSchema(r.data), "4XX": ErrorEnvelope },
       };
       api.route({
         ...common,
@@ -337,9 +300,6 @@ export async function consoleSurface(app: FastifyInstance, opts: ConsoleSurfaceO
     admin$("/user/list", CodeParams, UserListOut, (p) => customers.users(p));
     admin$("/group/list", CodeParams, GroupListOut, (p) => customers.groups(p));
 
-    if (opts.ownListener)
-      api.setNotFoundHandler((req, reply) => {
-        reply.code(404).send(fail(404, `no route ${req.method} ${req.url.split("?")[0]}`));
-      });
+    if (opts.ownListener) api.setNotFoundHandler(notFoundInEnvelope);
   });
 }

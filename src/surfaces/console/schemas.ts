@@ -153,17 +153,9 @@ const customerFields = (required: boolean) => ({
   key: Key,
 });
 
-const REQUIRED_CUSTOMER = [
-  "code",
-  "name",
-  "tcphost",
-  "tcpport",
-  "webhost",
-  "webport",
-  "filehost",
-  "fileport",
-  "timeout",
-];
+/** The seed's fields a customer/add may leave out. */
+const OPTIONAL_ON_ADD = new Set(["mac", "contact", "ctel", "server", "key"]);
+const REQUIRED_CUSTOMER = Object.keys(customerFields(true)).filter((k) => !OPTIONAL_ON_ADD.has(k));
 
 export const CustomerAddParams = params(customerFields(true), REQUIRED_CUSTOMER);
 export const CustomerUpdateParams = params({ id: Id, ...customerFields(false) }, ["id"]);
@@ -259,22 +251,6 @@ export const GroupCommitParams = (maxRows: number) =>
 
 // --- answers (documentation only: the serializer is JSON.stringify) ---
 
-export const envelope = (data: TSchema) =>
-  Type.Object(
-    { code: Type.Integer({ examples: [0] }), msg: Type.String({ examples: ["success"] }), data },
-    { description: "code 0 = success" },
-  );
-
-/** Every error: HTTP 4xx/5xx, its status repeated in `code`, `data: null` (docs/console.md). */
-export const ErrorEnvelope = Type.Object(
-  {
-    code: Type.Integer({ description: "the HTTP status", examples: [400] }),
-    msg: Type.String({ examples: ["missing field: code"] }),
-    data: Type.Null(),
-  },
-  { description: "an error: the HTTP status is repeated in code; msg names the field" },
-);
-
 const Str = (example: string) => Type.String({ examples: [example] });
 const Int = (example: number) => Type.Integer({ examples: [example] });
 const Nullable = (s: TSchema) => Type.Union([s, Type.Null()]);
@@ -313,18 +289,10 @@ export const CustomerListOut = Type.Array(
   Type.Intersect([CustomerOut, Type.Object({ lastReport: Nullable(ServerReportOut) })]),
 );
 
-export const CustomerInfoOut = Type.Object({
-  code: Str("0513001"),
-  name: Str("江苏中威科技"),
-  tcphost: Str("61.155.85.77"),
-  tcpport: Int(10003),
-  webhost: Str("61.155.85.77"),
-  webport: Int(10001),
-  filehost: Str("61.155.85.77"),
-  fileport: Int(10004),
-  timeout: Str("2016-09-21"),
-  expired: Type.Boolean({ description: "true from the day after timeout (UTC)" }),
-});
+export const CustomerInfoOut = Type.Composite([
+  Type.Omit(CustomerOut, ["id", "mac", "contact", "ctel", "server", "hasKey", "createdAt", "updatedAt"]),
+  Type.Object({ expired: Type.Boolean({ description: "true from the day after timeout (UTC)" }) }),
+]);
 
 export const StoredOut = Type.Object({ stored: Type.Integer({ description: "rows accepted", examples: [2] }) });
 export const RemovedOut = Type.Object({ id: Str("616b6865-7503-4d27-92c7-c6b94e1c8cc2") });
