@@ -63,3 +63,46 @@ forEachStorage("read cursors", (ctx) => {
     assert.deepEqual(await rc.getMany([], [8]), new Map());
   });
 });
+
+/** lockNewestSeq: where a new member's cursor starts; no message is stored while it is held. */
+forEachStorage("read cursors: lockNewestSeq", (ctx) => {
+  test("gives the newest seq (0 when empty or unknown) and holds messages back until the transaction ends", async () => {
+    const { storage } = ctx;
+    const c = await storage.messages.ensureConversation({
+      kind: "direct",
+      key: "d:17:18",
+      userA: 17,
+      userB: 18,
+      createdAt: 1,
+    });
+    const msg = (id: string) => ({
+      conversationId: c.id,
+      senderId: 17,
+      clientMsgId: id,
+      kind: "text" as const,
+      content: { content: id },
+      contentJson: JSON.stringify({ content: id }),
+      createdAt: 5,
+    });
+    assert.equal(await storage.transaction((tx) => tx.readCursors.lockNewestSeq(c.id)), 0, "empty");
+    assert.equal(await storage.transaction((tx) => tx.readCursors.lockNewestSeq(987_654)), 0, "unknown");
+    await storage.messages.appendBatch([msg("l1"), msg("l2")]);
+    let appended = false;
+    let later: Promise<unknown> = Promise.resolve();
+    const seen = await storage.transaction(async (tx) => {
+      const newest = await tx.readCursors.lockNewestSeq(c.id);
+      // a message sent now (outside the transaction) waits for it to end
+      later = storage.messages.appendBatch([msg("l3")]).then(() => {
+        appended = true;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(appended, false, "no message is stored while the row is held");
+      await tx.readCursors.advance(c.id, 18, newest, 10);
+      return newest;
+    });
+    await later;
+    assert.equal(seen, 2);
+    assert.equal(await storage.readCursors.get(c.id, 18), 2);
+    assert.equal(await storage.readCursors.unreadCount(c.id, 18), 1, "the message stored after it is unread");
+  });
+});

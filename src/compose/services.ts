@@ -124,7 +124,7 @@ export function buildServices(
   );
   // main.ts starts it (subscribes to other nodes' group changes) and stops it at close
   const groups = new GroupService(
-    storage.groups,
+    storage,
     messages,
     events,
     hub,

@@ -206,7 +206,7 @@ function reposOn(db: Kysely<Database>, kind: StorageKind, sqlite: SqliteFastPath
     org: new SqlOrg(db),
     qr: new SqlQr(db),
     messages: new SqlMessages(db, sqlite),
-    readCursors: new SqlReadCursors(db),
+    readCursors: new SqlReadCursors(db, kind),
     friends: new SqlFriends(db),
     files: new SqlFiles(db),
     groups: new SqlGroups(db, kind),

@@ -11,7 +11,7 @@ import type {
   MemberPatch,
 } from "../../ports/storage/groups.ts";
 import { ROLE_ADMIN, ROLE_MEMBER, ROLE_OWNER } from "../../ports/storage/groups.ts";
-import type { Conversation, User } from "../../ports/storage.ts";
+import type { Conversation, Repos, Transactional, User } from "../../ports/storage.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { conflict, forbidden, invalid, notFound } from "../errors.ts";
 import type { CoreEvents } from "../events.ts";
@@ -80,9 +80,11 @@ export class GroupService {
   /** Read-cursor moves per group waiting for their coalesced receipt notice. */
   private readonly receipts = new Map<number, { from: number; to: number; readers: Set<number> }>();
   private stopped = false;
+  private readonly repo: GroupRepo;
 
   constructor(
-    private readonly repo: GroupRepo,
+    /** The group repository, and transactions for what must be written together (joining). */
+    private readonly storage: Pick<Repos, "groups"> & Transactional,
     private readonly messages: MessageService,
     private readonly events: CoreEvents,
     private readonly hub: Hub,
@@ -91,6 +93,7 @@ export class GroupService {
     private readonly opts: GroupsOptions,
     private readonly log: Logger,
   ) {
+    this.repo = storage.groups;
     hub.onMessage((topic, payload) => {
       if (topic !== GROUPS_CHANGED_TOPIC || typeof payload !== "object" || payload === null || Array.isArray(payload))
         return;
@@ -500,13 +503,25 @@ export class GroupService {
   // ---------------------------------------------------------------------------------------------
   // joining
 
-  /** Adds users and announces them; the caller checked the rules. */
+  /**
+   * Adds users and announces them; the caller checked the rules. The members and their read
+   * cursors (at the group's newest message: nothing from before the join is unread) are written
+   * in ONE transaction that holds the conversation's row, so no message can fall between the two
+   * — a message stored after the membership is unread, one stored before is not
+   * (test/groups-join-cursor.test.ts).
+   */
   private async admit(s: GroupState, userIds: number[]): Promise<number[]> {
-    const added = await this.repo.addMembers(s.group.id, userIds, ROLE_MEMBER, Date.now());
+    const now = Date.now();
+    const convId = s.group.conversationId;
+    const added = await this.storage.transaction(async (tx) => {
+      // first: no message is stored in the group until the members and their cursors are
+      const newest = await tx.readCursors.lockNewestSeq(convId);
+      const fresh = await tx.groups.addMembers(s.group.id, userIds, ROLE_MEMBER, now);
+      if (newest > 0) for (const id of fresh) await tx.readCursors.advance(convId, id, newest, now);
+      return fresh;
+    });
     if (!added.length) return [];
     await this.changed(s.group.id);
-    const conv = await this.messages.conversationById(s.group.conversationId);
-    if (conv) for (const id of added) await this.messages.startCursorAt(conv, id);
     await this.announceJoins(s.group.id, added, true);
     return added;
   }

@@ -511,12 +511,6 @@ export class MessageService {
     return (await this.storage.messages.since(conv.id, afterSeq, limit)).filter((m) => m.deletedAt === null);
   }
 
-  /** Sets a user's read cursor to the conversation's newest message, telling nobody (a new group member). */
-  async startCursorAt(conv: Conversation, userId: number): Promise<void> {
-    const fresh = await this.storage.messages.conversation(conv.id);
-    if (fresh && fresh.lastSeq > 0) await this.storage.readCursors.advance(conv.id, userId, fresh.lastSeq, Date.now());
-  }
-
   private users(ids: number[]): Promise<Map<number, User>> {
     return this.userCache.getMany(ids);
   }
