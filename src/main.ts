@@ -7,7 +7,6 @@ import { HttpConsoleClient } from "./adapters/console/http-console-client.ts";
 import { modesOf } from "./adapters/data-dir.ts";
 import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
 import type { MemoryBus } from "./adapters/hub/memory-hub.ts";
-import { SqlChatrooms } from "./adapters/sql/chatroom-repos.ts";
 import { createCustomerStore } from "./adapters/sql/customer-repos.ts";
 import { buildHttp } from "./compose/http.ts";
 import { createHub } from "./compose/hub.ts";
@@ -114,7 +113,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     admin,
     record: late.record,
     hub,
-    chatroomRepo: new SqlChatrooms(storage.db),
+    chatroomRepo: storage.chatrooms,
   });
   await services.groups.start();
   // History retention (chatrooms.historyMaxCount / historyMaxAgeMs) is also applied on read.
@@ -125,7 +124,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
 
   // The customer console (seed 004) and this node's reports to one: their own store on the same database.
   const consoleStore = createCustomerStore(storage.db);
-  const customers = new CustomerService(consoleStore.customers, consoleStore.telemetry, {
+  const customers = new CustomerService(storage.customers, storage.telemetry, {
     retentionDays: config.console.retentionDays,
     maxRows: config.console.maxRows,
   });
