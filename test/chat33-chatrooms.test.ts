@@ -335,7 +335,7 @@ describe("chat33 chat rooms (/group/*, WS 1/2/3/4/5/7)", () => {
       (await call(bearer(), "/group/muted", { id: String(bob.user.id), mutedTime: 5000, groupId: other })).body.result,
       0,
     );
-    const ui = await call<{ mutedLastTime: number; id: string }>({ "FZM-UUID": "x" }, "/group/userInfo", {
+    const ui = await call<{ mutedLastTime: number; id: string }>(hdr(alice), "/group/userInfo", {
       id: String(bob.user.id),
     });
     assert.equal(ui.body.data.id, String(bob.user.id));
@@ -344,5 +344,46 @@ describe("chat33 chat rooms (/group/*, WS 1/2/3/4/5/7)", () => {
     const [report] = await s.app.chatrooms.reports(1);
     assert.deepEqual([report.reporterId, report.targetId, report.logId], [alice.user.id, bob.user.id, "42"]);
     assert.equal((await call(hdr(null), "/group/report", { id: String(bob.user.id), msgId: "42" })).body.result, -1003);
+  });
+  test("userList / userInfo never show another user's mobile or uid (only to themself and admins); userInfo needs a login", async () => {
+    const other = (await call<{ groupId: string }>(bearer(), "/group/addGroup", { groupName: "隐私" })).body.data
+      .groupId;
+    const c = await socket(hdr(bob));
+    await join(c, other);
+    type Row = { id: string; account?: string; uid?: string; name: string };
+    const listAs = async (h: Record<string, string>) =>
+      (await call<{ userList: Row[] }>(h, "/group/userList", { groupId: other })).body.data.userList.find(
+        (u) => u.id === String(bob.user.id),
+      );
+    for (const h of [{ "FZM-UUID": "scraper-1" }, hdr(alice)]) {
+      const row = await listAs(h);
+      assert.ok(row, "bob is listed");
+      assert.equal(row.name, "Bob");
+      assert.equal(row.account, undefined);
+      assert.equal(row.uid, undefined);
+      assert.ok(!JSON.stringify(row).includes(bob.mobile));
+    }
+    for (const h of [hdr(bob), hdr(admin)]) {
+      const row = await listAs(h);
+      assert.equal(row?.account, bob.mobile);
+      assert.equal(row?.uid, bob.user.uid);
+    }
+    // a guest may not look users up at all (-1003: no session); users see the public fields only
+    const guest = await call({ "FZM-DEVICE": "iOS", "FZM-UUID": "scraper-1" }, "/group/userInfo", {
+      id: String(bob.user.id),
+    });
+    assert.equal(guest.body.result, -1003);
+    assert.ok(!JSON.stringify(guest.body).includes(bob.mobile));
+    const seen = (await call<Record<string, unknown>>(hdr(alice), "/group/userInfo", { id: String(bob.user.id) })).body;
+    assert.equal(seen.result, 0);
+    assert.equal(seen.data.name, "Bob");
+    assert.equal(seen.data.account, undefined);
+    assert.equal(seen.data.uid, undefined);
+    assert.ok(!JSON.stringify(seen).includes(bob.mobile));
+    for (const w of [bob, admin]) {
+      const own = (await call<Record<string, unknown>>(hdr(w), "/group/userInfo", { id: String(bob.user.id) })).body;
+      assert.equal(own.data.account, bob.mobile);
+      assert.equal(own.data.uid, bob.user.uid);
+    }
   });
 });

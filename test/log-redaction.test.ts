@@ -16,6 +16,8 @@ const SECRETS = {
   gatewaySecret: "gw-s3cret-value-123",
   adminToken: "adm-t0ken-never-logged",
   captcha: "918273",
+  qrCode: "QRgroupJ0INc0de4242",
+  qrLogin: "QRl0ginC0de777",
 };
 
 describe("secrets never reach the log (requestLog on)", () => {
@@ -83,6 +85,9 @@ describe("secrets never reach the log (requestLog on)", () => {
 
     // an unknown route with a secret in its query, and a malformed JSON body holding a password
     await call(`/nowhere?password=${SECRETS.password}`);
+    // one-time QR codes live in the path: a group-join QR and a QR login, both failing (no login)
+    await call(`/auth/cnbi_scan/${SECRETS.qrCode}/1?authorization=x`);
+    await call(`/auth/scan_login/${SECRETS.qrLogin}/1`, { method: "POST" });
     await call("/auth/login", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -101,6 +106,8 @@ describe("secrets never reach the log (requestLog on)", () => {
     // the requests were logged …
     assert.match(log, /"url":"\/auth\/login\?account=alice&password=\[REDACTED\]&platform=windows"/);
     assert.match(log, /"url":"\/api\/left_user_info\?authorization=\[REDACTED\]"/);
+    assert.match(log, /"url":"\/auth\/cnbi_scan\/\[REDACTED\]\/1\?authorization=\[REDACTED\]"/);
+    assert.match(log, /"url":"\/auth\/scan_login\/\[REDACTED\]\/1"/);
     assert.match(log, /Route GET:\/nowhere\?password=\[REDACTED\] not found/);
     assert.match(log, /"direct"/);
     // … and no secret appears anywhere
@@ -119,5 +126,11 @@ describe("redactUrl", () => {
       "/a?authorization=[REDACTED]&key=[REDACTED]&secret=[REDACTED]&captcha=[REDACTED]&code=[REDACTED]#f",
     );
     assert.equal(redactUrl("/a?%E0%A4%A=1"), "/a?%E0%A4%A=1");
+    assert.equal(
+      redactUrl("/ent/auth/cnbi_scan/abc/7?x=/auth/cnbi_scan/k"),
+      "/ent/auth/cnbi_scan/[REDACTED]/7?x=/auth/cnbi_scan/k",
+    );
+    assert.equal(redactUrl("/auth/SCAN_LOGIN/abc/7"), "/auth/SCAN_LOGIN/[REDACTED]/7");
+    assert.equal(redactUrl("/auth/scan_login_url?code=1"), "/auth/scan_login_url?code=[REDACTED]");
   });
 });

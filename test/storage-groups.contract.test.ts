@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
+import { Migrator } from "kysely";
+import { buildMigrations } from "../src/adapters/sql/migrations.ts";
+import type { SqlStorage } from "../src/adapters/sql/sql-storage.ts";
 import { AppError } from "../src/core/errors.ts";
 import type { NewGroup } from "../src/ports/storage/groups.ts";
 import type { Storage } from "../src/ports/storage.ts";
@@ -123,7 +126,7 @@ forEachStorage("groups", (ctx) => {
     ]);
     const u = await storage.groups.update(g.id, { name: "new", joinPermission: 3, muteAll: true, capacity: 50 }, 7);
     assert.deepEqual([u?.name, u?.joinPermission, u?.muteAll, u?.capacity, u?.updatedAt], ["new", 3, true, 50, 7]);
-    const app = await storage.groups.createApplication({
+    const { application: app } = await storage.groups.createApplication({
       groupId: g.id,
       userId: 3,
       inviterId: null,
@@ -150,17 +153,19 @@ forEachStorage("groups", (ctx) => {
       { userId: 21, role: 2 },
       { userId: 22, role: 1 },
     ]);
-    const mk = (userId: number, inviterId: number | null) =>
-      storage.groups.createApplication({
-        groupId: g.id,
-        userId,
-        inviterId,
-        reason: "hi",
-        status: 1,
-        handledBy: null,
-        createdAt: 5,
-        updatedAt: 5,
-      });
+    const mk = async (userId: number, inviterId: number | null) =>
+      (
+        await storage.groups.createApplication({
+          groupId: g.id,
+          userId,
+          inviterId,
+          reason: "hi",
+          status: 1,
+          handledBy: null,
+          createdAt: 5,
+          updatedAt: 5,
+        })
+      ).application;
     const a = await mk(30, null);
     const b = await mk(31, 22);
     assert.equal((await storage.groups.pendingApplication(g.id, 30))?.id, a.id);
@@ -223,4 +228,144 @@ forEachStorage("groups", (ctx) => {
     await storage.groups.removeMembers(g.id, [2]);
     assert.deepEqual(await storage.groups.readersOf(g.id, c, 2, 4), [1, 3]);
   });
+  test("one waiting application per (group, user): concurrent createApplication stores one", async () => {
+    const g = await storage.groups.create(group(40), [{ userId: 40, role: 3 }]);
+    const app = (userId: number, reason: string) => ({
+      groupId: g.id,
+      userId,
+      inviterId: null,
+      reason,
+      status: 1 as const,
+      handledBy: null,
+      createdAt: 5,
+      updatedAt: 5,
+    });
+    const made = await Promise.all(["a", "b", "c", "d"].map((r) => storage.groups.createApplication(app(41, r))));
+    assert.equal(made.filter((m) => m.created).length, 1);
+    assert.equal(new Set(made.map((m) => m.application.id)).size, 1);
+    assert.equal(await storage.groups.pendingCountFor(40), 1);
+    assert.equal((await storage.groups.pendingOf(g.id, 10)).length, 1);
+    // once answered, the user may apply again
+    assert.equal(await storage.groups.resolveApplication(made[0].application.id, 2, 40, 6), true);
+    const again = await storage.groups.createApplication(app(41, "e"));
+    assert.equal(again.created, true);
+    assert.notEqual(again.application.id, made[0].application.id);
+  });
+
+  test("addMembers: one transaction that refuses the blacklisted, accepts the joiners' applications and starts their cursors", async () => {
+    const g = await storage.groups.create(group(50), [{ userId: 50, role: 3 }]);
+    const { application } = await storage.groups.createApplication({
+      groupId: g.id,
+      userId: 51,
+      inviterId: null,
+      reason: "",
+      status: 1,
+      handledBy: null,
+      createdAt: 5,
+      updatedAt: 5,
+    });
+    // two messages before anyone joins
+    const conv = (await storage.messages.conversation(g.conversationId)) as NonNullable<
+      Awaited<ReturnType<typeof storage.messages.conversation>>
+    >;
+    await storage.messages.appendBatch(
+      [1, 2].map((i) => ({
+        conversationId: conv.id,
+        senderId: 50,
+        clientMsgId: `c${i}`,
+        kind: "text" as const,
+        content: { text: "x" },
+        contentJson: '{"text":"x"}',
+        createdAt: 10 + i,
+      })),
+    );
+    // a blacklisted user among the invitees: nobody is added, the application still waits
+    await storage.groups.blacklist(g.id, 53, 1);
+    await assert.rejects(storage.groups.addMembers(g.id, [51, 52, 53], 1, 20, 50), isReason("group_blacklisted"));
+    assert.equal(await storage.groups.countMembers(g.id), 1);
+    assert.equal((await storage.groups.application(application.id))?.status, 1);
+    // without them: both join, 51's application is accepted by 50, both cursors are at seq 2
+    assert.deepEqual((await storage.groups.addMembers(g.id, [51, 52], 1, 21, 50)).sort(), [51, 52]);
+    const after = await storage.groups.application(application.id);
+    assert.deepEqual([after?.status, after?.handledBy], [3, 50]);
+    assert.equal(await storage.groups.pendingCountFor(50), 0);
+    assert.equal(await storage.readCursors.get(conv.id, 51), 2);
+    assert.equal(await storage.readCursors.get(conv.id, 52), 2);
+    assert.equal(await storage.readCursors.unreadCount(conv.id, 52), 0);
+    // a full group rolls everything back: the application of 54 keeps waiting, no cursor
+    await storage.groups.update(g.id, { capacity: 3 }, 22);
+    await storage.groups.createApplication({ ...application, userId: 54 });
+    await assert.rejects(storage.groups.addMembers(g.id, [54], 1, 23), isReason("group_full"));
+    assert.equal((await storage.groups.pendingApplication(g.id, 54))?.status, 1);
+    assert.equal(await storage.readCursors.get(conv.id, 54), 0);
+  });
 });
+
+/** Migration 0012 on a database that already holds duplicate waiting applications. */
+forEachStorage(
+  "groups migration 0012 (one waiting application)",
+  (ctx) => {
+    test("older duplicates are refused, a member's waiting ones accepted, the newest kept; then the index holds", async () => {
+      const storage = ctx.storage as SqlStorage;
+      const all = buildMigrations(ctx.kind);
+      const before = Object.fromEntries(Object.entries(all).filter(([name]) => name < "0012"));
+      const migrator = new Migrator({
+        db: storage.db,
+        provider: { getMigrations: async () => before },
+        migrationTableName: "parley_migrations",
+        migrationLockTableName: "parley_migrations_lock",
+      });
+      const { error } = await migrator.migrateToLatest();
+      assert.equal(error, undefined);
+      const g = await storage.groups.create(group(1), [
+        { userId: 1, role: 3 },
+        { userId: 2, role: 1 },
+      ]);
+      const row = (userId: number, at: number) => ({
+        group_id: g.id,
+        user_id: userId,
+        inviter_id: null,
+        reason: "",
+        status: 1,
+        handled_by: null,
+        created_at: at,
+        updated_at: at,
+      });
+      // user 3: three waiting; user 2 (a member already): two waiting; user 4: one
+      await storage.db
+        .insertInto("group_applications")
+        .values([row(3, 1), row(3, 2), row(3, 3), row(2, 4), row(2, 5), row(4, 6)])
+        .execute();
+      assert.ok((await storage.migrate()).includes("0012_group_applications_one_waiting"));
+      const rows = await storage.db
+        .selectFrom("group_applications")
+        .select(["user_id", "status", "created_at"])
+        .orderBy("id")
+        .execute();
+      assert.deepEqual(
+        rows.map((r) => [Number(r.user_id), Number(r.status), Number(r.created_at)]),
+        [
+          [3, 2, 1],
+          [3, 2, 2],
+          [3, 1, 3],
+          [2, 3, 4],
+          [2, 3, 5],
+          [4, 1, 6],
+        ],
+      );
+      await assert.rejects(storage.db.insertInto("group_applications").values(row(3, 7)).execute());
+      const again = await storage.groups.createApplication({
+        groupId: g.id,
+        userId: 4,
+        inviterId: null,
+        reason: "",
+        status: 1,
+        handledBy: null,
+        createdAt: 8,
+        updatedAt: 8,
+      });
+      assert.deepEqual([again.created, again.application.createdAt], [false, 6]);
+    });
+  },
+  { migrate: false },
+);

@@ -132,6 +132,7 @@ export function buildServices(
     userCache,
     config.groups,
     log.child({ component: "groups" }),
+    limiter,
   );
   const files = new FileService(
     storage,

@@ -56,6 +56,8 @@ export const Reasons = {
   qr_rate_limited: "rate_limited",
   login_busy: "rate_limited",
   msg_rate_limited: "rate_limited",
+  group_rate_limited: "rate_limited",
+  chatroom_rate_limited: "rate_limited",
 
   // SMS codes
   captcha_wrong: "invalid_argument",

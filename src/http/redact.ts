@@ -2,7 +2,7 @@ import { type FastifyRequest, LogController } from "fastify";
 
 /**
  * Secrets never reach a log line (issue 10 item 2): query parameters in logged URLs are masked by
- * name, and pino's `redact` masks the same names as fields (request/response headers, bodies or
+ * name, one-time codes in URL paths by route (`SECRET_SEGMENT`), and pino's `redact` masks the same names as fields (request/response headers, bodies or
  * objects someone logs). One list for every surface.
  */
 export const CENSOR = "[REDACTED]";
@@ -17,8 +17,21 @@ const SECRET_NAME =
 
 export const isSecretName = (name: string): boolean => SECRET_NAME.test(name);
 
-/** `/auth/login?account=alice&password=x` → `/auth/login?account=alice&password=[REDACTED]`. */
-export function redactUrl(url: string): string {
+/**
+ * Path segments that are secrets: the one-time QR codes of the enterprise surface
+ * (`/auth/scan_login/<code>/<userId>`, `/auth/cnbi_scan/<code>/<userId>`, under any mount prefix).
+ */
+const SECRET_SEGMENT = /(\/auth\/(?:scan_login|cnbi_scan)\/)[^/?#]+/gi;
+
+const redactPath = (path: string): string => path.replace(SECRET_SEGMENT, `$1${CENSOR}`);
+
+/**
+ * `/auth/login?account=alice&password=x` → `/auth/login?account=alice&password=[REDACTED]`;
+ * `/auth/cnbi_scan/<code>/7` → `/auth/cnbi_scan/[REDACTED]/7`.
+ */
+export function redactUrl(rawUrl: string): string {
+  const end = rawUrl.search(/[?#]/);
+  const url = end < 0 ? redactPath(rawUrl) : redactPath(rawUrl.slice(0, end)) + rawUrl.slice(end);
   const q = url.indexOf("?");
   if (q < 0) return url;
   const hash = url.indexOf("#", q);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely, Selectable } from "kysely";
-import { invalid, notFound } from "../../ports/errors.ts";
+import { forbidden, invalid, notFound } from "../../ports/errors.ts";
 import type {
   ApplicationStatus,
   Group,
@@ -278,12 +278,28 @@ export class SqlGroups implements GroupRepo {
     return rows.map((r) => ({ group: toGroup(r), member: toMember(r) }));
   }
 
-  async addMembers(groupId: number, userIds: readonly number[], role: GroupRole, at: number): Promise<number[]> {
+  async addMembers(
+    groupId: number,
+    userIds: readonly number[],
+    role: GroupRole,
+    at: number,
+    handledBy: number | null = null,
+  ): Promise<number[]> {
     const wanted = [...new Set(userIds)];
     if (!wanted.length) return [];
     return atomic(this.db, async (tx) => {
       const g = await this.lockLive(tx, groupId);
       if (!g) throw notFound("group_not_found", "no such group");
+      // they are members after this call: their own waiting applications are answered (accepted)
+      await inChunks(wanted, (chunk) =>
+        tx
+          .updateTable("group_applications")
+          .set({ status: 3, handled_by: handledBy, updated_at: at })
+          .where("group_id", "=", groupId)
+          .where("user_id", "in", chunk)
+          .where("status", "=", 1)
+          .execute(),
+      );
       const existing = new Set(
         (
           await inChunks(wanted, (chunk) =>
@@ -298,6 +314,16 @@ export class SqlGroups implements GroupRepo {
       );
       const fresh = wanted.filter((id) => !existing.has(id));
       if (!fresh.length) return [];
+      const barred = await inChunks(fresh, (chunk) =>
+        tx
+          .selectFrom("group_blacklist")
+          .select("user_id")
+          .where("group_id", "=", groupId)
+          .where("user_id", "in", chunk)
+          .limit(1)
+          .execute(),
+      );
+      if (barred.length) throw forbidden("group_blacklisted", "a blacklisted user cannot join this group");
       if ((await this.count(tx, groupId)) + fresh.length > Number(g.capacity))
         throw invalid("group_full", "the group is full");
       await tx
@@ -316,6 +342,31 @@ export class SqlGroups implements GroupRepo {
           })),
         )
         .execute();
+      // a new member has read everything before they joined: their cursor starts at the
+      // conversation's last seq, in this transaction (a message committed later is unread).
+      // PostgreSQL: the row is locked (FOR UPDATE), so no message is stored between this read and
+      // the commit — one stored then would count as read though it came after the membership
+      // began, or as unread though it came before (test/groups-join-cursor.test.ts). A SQLite
+      // transaction holds the write lock anyway.
+      let lastSeq = tx.selectFrom("conversations").select("last_seq").where("id", "=", g.conversation_id);
+      if (this.kind === "postgres") lastSeq = lastSeq.forUpdate();
+      const conv = await lastSeq.executeTakeFirst();
+      const seq = Number(conv?.last_seq ?? 0);
+      if (seq > 0)
+        await inChunks(fresh, (chunk) =>
+          tx
+            .insertInto("read_cursors")
+            .values(
+              chunk.map((userId) => ({ conversation_id: g.conversation_id, user_id: userId, seq, updated_at: at })),
+            )
+            .onConflict((oc) =>
+              oc
+                .columns(["conversation_id", "user_id"])
+                .doUpdateSet({ seq, updated_at: at })
+                .where("read_cursors.seq", "<", seq),
+            )
+            .execute(),
+        );
       return fresh;
     });
   }
@@ -380,7 +431,10 @@ export class SqlGroups implements GroupRepo {
     });
   }
 
-  async createApplication(a: Omit<GroupApplication, "id">): Promise<GroupApplication> {
+  async createApplication(
+    a: Omit<GroupApplication, "id">,
+  ): Promise<{ application: GroupApplication; created: boolean }> {
+    // a second waiting application of the same user hits the partial unique index (0012): no-op
     const r = await this.db
       .insertInto("group_applications")
       .values({
@@ -393,9 +447,13 @@ export class SqlGroups implements GroupRepo {
         created_at: a.createdAt,
         updated_at: a.updatedAt,
       })
+      .onConflict((oc) => oc.doNothing())
       .returningAll()
-      .executeTakeFirstOrThrow();
-    return toApplication(r);
+      .executeTakeFirst();
+    if (r) return { application: toApplication(r), created: true };
+    const existing = a.status === 1 ? await this.pendingApplication(a.groupId, a.userId) : null;
+    if (!existing) throw new Error("group application insert conflicted with no waiting application");
+    return { application: existing, created: false };
   }
 
   async application(id: number): Promise<GroupApplication | null> {
@@ -499,6 +557,18 @@ export class SqlGroups implements GroupRepo {
       .where("user_id", "=", userId)
       .executeTakeFirst();
     return r !== undefined;
+  }
+
+  async blacklistedAmong(groupId: number, userIds: readonly number[]): Promise<number[]> {
+    const rows = await inChunks(userIds, (chunk) =>
+      this.db
+        .selectFrom("group_blacklist")
+        .select("user_id")
+        .where("group_id", "=", groupId)
+        .where("user_id", "in", chunk)
+        .execute(),
+    );
+    return rows.map((r) => Number(r.user_id));
   }
 
   async blacklisted(groupId: number): Promise<number[]> {

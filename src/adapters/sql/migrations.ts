@@ -1,4 +1,4 @@
-import type { ColumnDefinitionBuilder, Kysely, Migration } from "kysely";
+import { type ColumnDefinitionBuilder, type Kysely, type Migration, sql } from "kysely";
 import type { StorageKind } from "../../ports/storage.ts";
 
 /**
@@ -507,6 +507,26 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
       async down(db: Kysely<unknown>) {
         for (const t of ["chatroom_reports", "chatroom_blacklist", "chatroom_mutes", "chatrooms"])
           await db.schema.dropTable(t).execute();
+      },
+    },
+    "0012_group_applications_one_waiting": {
+      // At most one waiting application per (group, user) — the partial unique index makes a
+      // concurrent second `apply` a no-op (GroupRepo.createApplication). Existing data first:
+      // a waiting application of someone who is a member already is accepted (3); of several
+      // waiting ones per (group, user) the newest stays waiting and the older are refused (2).
+      async up(db: Kysely<unknown>) {
+        await sql`UPDATE group_applications SET status = 3
+          WHERE status = 1 AND EXISTS (SELECT 1 FROM group_members m
+            WHERE m.group_id = group_applications.group_id AND m.user_id = group_applications.user_id)`.execute(db);
+        await sql`UPDATE group_applications SET status = 2
+          WHERE status = 1 AND id < (SELECT MAX(a.id) FROM group_applications a
+            WHERE a.group_id = group_applications.group_id AND a.user_id = group_applications.user_id
+              AND a.status = 1)`.execute(db);
+        await sql`CREATE UNIQUE INDEX group_applications_one_waiting
+          ON group_applications (group_id, user_id) WHERE status = 1`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropIndex("group_applications_one_waiting").execute();
       },
     },
   };

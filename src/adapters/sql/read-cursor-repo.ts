@@ -1,20 +1,10 @@
 import type { Kysely } from "kysely";
-import type { ReadCursorRepo, StorageKind } from "../../ports/storage.ts";
+import type { ReadCursorRepo } from "../../ports/storage.ts";
 import { inChunks } from "./chunks.ts";
 import type { Database } from "./schema.ts";
 
 export class SqlReadCursors implements ReadCursorRepo {
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly kind: StorageKind,
-  ) {}
-
-  async lockNewestSeq(conversationId: number): Promise<number> {
-    let q = this.db.selectFrom("conversations").select("last_seq").where("id", "=", conversationId);
-    if (this.kind === "postgres") q = q.forUpdate();
-    const r = await q.executeTakeFirst();
-    return r ? Number(r.last_seq) : 0;
-  }
+  constructor(private readonly db: Kysely<Database>) {}
 
   async advance(conversationId: number, userId: number, seq: number, at: number): Promise<number> {
     await this.db

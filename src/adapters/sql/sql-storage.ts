@@ -210,7 +210,7 @@ function reposOn(db: Kysely<Database>, kind: StorageKind, sqlite: SqliteFastPath
     org: new SqlOrg(db),
     qr: new SqlQr(db),
     messages: new SqlMessages(db, sqlite),
-    readCursors: new SqlReadCursors(db, kind),
+    readCursors: new SqlReadCursors(db),
     friends: new SqlFriends(db),
     files: new SqlFiles(db),
     groups: new SqlGroups(db, kind),

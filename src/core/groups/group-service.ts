@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Hub, Presence } from "../../ports/hub.ts";
+import type { RateLimiter } from "../../ports/rate-limit.ts";
 import type {
   Group,
   GroupApplication,
@@ -13,7 +14,7 @@ import type {
 import { ROLE_ADMIN, ROLE_MEMBER, ROLE_OWNER } from "../../ports/storage/groups.ts";
 import type { Conversation, Repos, Transactional, User } from "../../ports/storage.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
-import { conflict, forbidden, invalid, notFound } from "../errors.ts";
+import { AppError, conflict, forbidden, invalid, notFound } from "../errors.ts";
 import type { CoreEvents } from "../events.ts";
 import { contentOrThrow } from "../messages/content.ts";
 import type { MessageService, MessageView } from "../messages/message-service.ts";
@@ -40,12 +41,24 @@ export interface GroupsOptions {
   maxCapacity: number;
   /** At most one online-count notice per group per this many ms (per node). */
   onlineNoticeMs: number;
+  /**
+   * A cached group (members, roles, mutes: what every check reads) is reloaded after this many ms
+   * even when no `groups.changed` invalidation arrived (a lost pub/sub message is stale for at
+   * most this long). Config `groups.cacheTtlMs`, default 5000.
+   */
+  cacheTtlMs: number;
+  /** Groups one user may create per minute, cluster-wide (0 = no limit). */
+  createsPerMinute: number;
+  /** Applications (and link joins) one user may make per minute, cluster-wide (0 = no limit). */
+  appliesPerMinute: number;
 }
 
 /** A group with its members, as cached per node (dropped on every change, on every node). */
 interface GroupState {
   group: Group;
   members: Map<number, GroupMember>;
+  /** When it was read from storage (ms); older than `cacheTtlMs` is reloaded. */
+  loadedAt: number;
 }
 
 export interface MemberView {
@@ -68,9 +81,11 @@ const DEFAULT_NAME_MAX = 32;
  *
  * Hot path: a group and its members are cached per node (two queries on first use), so a message
  * to a hot group reads no membership from storage; every change drops the entry here and, through
- * the hub topic `groups.changed`, on every other node.
+ * the hub topic `groups.changed`, on every other node. Pub/sub is lossy, so an entry also expires
+ * after `cacheTtlMs` (a few seconds): a lost invalidation is stale for at most that long.
  */
 export class GroupService {
+  private readonly repo: GroupRepo;
   private readonly cache = new Map<number, GroupState>();
   /** Bumped on every invalidation: a load that started before it does not fill the cache. */
   private readonly generation = new Map<number, number>();
@@ -80,10 +95,12 @@ export class GroupService {
   /** Read-cursor moves per group waiting for their coalesced receipt notice. */
   private readonly receipts = new Map<number, { from: number; to: number; readers: Set<number> }>();
   private stopped = false;
-  private readonly repo: GroupRepo;
 
+  /**
+   * `storage.transaction` groups the writes of one operation (approve, blacklist, setMutedList);
+   * events are published after it commits.
+   */
   constructor(
-    /** The group repository, and transactions for what must be written together (joining). */
     private readonly storage: Pick<Repos, "groups"> & Transactional,
     private readonly messages: MessageService,
     private readonly events: CoreEvents,
@@ -92,6 +109,7 @@ export class GroupService {
     private readonly users: UserCache,
     private readonly opts: GroupsOptions,
     private readonly log: Logger,
+    private readonly limiter: RateLimiter,
   ) {
     this.repo = storage.groups;
     hub.onMessage((topic, payload) => {
@@ -133,11 +151,15 @@ export class GroupService {
   /** The live group with its members, or null (absent or dissolved). */
   private async state(groupId: number): Promise<GroupState | null> {
     const hit = this.cache.get(groupId);
-    if (hit) return hit;
+    const now = Date.now();
+    if (hit && now - hit.loadedAt < this.opts.cacheTtlMs) return hit;
     const gen = this.generation.get(groupId) ?? 0;
     const [group, members] = await Promise.all([this.repo.find(groupId), this.repo.members(groupId)]);
-    if (!group || group.dissolvedAt !== null) return null;
-    const state: GroupState = { group, members: new Map(members.map((m) => [m.userId, m])) };
+    if (!group || group.dissolvedAt !== null) {
+      if ((this.generation.get(groupId) ?? 0) === gen) this.cache.delete(groupId);
+      return null;
+    }
+    const state: GroupState = { group, members: new Map(members.map((m) => [m.userId, m])), loadedAt: now };
     if ((this.generation.get(groupId) ?? 0) === gen) {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(groupId, state);
@@ -151,6 +173,14 @@ export class GroupService {
     const me = s?.members.get(actor.id) ?? null;
     requireMember(s?.group ?? null, me);
     return { s: s as GroupState, me };
+  }
+
+  /** Per-user limits on the writes that fan out (a create notifies every member, an application every manager). */
+  private async limit(kind: "create" | "apply", userId: number): Promise<void> {
+    const max = kind === "create" ? this.opts.createsPerMinute : this.opts.appliesPerMinute;
+    if (max <= 0) return;
+    if (!(await this.limiter.hit(`groups:${kind}:user:${userId}`, max, 60_000)).ok)
+      throw new AppError("rate_limited", "group_rate_limited", "too many group requests, try again later");
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -169,17 +199,20 @@ export class GroupService {
   }
 
   /**
-   * Event 20 for each of `joined`: to the group's topic first (the existing members' sockets),
-   * then to each new member's own topic (their sockets subscribe to the group on seeing their own
-   * join, so the group-topic copies published before cannot reach them twice).
+   * Event 20, O(N) publishes for N joiners (one user per event, as the seed's frame):
+   * - an existing group: each join once to the group's topic (the members before it);
+   * - each joiner hears of its own join on its own topic — after the group-topic copies, since
+   *   its sockets subscribe to the group on seeing it, so those copies cannot reach it twice; it
+   *   reads the member list (`/room/userList`) for the others;
+   * - on create, the creator (`creatorId`) hears of every member on its own topic.
    */
-  private async announceJoins(groupId: number, joined: number[], existing: boolean): Promise<void> {
+  private async announceJoins(groupId: number, joined: number[], existing: boolean, creatorId?: number): Promise<void> {
     const datetime = Date.now();
-    for (const userId of joined) {
-      const event: GroupEvent = { type: "group.joined", groupId, userId, datetime };
-      if (existing) await this.publish([groupTopic(groupId)], event);
-      await this.toUsers(joined, event);
-    }
+    const joinOf = (userId: number): GroupEvent => ({ type: "group.joined", groupId, userId, datetime });
+    if (existing) for (const userId of joined) await this.publish([groupTopic(groupId)], joinOf(userId));
+    await Promise.all(joined.map((userId) => this.toUsers([userId], joinOf(userId))));
+    if (creatorId !== undefined)
+      for (const userId of joined) if (userId !== creatorId) await this.toUsers([creatorId], joinOf(userId));
   }
 
   private card(g: Group): GroupCard {
@@ -294,6 +327,7 @@ export class GroupService {
 
   /** Creates a group: the actor is its owner, `userIds` its first members (event 20 to all). */
   async create(actor: User, input: { name?: string; avatar?: string; userIds: number[] }): Promise<Group> {
+    await this.limit("create", actor.id);
     const others = [...new Set(input.userIds)].filter((id) => id !== actor.id);
     const invited = await this.liveUsers(others);
     let name = input.name?.trim() ?? "";
@@ -315,7 +349,7 @@ export class GroupService {
       },
       [{ userId: actor.id, role: ROLE_OWNER }, ...others.map((userId) => ({ userId, role: ROLE_MEMBER }))],
     );
-    await this.announceJoins(group.id, [actor.id, ...others], false);
+    await this.announceJoins(group.id, [actor.id, ...others], false, actor.id);
     return group;
   }
 
@@ -346,6 +380,12 @@ export class GroupService {
     );
     if (!removed.length) return [];
     await this.changed(groupId);
+    await this.announceRemoved(groupId, removed);
+    return removed;
+  }
+
+  /** Event 21 type 2 for each removed member, to the group's topic (they are still subscribed). */
+  private async announceRemoved(groupId: number, removed: number[]): Promise<void> {
     const names = await this.users.getMany(removed);
     for (const userId of removed)
       await this.publish([groupTopic(groupId)], {
@@ -356,7 +396,6 @@ export class GroupService {
         content: `${names.get(userId)?.nickname ?? ""} 被移出了群聊`,
         datetime: Date.now(),
       });
-    return removed;
   }
 
   /** The actor leaves (event 21 type 1). The owner must transfer or dissolve first. */
@@ -460,16 +499,19 @@ export class GroupService {
     const ids = targets.map((t) => (t as GroupMember).userId);
     const now = Date.now();
     if (listType === 2 && deadline <= now) throw invalid("bad_deadline", "deadline must be in the future");
-    if (listType === 1) {
-      await this.repo.updateAllMembers(groupId, { mutedUntil: 0, speakExempt: false });
-      await this.repo.update(groupId, { muteAll: false }, now);
-    } else if (listType === 2) {
-      for (const id of ids) await this.repo.updateMember(groupId, id, { mutedUntil: deadline });
-    } else {
-      await this.repo.updateAllMembers(groupId, { speakExempt: false });
-      if (listType === 3) for (const id of ids) await this.repo.updateMember(groupId, id, { speakExempt: true });
-      await this.repo.update(groupId, { muteAll: true }, now);
-    }
+    // all of it or nothing (one transaction); the events go out after it committed
+    await this.storage.transaction(async ({ groups }) => {
+      if (listType === 1) {
+        await groups.updateAllMembers(groupId, { mutedUntil: 0, speakExempt: false });
+        if (!(await groups.update(groupId, { muteAll: false }, now))) throw notMember();
+      } else if (listType === 2) {
+        for (const id of ids) await groups.updateMember(groupId, id, { mutedUntil: deadline });
+      } else {
+        await groups.updateAllMembers(groupId, { speakExempt: false });
+        if (listType === 3) for (const id of ids) await groups.updateMember(groupId, id, { speakExempt: true });
+        if (!(await groups.update(groupId, { muteAll: true }, now))) throw notMember();
+      }
+    });
     await this.changed(groupId);
     if (listType === 2)
       await Promise.all(
@@ -503,33 +545,19 @@ export class GroupService {
   // ---------------------------------------------------------------------------------------------
   // joining
 
-  /**
-   * Adds users and announces them; the caller checked the rules. The members and their read
-   * cursors (at the group's newest message: nothing from before the join is unread) are written
-   * in ONE transaction that holds the conversation's row, so no message can fall between the two
-   * — a message stored after the membership is unread, one stored before is not
-   * (test/groups-join-cursor.test.ts).
-   */
+  /** Adds users and announces them; the caller checked the rules. */
   private async admit(s: GroupState, userIds: number[]): Promise<number[]> {
-    const now = Date.now();
-    const convId = s.group.conversationId;
-    const added = await this.storage.transaction(async (tx) => {
-      // first: no message is stored in the group until the members and their cursors are
-      const newest = await tx.readCursors.lockNewestSeq(convId);
-      const fresh = await tx.groups.addMembers(s.group.id, userIds, ROLE_MEMBER, now);
-      if (newest > 0) for (const id of fresh) await tx.readCursors.advance(convId, id, newest, now);
-      return fresh;
-    });
+    const added = await this.repo.addMembers(s.group.id, userIds, ROLE_MEMBER, Date.now());
     if (!added.length) return [];
     await this.changed(s.group.id);
     await this.announceJoins(s.group.id, added, true);
     return added;
   }
 
+  /** One query for all of `userIds` (addMembers checks again inside its transaction). */
   private async refuseBlacklisted(groupId: number, userIds: number[]): Promise<void> {
-    for (const id of userIds)
-      if (await this.repo.isBlacklisted(groupId, id))
-        throw forbidden("group_blacklisted", "a blacklisted user cannot join this group");
+    if (userIds.length && (await this.repo.blacklistedAmong(groupId, userIds)).length)
+      throw forbidden("group_blacklisted", "a blacklisted user cannot join this group");
   }
 
   /**
@@ -553,11 +581,10 @@ export class GroupService {
     return { joined: [], pending };
   }
 
+  /** A waiting application (idempotent: a user's waiting one is returned, announced only once). */
   private async applyFor(s: GroupState, userId: number, inviterId: number | null, reason: string) {
-    const existing = await this.repo.pendingApplication(s.group.id, userId);
-    if (existing) return existing;
     const now = Date.now();
-    const a = await this.repo.createApplication({
+    const { application: a, created } = await this.repo.createApplication({
       groupId: s.group.id,
       userId,
       inviterId,
@@ -567,7 +594,7 @@ export class GroupService {
       createdAt: now,
       updatedAt: now,
     });
-    await this.announceApplication(s.group, a, [...this.managers(s), userId]);
+    if (created) await this.announceApplication(s.group, a, [...this.managers(s), userId]);
     return a;
   }
 
@@ -579,6 +606,7 @@ export class GroupService {
     const s = await this.state(groupId);
     if (!s) throw notMember();
     if (s.members.has(actor.id)) throw conflict("group_already_member", "already a member");
+    await this.limit("apply", actor.id);
     await this.refuseBlacklisted(groupId, [actor.id]);
     if (s.group.joinPermission === 3) throw forbidden("group_closed", "this group admits nobody");
     if (s.group.joinPermission === 2) {
@@ -627,11 +655,17 @@ export class GroupService {
       if (state.members.size >= state.group.capacity) throw invalid("group_full", "the group is full");
     }
     const now = Date.now();
-    if (!(await this.repo.resolveApplication(a.id, agree ? 3 : 2, actor.id, now)))
-      throw conflict("group_application_handled", "the application was answered already");
+    // answer and join in one transaction: a full group (capacity checked under the group's lock)
+    // rolls the answer back, so nobody is told "agreed" without being a member
+    const added = await this.storage.transaction(async ({ groups }) => {
+      if (!(await groups.resolveApplication(a.id, agree ? 3 : 2, actor.id, now)))
+        throw conflict("group_application_handled", "the application was answered already");
+      return agree ? groups.addMembers(groupId, [userId], ROLE_MEMBER, now, actor.id) : [];
+    });
+    if (added.length) await this.changed(groupId);
     const done: GroupApplication = { ...a, status: agree ? 3 : 2, handledBy: actor.id, updatedAt: now };
     await this.announceApplication(state.group, done, [userId]);
-    if (agree) await this.admit(state, [userId]);
+    if (added.length) await this.announceJoins(groupId, added, true);
   }
 
   /** Owner/admin: the group's waiting applications, newest first, with the applicants. */
@@ -676,10 +710,16 @@ export class GroupService {
     const target = s.members.get(userId);
     if (target && !canKick(me, target))
       throw forbidden("group_no_permission", "you may only bar members below your role");
-    await this.repo.blacklist(groupId, userId, Date.now());
-    const pending = await this.repo.pendingApplication(groupId, userId);
-    if (pending) await this.repo.resolveApplication(pending.id, 2, actor.id, Date.now());
-    if (target) await this.kick(actor, groupId, [userId]);
+    const now = Date.now();
+    // bar, refuse the waiting application and remove the member in one transaction
+    const removed = await this.storage.transaction(async ({ groups }) => {
+      await groups.blacklist(groupId, userId, now);
+      const pending = await groups.pendingApplication(groupId, userId);
+      if (pending) await groups.resolveApplication(pending.id, 2, actor.id, now);
+      return target ? groups.removeMembers(groupId, [userId]) : [];
+    });
+    await this.changed(groupId);
+    if (removed.length) await this.announceRemoved(groupId, removed);
   }
 
   async unblacklist(actor: User, groupId: number, userId: number): Promise<void> {

@@ -9,6 +9,10 @@
  * - Role changes that move ownership (`transferOwnership`) are one transaction: a group always has
  *   exactly one owner while it is live.
  * - Applications move from waiting (1) to refused (2) or accepted (3) once (`resolveApplication`).
+ * - A user has at most one waiting application per group (a partial unique index): a second
+ *   `createApplication` while one waits returns that one (`created: false`), even when racing.
+ * - `addMembers` is one transaction that also refuses blacklisted users, starts the new members'
+ *   read cursors and accepts their waiting applications.
  * - Dissolving removes every member, blacklist entry and waiting application in one transaction.
  */
 
@@ -108,10 +112,21 @@ export interface GroupRepo {
   groupsOf(userId: number): Promise<Array<{ group: Group; member: GroupMember }>>;
   /**
    * Adds members with `role` (1 or 2) to a live group; users already members are skipped.
-   * All or nothing: throws `group_full` when the group would exceed its capacity, and
-   * `group_not_found` when it is dissolved. Returns the user ids actually added.
+   * All or nothing, in one transaction (or the caller's `Storage.transaction`): throws
+   * `group_full` when the group would exceed its capacity, `group_blacklisted` (forbidden) when
+   * one of the new members is on the group's blacklist (one query), and `group_not_found` when it
+   * is dissolved. In the same transaction, each new member's read cursor starts at the group
+   * conversation's last seq (what was sent before they joined counts as read), and the waiting
+   * applications of every listed user are accepted (status 3, `handledBy`). Returns the user ids
+   * actually added.
    */
-  addMembers(groupId: number, userIds: readonly number[], role: GroupRole, at: number): Promise<number[]>;
+  addMembers(
+    groupId: number,
+    userIds: readonly number[],
+    role: GroupRole,
+    at: number,
+    handledBy?: number | null,
+  ): Promise<number[]>;
   /** Removes members; returns the ids actually removed (the owner is never removed here). */
   removeMembers(groupId: number, userIds: readonly number[]): Promise<number[]>;
   updateMember(groupId: number, userId: number, patch: MemberPatch): Promise<boolean>;
@@ -120,7 +135,8 @@ export interface GroupRepo {
   /** Makes `toId` (a member) the owner and `fromId` (the owner) an admin, in one transaction. */
   transferOwnership(groupId: number, fromId: number, toId: number, at: number): Promise<boolean>;
 
-  createApplication(a: Omit<GroupApplication, "id">): Promise<GroupApplication>;
+  /** Stores a new application; a waiting one of the same (group, user) is returned instead (`created: false`). */
+  createApplication(a: Omit<GroupApplication, "id">): Promise<{ application: GroupApplication; created: boolean }>;
   application(id: number): Promise<GroupApplication | null>;
   /** The newest waiting application for `userId` to join `groupId`. */
   pendingApplication(groupId: number, userId: number): Promise<GroupApplication | null>;
@@ -143,6 +159,8 @@ export interface GroupRepo {
   blacklist(groupId: number, userId: number, at: number): Promise<void>;
   unblacklist(groupId: number, userId: number): Promise<boolean>;
   isBlacklisted(groupId: number, userId: number): Promise<boolean>;
+  /** Those of `userIds` on the group's blacklist (one query per chunk of ids). */
+  blacklistedAmong(groupId: number, userIds: readonly number[]): Promise<number[]>;
   blacklisted(groupId: number): Promise<number[]>;
 
   /**

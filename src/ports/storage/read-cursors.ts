@@ -5,13 +5,6 @@
 export interface ReadCursorRepo {
   /** Moves the cursor forward only (never back); returns the cursor after the call. */
   advance(conversationId: number, userId: number, seq: number, at: number): Promise<number>;
-  /**
-   * Inside a transaction: the conversation's newest seq (0 when empty or unknown), its row locked
-   * until the transaction ends (PostgreSQL `FOR UPDATE`; a SQLite transaction holds the write lock
-   * anyway), so no message is stored in it meanwhile — where a new group member's cursor starts.
-   * Call it first in the transaction.
-   */
-  lockNewestSeq(conversationId: number): Promise<number>;
   /** The user's cursor in the conversation (0 when none). */
   get(conversationId: number, userId: number): Promise<number>;
   /**

@@ -74,7 +74,7 @@ export const UserIdBody = Type.Object({ id: UserId }, strict);
 export const ListUsersQuery = Type.Object(
   {
     query: Type.Optional(Type.String({ maxLength: 64, description: "substring of mobile, username, nickname or uid" })),
-    page: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: "from 1" })),
+    page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: "from 1" })),
     size: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20, description: "1–200" })),
   },
   strict,
@@ -90,7 +90,8 @@ export const OutboxQuery = Type.Object(
 
 const Text = (description: string) => Type.String({ minLength: 1, maxLength: 128, description });
 const Short = (max: number, description: string) => Type.String({ maxLength: max, description });
-const NullableInt = (description: string) => Type.Union([Type.Integer(), Type.Null()], { description });
+const NullableInt = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()], { description });
 const NullableStr = (description: string) =>
   Type.Union([Type.String({ maxLength: 256 }), Type.Null()], { description });
 

@@ -11,7 +11,7 @@ export const ROOM_MUTE_MAX_MS = 365 * 24 * 3600 * 1000;
 const GroupId = Type.String({ minLength: 1, maxLength: 32, description: "chat-room id (string)" });
 const Name = Type.String({ minLength: 1, maxLength: ROOM_NAME_MAX, description: `1 to ${ROOM_NAME_MAX} characters` });
 const Avatar = Type.String({ maxLength: 1024, description: "http(s) URL or a path on this server; may be empty" });
-const Time = Type.Integer({ minimum: 0, description: "ms" });
+const Time = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "ms" });
 
 export const ListBody = Type.Object({
   groupStatus: Type.Integer({ minimum: 1, maximum: 3, description: "1 open, 2 closed, 3 all" }),

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ChatroomManager } from "../../core/chatrooms/chatroom-service.ts";
 import { AppError, forbidden, notFound } from "../../core/errors.ts";
 import { bearerToken } from "../../http/auth.ts";
+import type { User } from "../../ports/storage/accounts.ts";
 import { readCredentials, requireUser } from "./auth.ts";
 import {
   AddBody,
@@ -29,6 +30,7 @@ import { logView } from "./friend-presenters.ts";
 import { checkText } from "./friends.ts";
 import { postRoute } from "./http.ts";
 import { parseId, userById } from "./ids.ts";
+import { accountOf } from "./presenters.ts";
 import { Empty } from "./schemas.ts";
 import { chatroomFields } from "./ws-frames.ts";
 
@@ -37,7 +39,16 @@ const STATUS_BY_TYPE = ["open", "closed", "deleted"] as const;
 
 /** The chat-room routes of seed 002 (聊天室有关接口, `/group/*` — core Chatroom); docs/chat33.md. */
 export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
-  const { accounts, chatrooms, admin } = deps;
+  const { accounts, chatrooms, admin, limiter, config } = deps;
+
+  /** At most `max` per minute under `key` (0 = no limit), else -1012. */
+  const limit = async (key: string, max: number): Promise<void> => {
+    if (max > 0 && !(await limiter.hit(key, max, 60_000)).ok)
+      throw new AppError("rate_limited", "chatroom_rate_limited", "too many requests, try again later");
+  };
+  /** Guests' reads that walk every room's audience are limited per client address. */
+  const guestRead = (who: User | null, req: FastifyRequest) =>
+    who ? Promise.resolve() : limit(`chat33:guestread:${req.ip}`, config.chatrooms.guestReadsPerMinute);
 
   /** A room id string → number; anything else is an unknown room (-5000). */
   const roomId = (s: string): number => {
@@ -46,11 +57,14 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     return n;
   };
 
-  /** Reading routes: a logged-in user, or a guest with FZM-UUID (no credentials → -1003). */
-  const viewer = async (req: FastifyRequest): Promise<void> => {
+  /** Reading routes: a logged-in user, or a guest (null) with FZM-UUID (no credentials → -1003). */
+  const viewer = async (req: FastifyRequest): Promise<User | null> => {
     const cred = readCredentials(req.headers);
-    if (cred.token || !cred.uuid) await requireUser(accounts, req.headers);
+    return cred.token || !cred.uuid ? (await requireUser(accounts, req.headers)).user : null;
   };
+  /** `uid` and `account` (the mobile) follow `/user/userInfo`: only for the user themself and admins. */
+  const privateFields = (who: User | null, u: User) =>
+    who && (who.id === u.id || who.isAdmin) ? { uid: u.uid, account: accountOf(u) } : {};
 
   /** Managing routes: `Authorization: Bearer <admin token>`, or an admin user (core checks: -3000). */
   const manager = async (req: FastifyRequest): Promise<ChatroomManager> => {
@@ -70,7 +84,7 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     body: ListBody,
     data: ListData,
     handler: async (req) => {
-      await viewer(req);
+      await guestRead(await viewer(req), req);
       const b = req.body;
       const rooms = await chatrooms.list({
         status: b.groupStatus === 1 ? "open" : b.groupStatus === 2 ? "closed" : "all",
@@ -178,16 +192,16 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     body: UserListBody,
     data: UserListData,
     handler: async (req) => {
-      await viewer(req);
+      const who = await viewer(req);
+      await guestRead(who, req);
       const id = roomId(req.body.groupId);
       const { users, guests } = await chatrooms.audienceOf(id);
       const q = req.body.queryUserName ?? "";
       const all = [
         ...users.map((u) => ({
           id: String(u.id),
-          account: u.mobile ?? u.username ?? "",
           name: u.nickname,
-          uid: u.uid,
+          ...privateFields(who, u),
           avatar: u.avatar,
           remark: "",
           verified: 2,
@@ -195,9 +209,7 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
         })),
         ...guests.map((g) => ({
           id: g,
-          account: "",
           name: `游客${g.slice(0, 8)}`,
-          uid: "",
           avatar: "",
           remark: "",
           verified: 2,
@@ -212,19 +224,18 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
 
   postRoute<Static<typeof UserInfoBody>>(api, {
     path: "/group/userInfo",
-    summary: "(已弃用) 聊天室用户信息 — a user with their latest chat-room mute",
+    summary: "(已弃用) 聊天室用户信息 — a user with their latest chat-room mute (logged-in users only)",
     body: UserInfoBody,
     data: UserInfoData,
     handler: async (req) => {
-      await viewer(req);
+      const { user: who } = await requireUser(accounts, req.headers);
       const u = await userById(deps, req.body.id);
       const mute = (await chatrooms.userMutes(u.id))[0] ?? null;
       return {
         id: String(u.id),
         name: u.nickname,
         avatar: u.avatar,
-        uid: u.uid,
-        account: u.mobile ?? u.username ?? "",
+        ...privateFields(who, u),
         mutedTime: mute?.at ?? 0,
         mutedLastTime: mute ? Math.max(0, mute.until - mute.at) : 0,
         userLevel: 1,
@@ -255,6 +266,7 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
     data: Empty,
     handler: async (req) => {
       const { user } = await requireUser(accounts, req.headers);
+      await limit(`chat33:report:user:${user.id}`, config.chatrooms.reportsPerMinute);
       const target = await userById(deps, req.body.id, { includeDisabled: true });
       checkText(req.body.msgId);
       await chatrooms.report(user, target.id, req.body.msgId, req.body.groupId ? roomId(req.body.groupId) : null);

@@ -36,7 +36,11 @@ export const FriendIdBody = Type.Object({ id: UserId });
 export const FriendListBody = Type.Object({
   type: Type.Integer({ minimum: 1, maximum: 3, description: "1 普通, 2 常用, 3 全部" }),
   time: Type.Optional(
-    Type.Integer({ minimum: 0, description: "ms; only friendships changed after it, ended ones included" }),
+    Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: "ms; only friendships changed after it, ended ones included",
+    }),
   ),
 });
 

@@ -72,12 +72,18 @@ export const SetMutedListBody = Type.Object({
     description: "1 everyone speaks, 2 listed members muted until deadline, 3 only listed members speak, 4 all muted",
   }),
   users: Type.Optional(Type.Array(UserId, { maxItems: USERS_MAX })),
-  deadline: Type.Optional(Type.Integer({ minimum: 0, description: "ms since epoch (listType 2)" })),
+  deadline: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "ms since epoch (listType 2)" }),
+  ),
 });
 export const SetMutedSingleBody = Type.Object({
   roomId: RoomId,
   userId: UserId,
-  deadline: Type.Integer({ minimum: 0, description: "muted until (ms since epoch); 0 or past = lift" }),
+  deadline: Type.Integer({
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: "muted until (ms since epoch); 0 or past = lift",
+  }),
 });
 export const SetNameBody = Type.Object({
   roomId: RoomId,

@@ -27,6 +27,7 @@ export const SaveSingleMsgParams = params({
     Type.Unsafe<number | null>({
       type: ["integer", "null"],
       minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
       description: "id from /api/file_upload (required for types 2–5, must be the caller's upload)",
     }),
   ),

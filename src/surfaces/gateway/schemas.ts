@@ -8,7 +8,11 @@ const Data = Type.Union([Type.String(), Type.Array(Type.Unknown()), Type.Object(
 const ClientId = Type.String({ minLength: 1, maxLength: 128, description: "client id from the /ws first frame" });
 const GroupName = Type.String({ minLength: 1, maxLength: 256, description: "group name" });
 const SendUserId = Type.String({ maxLength: 256, description: "sender id (free text, passed through)" });
-const Code = Type.Integer({ description: "custom status code, passed through" });
+const Code = Type.Integer({
+  minimum: -2_147_483_648,
+  maximum: 2_147_483_647,
+  description: "custom status code (32-bit), passed through",
+});
 const Msg = Type.String({ maxLength: 4096, description: "custom status message, passed through" });
 
 const strict = { additionalProperties: false };
