@@ -36,7 +36,7 @@ const Text = (max: number, o: Opts) =>
 
 /** Text where the seed's own examples are numbers (ids): a JSON number is accepted too. */
 const TextOrNumber = (max: number, o: Opts) =>
-  Type.Union([Text(max, o), Type.Integer()], {
+  Type.Union([Text(max, o), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })], {
     description: o.description,
     examples: [o.example],
     "x-message": `must be text of at most ${max} characters (or a number)`,
@@ -74,7 +74,10 @@ const DateField = (description: string, required: boolean) =>
 
 const Phone = (description: string) =>
   Type.Union(
-    [Shaped(PHONE_SOURCE, 32, "must be a phone number", { description, example: "15151390310" }), Type.Integer()],
+    [
+      Shaped(PHONE_SOURCE, 32, "must be a phone number", { description, example: "15151390310" }),
+      Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    ],
     { description, examples: ["15151390310"], "x-message": "must be a phone number of at most 32 characters" },
   );
 
