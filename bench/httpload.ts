@@ -34,10 +34,18 @@ async function run(job: HttpLoadJob): Promise<void> {
   const deadline = startMs + job.durationMs;
   // hard cap on requests so the loop is bounded in count as well as time
   const maxRequests = 5_000_000;
+  // paced mode: request s is not sent before startMs + s / rate (a fixed offered rate, so CPU per
+  // request compares servers at the same load; a worker that falls behind sends at once)
+  const intervalMs = job.rate !== undefined && job.rate > 0 ? 1000 / job.rate : 0;
 
   const worker = async (): Promise<void> => {
     while (nowMs() < deadline && seq < maxRequests) {
       const s = seq++;
+      if (intervalMs > 0) {
+        const wait = startMs + s * intervalMs - nowMs();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (nowMs() >= deadline) break;
+      }
       const body =
         job.mode === "client"
           ? { clientId: job.target, sendUserId: "bench", code: 0, msg: "bench", data: benchData(s) }

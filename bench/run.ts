@@ -51,8 +51,10 @@ import type {
   InflightResult,
   MemoryResult,
   SendToClientResult,
+  SendToClientRound,
   TargetResult,
 } from "./lib/types.js";
+import { SCENARIOS, type Scenario } from "./lib/types.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const HOST = "127.0.0.1";
@@ -72,12 +74,28 @@ function parseArgs(argv: string[]): Config {
     const eq = a.indexOf("=");
     flags.set(eq === -1 ? a.slice(2) : a.slice(2, eq), eq === -1 ? "true" : a.slice(eq + 1));
   }
-  const known = new Set(["targets", "quick", "notices", "out", "bind-budget", "sizes", "bind-concurrency", "help"]);
+  const known = new Set([
+    "targets",
+    "quick",
+    "notices",
+    "out",
+    "bind-budget",
+    "sizes",
+    "bind-concurrency",
+    "scenarios",
+    "rate",
+    "rounds",
+    "c-seconds",
+    "baseline",
+    "c-concurrency",
+    "help",
+  ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (see bench/README.md)`);
   if (flags.has("help")) {
     process.stdout.write(
       "usage: node --import tsx bench/run.ts [--targets=parley,raw,socketio] [--quick] [--notices=0|1] [--bind-budget=SECONDS]\n" +
-        "         [--sizes=1000,5000,10000] [--bind-concurrency=16] [--out=DIR]\n",
+        "         [--sizes=1000,5000,10000] [--bind-concurrency=16] [--out=DIR]\n" +
+        "         [--scenarios=a,b,c,d] [--rate=REQ_PER_S] [--rounds=N] [--c-seconds=S] [--c-concurrency=N] [--baseline=DIR]\n",
     );
     process.exit(0);
   }
@@ -88,9 +106,20 @@ function parseArgs(argv: string[]): Config {
     .filter(Boolean);
   for (const t of targets)
     if (!isTargetKind(t)) throw new Error(`unknown target ${t}; expected ${TARGET_KINDS.join("|")}`);
+  const scenarios = (flags.get("scenarios") ?? SCENARIOS.join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const sc of scenarios)
+    if (!(SCENARIOS as readonly string[]).includes(sc))
+      throw new Error(`unknown scenario ${sc}; expected some of ${SCENARIOS.join(",")}`);
+  if (scenarios.length === 0) throw new Error("--scenarios needs at least one of a,b,c,d");
+  if (flags.has("baseline") && scenarios.join(",") !== "c") throw new Error("--baseline works with --scenarios=c only");
+  const rate = flags.get("rate");
   const base: BaseConfig = {
     quick,
     targets: targets as TargetKind[],
+    scenarios: SCENARIOS.filter((sc) => scenarios.includes(sc)),
     // the peers send no 1001/1002 notices by default: see README ("online notices")
     notices: (flags.get("notices") ?? "0") !== "0",
     maxSocketsPerLoadgen: 5000,
@@ -99,7 +128,10 @@ function parseArgs(argv: string[]): Config {
     fanoutMaxLagPushes: 2,
     sendToClientProcesses: 2,
     inflightConcurrency: 128,
-    sendToClientConcurrency: 64,
+    sendToClientConcurrency: intFlag(flags, "c-concurrency", 64, 1, 1024),
+    sendToClientRate: rate === undefined ? null : intFlag(flags, "rate", 0, 10, 200_000),
+    sendToClientRounds: intFlag(flags, "rounds", 1, 1, 50),
+    baselineRoot: flags.has("baseline") ? path.resolve(flags.get("baseline") ?? "") : null,
     outDir: path.resolve(flags.get("out") ?? path.join(ROOT, "bench/results")),
   };
   const budget = flags.get("bind-budget");
@@ -108,6 +140,7 @@ function parseArgs(argv: string[]): Config {
     throw new Error("--bind-budget must be 1..1200 seconds");
   let cfg = quick ? quickConfig(base) : fullConfig(base);
   if (bindBudget !== undefined) cfg = { ...cfg, bindBudgetMs: bindBudget };
+  if (flags.has("c-seconds")) cfg = { ...cfg, sendToClientDurationMs: intFlag(flags, "c-seconds", 6, 1, 120) * 1000 };
   const sizes = flags.get("sizes");
   if (sizes !== undefined) {
     const list = sizes.split(",").map(Number);
@@ -706,6 +739,7 @@ async function scenarioSendToClient(cfg: Config, server: ServerHandle, pool: Poo
       target: clientId,
       concurrency: cfg.sendToClientConcurrency,
       durationMs: cfg.sendToClientDurationMs,
+      ...(cfg.sendToClientRate !== null ? { rate: cfg.sendToClientRate } : {}),
     },
     cfg.sendToClientProcesses,
   );
@@ -726,8 +760,49 @@ async function scenarioSendToClient(cfg: Config, server: ServerHandle, pool: Poo
     serverCpuUsPerRequest: r.ok > 0 ? Math.round(((b.server - a.server) / r.ok) * 1e6 * 100) / 100 : Number.NaN,
     cpu: cpuWindow(a, b, r.cpuSeconds),
     sampleErrors: r.sampleErrors,
+    ...(cfg.sendToClientRate !== null ? { offeredRate: cfg.sendToClientRate } : {}),
   };
 }
+
+function roundOf(c: SendToClientResult): SendToClientRound {
+  return {
+    serverCpuUsPerRequest: c.serverCpuUsPerRequest,
+    reqPerSec: c.reqPerSec,
+    requests: c.requests,
+    serverPct: c.cpu.serverPct,
+    otherPct: c.cpu.otherPct,
+    loadAvg1: Math.round(os.loadavg()[0] * 100) / 100,
+    at: new Date().toISOString().slice(11, 19),
+  };
+}
+
+/** Several rounds of (c) as one result: the round with the median server CPU per request, plus all rounds. */
+function combineRounds(results: SendToClientResult[]): SendToClientResult {
+  const rounds = results.map((r) => r.rounds?.[0] ?? roundOf(r));
+  const sorted = [...results].sort((x, y) => x.serverCpuUsPerRequest - y.serverCpuUsPerRequest);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!median) throw new Error("no (c) round ran");
+  return { ...median, rounds };
+}
+
+/** A short (c) run whose numbers are thrown away: the first requests of a route pay for the JIT. */
+async function sendToClientWarmUp(cfg: Config, server: ServerHandle, pool: Pool): Promise<void> {
+  await scenarioSendToClient(
+    { ...cfg, sendToClientDurationMs: Math.min(2000, cfg.sendToClientDurationMs) },
+    server,
+    pool,
+  );
+}
+
+async function sendToClientRound(cfg: Config, server: ServerHandle, pool: Pool): Promise<SendToClientResult> {
+  const c = await scenarioSendToClient(cfg, server, pool);
+  return { ...c, rounds: [roundOf(c)] };
+}
+
+const logRound = (kind: string, i: number, c: SendToClientResult): void =>
+  log(
+    `      ${kind} round ${i + 1}: ${c.reqPerSec} req/s, server CPU ${c.serverCpuUsPerRequest} µs/req (${c.cpu.serverPct}% of a core), p50 ${c.requestLatency.p50Ms} ms, other CPU ${c.cpu.otherPct}%, load ${os.loadavg()[0].toFixed(1)}`,
+  );
 
 // ---------------------------------------------------------------------------------------------
 // per target
@@ -776,22 +851,31 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
     log(`  ${kind} server pid ${server.pid} on port ${server.port}`);
     await registerSystem(server.port);
 
-    const totalConns = Math.max(cfg.memoryConns, ...cfg.fanoutSizes, cfg.inflightGroupSize);
+    const has = (sc: Scenario): boolean => cfg.scenarios.includes(sc);
+    // (c) needs one connected client; (b) measures memory with all of them
+    const totalConns = Math.max(
+      2,
+      has("b") ? cfg.memoryConns : 0,
+      ...(has("a") ? cfg.fanoutSizes : []),
+      has("d") ? cfg.inflightGroupSize : 0,
+    );
     const nLg = Math.max(2, Math.ceil(totalConns / cfg.maxSocketsPerLoadgen));
     pool = new Pool(kind, server.port, nLg);
     await pool.ready();
     result.loadgens = nLg;
 
-    log(`  (b) memory: connecting ${totalConns} idle clients over ${nLg} load generators`);
-    result.memory = await scenarioMemoryAndConnect(cfg, server, pool, totalConns);
+    log(`  ${has("b") ? "(b) memory: " : ""}connecting ${totalConns} idle clients over ${nLg} load generators`);
+    const m = await scenarioMemoryAndConnect(cfg, server, pool, totalConns);
     assertServerAlive(server, "while connecting (b)");
-    const m = result.memory;
-    log(
-      `      ${m.conns} conns in ${m.connectMs} ms; RSS ${m.rssBeforeKiB} -> ${m.rssAfterKiB} KiB = ${m.perConnKiB} KiB/conn`,
-    );
+    if (has("b")) {
+      result.memory = m;
+      log(
+        `      ${m.conns} conns in ${m.connectMs} ms; RSS ${m.rssBeforeKiB} -> ${m.rssAfterKiB} KiB = ${m.perConnKiB} KiB/conn`,
+      );
+    }
 
     let bindHist: BindHistory | undefined;
-    for (const size of cfg.fanoutSizes) {
+    for (const size of has("a") ? cfg.fanoutSizes : []) {
       if (size > m.conns) {
         result.fanout.push(emptyFanout(size, `only ${m.conns} clients connected`));
         continue;
@@ -818,23 +902,33 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
       );
     }
 
-    log(`  (d) ${cfg.inflightConcurrency} send_to_group requests in flight to ${cfg.inflightGroupSize} clients`);
-    const inflight = await scenarioInflight(cfg, server, pool);
-    assertServerAlive(server, "during (d)");
-    result.inflight = inflight;
-    const d = inflight;
-    log(
-      `      ${d.requests} req (${d.reqPerSec}/s), ${d.delivered}/${d.expected} delivered, ${d.deliveriesPerSec} deliveries/s, p99 ${d.latency.p99Ms} ms -> ${d.cpu.bottleneck}`,
-    );
+    if (has("d")) {
+      log(`  (d) ${cfg.inflightConcurrency} send_to_group requests in flight to ${cfg.inflightGroupSize} clients`);
+      const inflight = await scenarioInflight(cfg, server, pool);
+      assertServerAlive(server, "during (d)");
+      result.inflight = inflight;
+      const d = inflight;
+      log(
+        `      ${d.requests} req (${d.reqPerSec}/s), ${d.delivered}/${d.expected} delivered, ${d.deliveriesPerSec} deliveries/s, p99 ${d.latency.p99Ms} ms -> ${d.cpu.bottleneck}`,
+      );
+    }
 
-    log(`  (c) send_to_client, ${cfg.sendToClientConcurrency} concurrent requests`);
-    const stc = await scenarioSendToClient(cfg, server, pool);
-    assertServerAlive(server, "during (c)");
-    result.sendToClient = stc;
-    const c = stc;
-    log(
-      `      ${c.reqPerSec} req/s, p50 ${c.requestLatency.p50Ms} ms p99 ${c.requestLatency.p99Ms} ms -> ${c.cpu.bottleneck}`,
-    );
+    if (has("c")) {
+      log(`  (c) send_to_client, ${cfg.sendToClientConcurrency} concurrent requests${rateNote(cfg)}`);
+      const rounds: SendToClientResult[] = [];
+      await sendToClientWarmUp(cfg, server, pool);
+      for (let i = 0; i < cfg.sendToClientRounds; i++) {
+        const stc = await sendToClientRound(cfg, server, pool);
+        assertServerAlive(server, "during (c)");
+        rounds.push(stc);
+        logRound(kind, i, stc);
+      }
+      result.sendToClient = combineRounds(rounds);
+      const c = result.sendToClient;
+      log(
+        `      ${c.reqPerSec} req/s, p50 ${c.requestLatency.p50Ms} ms p99 ${c.requestLatency.p99Ms} ms, server CPU ${c.serverCpuUsPerRequest} µs/req -> ${c.cpu.bottleneck}`,
+      );
+    }
   } catch (e) {
     result.status = "failed";
     result.reason = errMsg(e);
@@ -860,6 +954,107 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
   return result;
 }
 
+const rateNote = (cfg: Config): string =>
+  cfg.sendToClientRate !== null ? ` at ${cfg.sendToClientRate} req/s offered` : " (closed loop)";
+
+/**
+ * (c) alone (`--scenarios=c`): every target's server runs at the same time with one connected
+ * client, and the rounds alternate between targets (parley, raw, parley, raw, …), so a change in
+ * the machine's load hits every target alike.
+ */
+async function runSendToClientOnly(cfg: Config, runDir: string): Promise<TargetResult[]> {
+  interface Live {
+    root: string;
+    result: TargetResult;
+    server?: ServerHandle;
+    pool?: Pool;
+    rounds: SendToClientResult[];
+    t0: number;
+  }
+  const live: Live[] = [];
+  const fail = (l: Live, e: unknown): void => {
+    l.result.status = "failed";
+    l.result.reason = errMsg(e);
+    log(`  ${l.result.target} FAILED: ${l.result.reason}`);
+    if (l.server) l.result.notes.push(`server log tail:\n${logTail(l.server.logFile, 15)}`);
+  };
+  try {
+    const entries: Array<{ kind: TargetKind; root: string; label?: string }> = cfg.targets.map((kind) => ({
+      kind,
+      root: ROOT,
+    }));
+    if (cfg.baselineRoot) entries.unshift({ kind: "parley", root: cfg.baselineRoot, label: "Parley (baseline)" });
+    for (const { kind, root, label } of entries) {
+      const l: Live = {
+        root,
+        result: { target: kind, ...(label ? { label } : {}), status: "ok", fanout: [], notes: [] },
+        rounds: [],
+        t0: nowMs(),
+      };
+      live.push(l);
+      if (kind === "parley" && !existsSync(path.join(root, "src/cli.ts"))) {
+        l.result = { ...l.result, status: "skipped", reason: "src/cli.ts does not exist" };
+        continue;
+      }
+      try {
+        log(`== ${label ?? kind}: starting server`);
+        l.server = await startServer(kind, root, runDir, cfg.notices);
+        l.result.serverPid = l.server.pid;
+        log(`  ${kind} server pid ${l.server.pid} on port ${l.server.port}`);
+        await registerSystem(l.server.port);
+        l.pool = new Pool(kind, l.server.port, 1);
+        await l.pool.ready();
+        l.result.loadgens = 1;
+        const [first] = l.pool.lgs;
+        const conn = first ? await first.connect(1, SYSTEM_ID, 1, 60_000) : { ok: 0, errors: ["no load generator"] };
+        if (conn.ok !== 1) throw new Error(`the recipient could not connect: ${conn.errors.join(" | ")}`);
+        await sendToClientWarmUp(cfg, l.server, l.pool);
+      } catch (e) {
+        fail(l, e);
+      }
+    }
+    log(
+      `  (c) send_to_client, ${cfg.sendToClientConcurrency} concurrent requests${rateNote(cfg)}, ${cfg.sendToClientRounds} round(s) per target, interleaved`,
+    );
+    for (let i = 0; i < cfg.sendToClientRounds; i++) {
+      for (const l of live) {
+        if (l.result.status !== "ok" || !l.server || !l.pool) continue;
+        try {
+          const c = await sendToClientRound(cfg, l.server, l.pool);
+          assertServerAlive(l.server, "during (c)");
+          l.rounds.push(c);
+          logRound(l.result.label ?? l.result.target, i, c);
+        } catch (e) {
+          fail(l, e);
+        }
+      }
+    }
+    for (const l of live) if (l.rounds.length > 0) l.result.sendToClient = combineRounds(l.rounds);
+  } finally {
+    for (const l of live) if (l.server) await stopProcess(l.server.cp, 5000);
+    for (const l of live) {
+      if (l.pool) await l.pool.exitAll();
+      l.result.elapsedS = Math.round((nowMs() - l.t0) / 100) / 10;
+    }
+  }
+  return live.map((l) => l.result);
+}
+
+/** One line per target with (c)'s server CPU per request, and each target ÷ raw. */
+function logSendToClientSummary(cfg: Config, targets: TargetResult[]): void {
+  const withC = targets.filter((t) => t.sendToClient);
+  if (withC.length === 0) return;
+  const raw = targets.find((t) => t.target === "raw")?.sendToClient?.serverCpuUsPerRequest;
+  log(`(c) server CPU µs/request${rateNote(cfg)}, median of ${cfg.sendToClientRounds} round(s):`);
+  for (const t of withC) {
+    const c = t.sendToClient;
+    if (!c) continue;
+    const all = (c.rounds ?? []).map((r) => r.serverCpuUsPerRequest.toFixed(1)).join(", ");
+    const vs = raw !== undefined && t.target !== "raw" ? `, ${(c.serverCpuUsPerRequest / raw).toFixed(2)}× raw` : "";
+    log(`  ${t.label ?? t.target}: ${c.serverCpuUsPerRequest.toFixed(1)} µs/req (rounds: ${all})${vs}`);
+  }
+}
+
 async function main(): Promise<void> {
   const cfg = parseArgs(process.argv.slice(2));
   installCleanupHandlers();
@@ -871,9 +1066,12 @@ async function main(): Promise<void> {
 
   const runDir = makeTempDir("parley-bench-");
   const startedAt = new Date().toISOString();
-  log(`targets=${cfg.targets.join(",")} quick=${cfg.quick} notices=${cfg.notices} logs in ${runDir}`);
+  log(
+    `targets=${cfg.targets.join(",")} scenarios=${cfg.scenarios.join(",")} quick=${cfg.quick} notices=${cfg.notices} logs in ${runDir}`,
+  );
   const targets: TargetResult[] = [];
-  for (const t of cfg.targets) targets.push(await runTarget(cfg, t, runDir));
+  if (cfg.scenarios.length === 1 && cfg.scenarios[0] === "c") targets.push(...(await runSendToClientOnly(cfg, runDir)));
+  else for (const t of cfg.targets) targets.push(await runTarget(cfg, t, runDir));
 
   const { outDir, targets: _t, quick: _q, ...rest } = cfg;
   const report: BenchReport = {
@@ -895,6 +1093,7 @@ async function main(): Promise<void> {
   writeFileSync(path.join(outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(outDir, "latest.md"), md);
   process.stdout.write(`\n${md}\n`);
+  logSendToClientSummary(cfg, targets);
   log(`wrote ${path.join(outDir, "latest.json")} and latest.md`);
   await stopAll();
   process.exitCode = targets.some((t) => t.status === "failed") ? 1 : 0;

@@ -18,6 +18,7 @@ import { AdminAuth } from "./core/admin/admin-token.ts";
 import { DEMO_PASSWORD, seedDemo } from "./core/demo-seed.ts";
 import { AppError } from "./core/errors.ts";
 import type { CoreEvent } from "./core/events.ts";
+import { parseCoins, WalletService } from "./core/wallet/wallet-service.ts";
 import { VERSION } from "./version.ts";
 
 const COMMANDS = `Usage: parley <command> [options]
@@ -33,6 +34,8 @@ Commands:
       --nickname=<text>   --admin (a Parley administrator)
   seed --demo           create demo data once (company "Parley Demo", departments, roles, five
                         users with the public password "${DEMO_PASSWORD}") and print how to log in
+  wallet verify         recompute every wallet and red-packet invariant from the ledger; exit 1
+                        on any mismatch (docs/red-packets.md)
   backup --out=<file>   copy the SQLite database into a new file, online (PostgreSQL: pg_dump)
   config check          validate the configuration (file, environment, flags) and print the
                         effective values, secrets masked
@@ -77,6 +80,14 @@ Storage options (--data-dir, --database-url, …) as for serve.
 
 Creates the demo company "Parley Demo" (departments, roles, users admin, alice, bob, carol, dave
 with the public password "${DEMO_PASSWORD}") once, and prints their ids and how to log in. Demo only.
+`,
+  wallet: `Usage: parley wallet verify [options]
+
+Recomputes the wallet's invariants from the stored rows (docs/red-packets.md): every ledger entry
+sums to zero, every balance equals its ledger and is not negative, every packet's escrow equals
+its unsettled shares, every claimed share was credited once, refunds equal the refunded shares,
+no user claimed a packet twice. Prints "wallet: consistent" (exit 0) or each mismatch (exit 1).
+Safe while the server runs. Storage options (--data-dir, --database-url, …) as for serve.
 `,
   backup: `Usage: parley backup --out=<file> [options]
 
@@ -293,6 +304,24 @@ function configCheck(config: Readonly<Config>, sources: ReadonlyMap<string, stri
   return 0;
 }
 
+/** `parley wallet verify`: the books, recomputed; exit 1 on any mismatch. */
+async function walletVerify(config: Readonly<Config>): Promise<number> {
+  await checkStorage(config);
+  const { storage } = await openStorage(config);
+  try {
+    const issues = await new WalletService(storage, parseCoins(config.wallet.coins)).verify();
+    if (issues.length === 0) {
+      process.stdout.write("wallet: consistent\n");
+      return 0;
+    }
+    for (const i of issues) process.stdout.write(`MISMATCH ${i.check}: ${i.detail}\n`);
+    process.stdout.write(`wallet: ${issues.length} mismatch(es)\n`);
+    return 1;
+  } finally {
+    await storage.close();
+  }
+}
+
 /** Prints a command's usage; `to: "stderr"` when it is shown because the command was incomplete. */
 function usage(command: string, to: "stdout" | "stderr" = "stdout"): number {
   (to === "stdout" ? process.stdout : process.stderr).write(COMMAND_HELP[command]);
@@ -323,6 +352,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "user" && positional.length === 1) return usage("user", "stderr");
   if (command === "config" && positional.length === 1) return usage("config", "stderr");
+  if (command === "wallet" && positional.length === 1) return usage("wallet", "stderr");
   // Flags are everything except the command words.
   const flagArgs = own.rest.filter((a) => !positional.includes(a));
   const { config, warnings, sources } = loadConfig({ argv: flagArgs });
@@ -375,6 +405,11 @@ async function main(argv: string[]): Promise<number> {
       if (sub !== "create") throw new ConfigError(`unknown user action ${sub ?? "(none)"} (create)`);
       if (positional.length > 2) throw new ConfigError(`unexpected argument ${positional[2]}`);
       return userCreate(config, own.values);
+    }
+    case "wallet": {
+      if (positional[1] !== "verify") throw new ConfigError(`unknown wallet action ${positional[1]} (verify)`);
+      if (positional.length > 2) throw new ConfigError(`unexpected argument ${positional[2]}`);
+      return walletVerify(config);
     }
     case "backup": {
       if (positional.length > 1) throw new ConfigError(`unexpected argument ${positional[1]}`);

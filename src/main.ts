@@ -116,6 +116,8 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     chatroomRepo: storage.chatrooms,
   });
   await services.groups.start();
+  // Red-packet expiry refunds: every node sweeps; each refund happens once (docs/red-packets.md).
+  services.redPackets.start();
   // History retention (chatrooms.historyMaxCount / historyMaxAgeMs) is also applied on read.
   const retention = setInterval(() => {
     services.chatrooms.pruneHistory().catch((err: unknown) => log.warn({ err }, "chat-room history pruning failed"));
@@ -230,6 +232,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
         await Promise.race([Promise.all([http.close(), consoleHttp?.close()]), grace]);
         await realtime.stop();
         services.groups.stop();
+        services.redPackets.stop();
         await hub.stop();
         await storage.close();
       })();

@@ -17,6 +17,7 @@ forEachStorage(
         "0006_groups",
         "0007_customers",
         "0008_chatrooms",
+        "0009_wallet",
         "0012_group_applications_one_waiting",
       ]);
       assert.deepEqual(await storage.migrate(), []);

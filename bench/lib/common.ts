@@ -338,6 +338,8 @@ export interface HttpLoadJob {
   target: string;
   concurrency: number;
   durationMs: number;
+  /** offered rate of this process in requests/s (paced); absent = closed loop, as fast as it goes */
+  rate?: number;
 }
 
 export interface HttpLoadResult {

@@ -138,11 +138,20 @@ export function logTail(file: string, lines = 30): string {
   }
 }
 
+export interface ServerOptions {
+  /** a command the server runs under, e.g. `["valgrind", "--tool=callgrind", …]` (bench/instr.ts) */
+  wrapper?: string[];
+  /** extra Node flags before the script, e.g. `--cpu-prof` */
+  nodeArgs?: string[];
+  readyTimeoutMs?: number;
+}
+
 export async function startServer(
   kind: TargetKind,
   root: string,
   runDir: string,
   notices: boolean,
+  opts: ServerOptions = {},
 ): Promise<ServerHandle> {
   const port = await freePort();
   const logFile = path.join(runDir, `${kind}-server.log`);
@@ -163,14 +172,18 @@ export async function startServer(
     env.PORT = String(port);
     env.NOTICES = notices ? "1" : "0";
   }
-  const cp = track(spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", fd, fd] }));
+  args = [...(opts.nodeArgs ?? []), ...args];
+  const [command, ...wrapperArgs] = [...(opts.wrapper ?? []), process.execPath];
+  const cp = track(
+    spawn(command ?? process.execPath, [...wrapperArgs, ...args], { cwd: root, env, stdio: ["ignore", fd, fd] }),
+  );
   closeSync(fd);
   if (cp.pid === undefined) throw new Error(`failed to spawn ${kind} server`);
   const handle: ServerHandle = { kind, port, cp, pid: cp.pid, logFile };
   cp.once("exit", (code, signal) => {
     handle.exited = { code, signal, at: Date.now() };
   });
-  await waitReady(handle, 60_000);
+  await waitReady(handle, opts.readyTimeoutMs ?? 60_000);
   return handle;
 }
 
@@ -393,6 +406,7 @@ export async function runHttpLoadParallel(root: string, job: HttpLoadJob, proces
     (_, i): HttpLoadJob => ({
       ...job,
       concurrency: Math.floor(job.concurrency / n) + (i < job.concurrency % n ? 1 : 0),
+      ...(job.rate !== undefined ? { rate: job.rate / n } : {}),
     }),
   );
   const results = await Promise.all(jobs.map((j) => runHttpLoad(root, j)));

@@ -53,7 +53,7 @@ export function renderMarkdown(r: BenchReport): string {
     const notes = [t.reason ?? "", ...t.notes.filter((n) => !n.startsWith("server log tail"))]
       .filter(Boolean)
       .join("; ");
-    out.push(`| ${NAMES[t.target]} | ${t.status} | ${fmt(t.elapsedS, 1)} | ${esc(notes)} |`);
+    out.push(`| ${t.label ?? NAMES[t.target]} | ${t.status} | ${fmt(t.elapsedS, 1)} | ${esc(notes)} |`);
   }
   out.push("");
 
@@ -73,12 +73,12 @@ export function renderMarkdown(r: BenchReport): string {
       if (!f) continue;
       if (f.skipped) {
         out.push(
-          `| ${fmt(size)} | ${NAMES[t.target]} | skipped | | | | | | | | | | | | ${esc(f.skipped)} | | | | ${fmt(f.bindMs / 1000, 1)} (${fmt(f.noticeFrames)}) |`,
+          `| ${fmt(size)} | ${t.label ?? NAMES[t.target]} | skipped | | | | | | | | | | | | ${esc(f.skipped)} | | | | ${fmt(f.bindMs / 1000, 1)} (${fmt(f.noticeFrames)}) |`,
         );
         continue;
       }
       out.push(
-        `| ${fmt(size)} | ${NAMES[t.target]} | ${fmt(f.deliveriesPerSec)} | ${ratio(f.deliveriesPerSec, rawF?.skipped ? undefined : rawF?.deliveriesPerSec)} | ${ratio(f.deliveriesPerSec, sioF?.skipped ? undefined : sioF?.deliveriesPerSec)} | ${fmt(f.latency.p50Ms, 2)} | ${fmt(f.latency.p99Ms, 2)} | ${fmt(f.serverCpuUsPerDelivery, 2)} | ${ratio(f.serverCpuUsPerDelivery, rawF?.skipped ? undefined : rawF?.serverCpuUsPerDelivery)} | ${ratio(f.serverCpuUsPerDelivery, sioF?.skipped ? undefined : sioF?.serverCpuUsPerDelivery)} | ${fmt(f.cpu.serverPct)} | ${fmt(f.cpu.loadgenPct)} | ${fmt(f.cpu.driverPct)} | ${fmt(f.cpu.otherPct)} | ${f.cpu.bottleneck} | ${fmt(f.pushes)} | ${fmt(f.lost)} | ${fmt(f.disconnects)} | ${fmt(f.bindMs / 1000, 1)} (${fmt(f.noticeFrames)}) |`,
+        `| ${fmt(size)} | ${t.label ?? NAMES[t.target]} | ${fmt(f.deliveriesPerSec)} | ${ratio(f.deliveriesPerSec, rawF?.skipped ? undefined : rawF?.deliveriesPerSec)} | ${ratio(f.deliveriesPerSec, sioF?.skipped ? undefined : sioF?.deliveriesPerSec)} | ${fmt(f.latency.p50Ms, 2)} | ${fmt(f.latency.p99Ms, 2)} | ${fmt(f.serverCpuUsPerDelivery, 2)} | ${ratio(f.serverCpuUsPerDelivery, rawF?.skipped ? undefined : rawF?.serverCpuUsPerDelivery)} | ${ratio(f.serverCpuUsPerDelivery, sioF?.skipped ? undefined : sioF?.serverCpuUsPerDelivery)} | ${fmt(f.cpu.serverPct)} | ${fmt(f.cpu.loadgenPct)} | ${fmt(f.cpu.driverPct)} | ${fmt(f.cpu.otherPct)} | ${f.cpu.bottleneck} | ${fmt(f.pushes)} | ${fmt(f.lost)} | ${fmt(f.disconnects)} | ${fmt(f.bindMs / 1000, 1)} (${fmt(f.noticeFrames)}) |`,
       );
     }
   }
@@ -95,7 +95,7 @@ export function renderMarkdown(r: BenchReport): string {
     const mm = t.memory;
     if (!mm) continue;
     out.push(
-      `| ${NAMES[t.target]} | ${fmt(mm.conns)} | ${fmt(mm.rssBeforeKiB / 1024, 1)} | ${fmt(mm.rssAfterKiB / 1024, 1)} | ${fmt(mm.perConnKiB, 2)} | ${ratio(mm.perConnKiB, raw?.memory?.perConnKiB)} | ${ratio(mm.perConnKiB, sio?.memory?.perConnKiB)} | ${fmt(mm.connectMs / 1000, 1)} |`,
+      `| ${t.label ?? NAMES[t.target]} | ${fmt(mm.conns)} | ${fmt(mm.rssBeforeKiB / 1024, 1)} | ${fmt(mm.rssAfterKiB / 1024, 1)} | ${fmt(mm.perConnKiB, 2)} | ${ratio(mm.perConnKiB, raw?.memory?.perConnKiB)} | ${ratio(mm.perConnKiB, sio?.memory?.perConnKiB)} | ${fmt(mm.connectMs / 1000, 1)} |`,
     );
   }
   out.push("");
@@ -111,10 +111,30 @@ export function renderMarkdown(r: BenchReport): string {
     const c = t.sendToClient;
     if (!c) continue;
     out.push(
-      `| ${NAMES[t.target]} | ${c.concurrency} | ${fmt(c.reqPerSec)} | ${ratio(c.reqPerSec, raw?.sendToClient?.reqPerSec)} | ${ratio(c.reqPerSec, sio?.sendToClient?.reqPerSec)} | ${fmt(c.requestLatency.p50Ms, 2)} | ${fmt(c.requestLatency.p99Ms, 2)} | ${fmt(c.serverCpuUsPerRequest, 1)} | ${ratio(c.serverCpuUsPerRequest, raw?.sendToClient?.serverCpuUsPerRequest)} | ${ratio(c.serverCpuUsPerRequest, sio?.sendToClient?.serverCpuUsPerRequest)} | ${fmt(c.cpu.serverPct)} | ${fmt(c.cpu.driverPct)} | ${fmt(c.cpu.otherPct)} | ${c.cpu.bottleneck} | ${fmt(c.delivered)} | ${fmt(c.rejected + c.errors)} |`,
+      `| ${t.label ?? NAMES[t.target]} | ${c.concurrency} | ${fmt(c.reqPerSec)} | ${ratio(c.reqPerSec, raw?.sendToClient?.reqPerSec)} | ${ratio(c.reqPerSec, sio?.sendToClient?.reqPerSec)} | ${fmt(c.requestLatency.p50Ms, 2)} | ${fmt(c.requestLatency.p99Ms, 2)} | ${fmt(c.serverCpuUsPerRequest, 1)} | ${ratio(c.serverCpuUsPerRequest, raw?.sendToClient?.serverCpuUsPerRequest)} | ${ratio(c.serverCpuUsPerRequest, sio?.sendToClient?.serverCpuUsPerRequest)} | ${fmt(c.cpu.serverPct)} | ${fmt(c.cpu.driverPct)} | ${fmt(c.cpu.otherPct)} | ${c.cpu.bottleneck} | ${fmt(c.delivered)} | ${fmt(c.rejected + c.errors)} |`,
     );
   }
   out.push("");
+  const offered = ok.find((t) => t.sendToClient?.offeredRate !== undefined)?.sendToClient?.offeredRate;
+  if (offered !== undefined)
+    out.push(
+      `Offered rate: ${fmt(offered)} req/s (paced); CPU per request is comparable across targets only at the same rate.`,
+      "",
+    );
+  const multi = ok.filter((t) => (t.sendToClient?.rounds?.length ?? 0) > 1);
+  if (multi.length > 0) {
+    out.push("Rounds of (c) (the table shows the round with the median server CPU µs/req):", "");
+    out.push(
+      "| target | round | at (UTC) | req/s | server CPU µs/req | server CPU % | other CPU % | load avg (1 min) |",
+    );
+    out.push(sep(out[out.length - 1] ?? ""));
+    for (const t of multi)
+      for (const [i, rd] of (t.sendToClient?.rounds ?? []).entries())
+        out.push(
+          `| ${t.label ?? NAMES[t.target]} | ${i + 1} | ${rd.at} | ${fmt(rd.reqPerSec)} | ${fmt(rd.serverCpuUsPerRequest, 1)} | ${fmt(rd.serverPct)} | ${fmt(rd.otherPct)} | ${fmt(rd.loadAvg1, 2)} |`,
+        );
+    out.push("");
+  }
 
   // (d) in flight
   out.push("## (d) Many send_to_group requests in flight");
@@ -127,7 +147,7 @@ export function renderMarkdown(r: BenchReport): string {
     const d = t.inflight;
     if (!d) continue;
     out.push(
-      `| ${NAMES[t.target]} | ${fmt(d.groupSize)} | ${d.concurrency} | ${fmt(d.deliveriesPerSec)} | ${ratio(d.deliveriesPerSec, raw?.inflight?.deliveriesPerSec)} | ${ratio(d.deliveriesPerSec, sio?.inflight?.deliveriesPerSec)} | ${fmt(d.latency.p50Ms, 2)} | ${fmt(d.latency.p99Ms, 2)} | ${fmt(d.reqPerSec)} | ${fmt(d.serverCpuUsPerDelivery, 2)} | ${ratio(d.serverCpuUsPerDelivery, raw?.inflight?.serverCpuUsPerDelivery)} | ${ratio(d.serverCpuUsPerDelivery, sio?.inflight?.serverCpuUsPerDelivery)} | ${fmt(d.cpu.serverPct)} | ${fmt(d.cpu.loadgenPct)} | ${fmt(d.cpu.driverPct)} | ${fmt(d.cpu.otherPct)} | ${d.cpu.bottleneck} | ${fmt(d.lost)} | ${fmt(d.disconnects)} |`,
+      `| ${t.label ?? NAMES[t.target]} | ${fmt(d.groupSize)} | ${d.concurrency} | ${fmt(d.deliveriesPerSec)} | ${ratio(d.deliveriesPerSec, raw?.inflight?.deliveriesPerSec)} | ${ratio(d.deliveriesPerSec, sio?.inflight?.deliveriesPerSec)} | ${fmt(d.latency.p50Ms, 2)} | ${fmt(d.latency.p99Ms, 2)} | ${fmt(d.reqPerSec)} | ${fmt(d.serverCpuUsPerDelivery, 2)} | ${ratio(d.serverCpuUsPerDelivery, raw?.inflight?.serverCpuUsPerDelivery)} | ${ratio(d.serverCpuUsPerDelivery, sio?.inflight?.serverCpuUsPerDelivery)} | ${fmt(d.cpu.serverPct)} | ${fmt(d.cpu.loadgenPct)} | ${fmt(d.cpu.driverPct)} | ${fmt(d.cpu.otherPct)} | ${d.cpu.bottleneck} | ${fmt(d.lost)} | ${fmt(d.disconnects)} |`,
     );
   }
   out.push("");
@@ -135,5 +155,13 @@ export function renderMarkdown(r: BenchReport): string {
     'CPU % is of one core (100 % = one core busy for the whole window); "bottleneck" names the side that was near 100 % of a core (server is single-threaded; the load generators share the other core). See bench/README.md.',
   );
   out.push("");
-  return out.join("\n");
+  return dropEmptySections(out.join("\n"));
+}
+
+/** Drops a "## " section whose tables have no data row (a scenario that did not run, `--scenarios`). */
+function dropEmptySections(md: string): string {
+  const parts = md.split(/\n(?=## )/);
+  return parts
+    .filter((p, i) => i === 0 || !p.startsWith("## ") || p.split("\n").filter((l) => l.startsWith("|")).length > 2)
+    .join("\n");
 }

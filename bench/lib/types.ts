@@ -1,9 +1,14 @@
 // Configuration and result types shared by bench/run.ts and bench/lib/report.ts.
 import type { LatencySummary, TargetKind } from "./common.js";
 
+export type Scenario = "a" | "b" | "c" | "d";
+export const SCENARIOS: readonly Scenario[] = ["a", "b", "c", "d"];
+
 export interface Config {
   quick: boolean;
   targets: TargetKind[];
+  /** which scenarios run (`--scenarios=`); only (c) alone runs the targets side by side, interleaved */
+  scenarios: Scenario[];
   notices: boolean;
   fanoutSizes: number[];
   memoryConns: number;
@@ -22,6 +27,12 @@ export interface Config {
   sendToClientConcurrency: number;
   sendToClientDurationMs: number;
   sendToClientProcesses: number;
+  /** total offered rate of (c) in requests/s; null = closed loop (as fast as the driver goes) */
+  sendToClientRate: number | null;
+  /** how many times (c) is measured per target; the median round is reported */
+  sendToClientRounds: number;
+  /** a checkout of an older Parley to run as an extra target next to `parley` (only with `--scenarios=c`) */
+  baselineRoot: string | null;
   outDir: string;
 }
 
@@ -108,13 +119,31 @@ export interface SendToClientResult {
   requestLatency: LatencySummary;
   delivered: number;
   deliveryLatency: LatencySummary;
+  /** server CPU µs per request; with several rounds, the median of the rounds */
   serverCpuUsPerRequest: number;
   cpu: CpuWindow;
   sampleErrors: string[];
+  /** offered rate (req/s, all HTTP load processes together); absent = closed loop */
+  offeredRate?: number;
+  /** every round, in the order they ran (one entry when --rounds=1) */
+  rounds?: SendToClientRound[];
+}
+
+export interface SendToClientRound {
+  serverCpuUsPerRequest: number;
+  reqPerSec: number;
+  requests: number;
+  serverPct: number;
+  otherPct: number;
+  /** 1-minute load average of the machine when the round ended */
+  loadAvg1: number;
+  at: string;
 }
 
 export interface TargetResult {
   target: TargetKind;
+  /** shown instead of the target's name (`--baseline`: "Parley (baseline)") */
+  label?: string;
   status: "ok" | "skipped" | "failed";
   reason?: string;
   serverPid?: number;

@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.ts";
 import type { TrustFn } from "../http/client-address.ts";
 import { clientErrorHandler } from "../http/client-error.ts";
 import { type CorsPolicy, installCors } from "../http/cors.ts";
+import { FastLane } from "../http/fast-lane.ts";
 import type { Metrics } from "../http/metrics.ts";
 import { openapiDocument } from "../http/openapi.ts";
 import { RedactingLogController } from "../http/redact.ts";
@@ -54,6 +55,16 @@ export async function buildHttp(inputs: HttpInputs): Promise<FastifyInstance> {
     forceCloseConnections: "idle",
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }) as unknown as FastifyInstance;
+
+  // The gateway's push routes skip Fastify's per-request machinery for plain requests, with the
+  // same parser, validators, handler, envelope and metric (src/http/fast-lane.ts). Not with
+  // request logging on: Fastify logs every request then.
+  if (!config.requestLog)
+    FastLane.install(http, {
+      bodyLimit: config.http.bodyLimitBytes,
+      log,
+      observe: (method, url, status, seconds) => metrics.httpDuration.observe(method, url, status, seconds),
+    });
 
   // before every route: preflights of allowed origins never reach a surface's 405 or auth hook
   installCors(http, inputs.cors);

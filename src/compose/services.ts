@@ -18,6 +18,8 @@ import { GatewayService } from "../core/gateway/gateway-service.ts";
 import { GroupService } from "../core/groups/group-service.ts";
 import { MessageService } from "../core/messages/message-service.ts";
 import { OrgService } from "../core/org/org-service.ts";
+import { RedPacketService } from "../core/wallet/red-packet-service.ts";
+import { parseCoins, WalletService } from "../core/wallet/wallet-service.ts";
 import type { MetricsRecorder } from "../http/metrics.ts";
 import { meterSmsSender } from "../instrumentation.ts";
 import type { ChatroomRepo } from "../ports/chatrooms.ts";
@@ -122,6 +124,8 @@ export function buildServices(
     config.chatrooms,
     log.child({ component: "chatrooms" }),
   );
+  // a chat room's audience is written shard by shard (its 分组容量): src/realtime/fanout.ts
+  realtime.setShardSizer((topic) => chatrooms.fanoutShardSize(topic));
   // main.ts starts it (subscribes to other nodes' group changes) and stops it at close
   const groups = new GroupService(
     storage,
@@ -140,6 +144,18 @@ export function buildServices(
     config.files,
     log.child({ component: "files" }),
   );
+  const wallet = new WalletService(storage, parseCoins(config.wallet.coins));
+  const redPackets = new RedPacketService(
+    storage,
+    wallet,
+    messages,
+    accounts,
+    sms,
+    userCache,
+    limiter,
+    config.wallet,
+    log.child({ component: "red-packets" }),
+  );
   return {
     config,
     realtime,
@@ -155,5 +171,7 @@ export function buildServices(
     gateway,
     limiter,
     admin,
+    wallet,
+    redPackets,
   };
 }

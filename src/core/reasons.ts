@@ -112,6 +112,29 @@ export const Reasons = {
   bad_deadline: "invalid_argument",
   bad_capacity: "invalid_argument",
 
+  // wallet and red packets (core/wallet; chat33 -4000…-4010)
+  bad_coin: "invalid_argument",
+  bad_amount: "invalid_argument",
+  bad_packet_size: "invalid_argument",
+  bad_packet_type: "invalid_argument",
+  bad_idempotency_key: "invalid_argument",
+  bad_date: "invalid_argument",
+  insufficient_balance: "invalid_argument",
+  balance_limit: "invalid_argument",
+  idempotency_key_reused: "conflict",
+  packet_not_found: "not_found",
+  packet_finished: "conflict",
+  packet_expired: "conflict",
+  packet_claimed: "conflict",
+  packet_mobile_pending: "conflict",
+  packet_no_permission: "forbidden",
+  packet_bad_mark: "invalid_argument",
+  packet_user_registered: "conflict",
+  packet_user_unregistered: "not_found",
+  packet_rate_limited: "rate_limited",
+  /** something unexpected failed in a red-packet route (chat33 -4000) */
+  packet_internal: "internal",
+
   // files
   file_not_found: "not_found",
   file_empty: "invalid_argument",

@@ -34,6 +34,13 @@ export const gatewayOwner = (systemId: string) => gatewaySystem(systemId);
 /** One chat room (core Chatroom, chat33 `/group/*`): every connection in its live audience. */
 export const chatroomTopic = (roomId: number) => `room:${roomId}`;
 
+/** The room id of a `chatroomTopic`, or null when `topic` is not a chat room's. */
+export const chatroomOfTopic = (topic: string): number | null => {
+  if (!topic.startsWith("room:")) return null;
+  const id = Number(topic.slice(5));
+  return Number.isSafeInteger(id) && id > 0 && String(id) === topic.slice(5) ? id : null;
+};
+
 /** The presence set of a chat room's logged-in audience (members `u:<userId>`: a person once). */
 export const chatroomUsersSet = (roomId: number) => `room:${roomId}:users`;
 

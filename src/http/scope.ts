@@ -14,6 +14,7 @@ import type {
 } from "fastify";
 import { AppError } from "../core/errors.ts";
 import { jsonTextTooDeep, MAX_JSON_DEPTH } from "../core/json-limits.ts";
+import { FastLane, type LaneRequest, type LaneValidator } from "./fast-lane.ts";
 import { strictValidatorCompiler } from "./validation.ts";
 
 /**
@@ -155,23 +156,43 @@ export interface HttpScope<E> {
     api: FastifyInstance,
     options: RouteOptions<RawServerDefault, IncomingMessage, ServerResponse, RG>,
   ): void;
+  /**
+   * Like `route` for a hot `POST` route whose handler reads only `body` and `headers`: the same
+   * route, and when the server has a fast lane (src/http/fast-lane.ts) its plain requests are
+   * answered there with this scope's parser, validators, envelope and the same handler.
+   * Only for `json: "any-content-type"` surfaces and routes without route-level hooks.
+   */
+  fastRoute<B>(
+    api: FastifyInstance,
+    options: { url: string; schema: { body: object; headers?: object } & Record<string, unknown> },
+    handler: (req: LaneRequest<B>) => Promise<E>,
+  ): void;
 }
 
+/** The "any-content-type" body rule on a text body (Fastify's parser and the fast lane run this). */
+const parseAnyJson = (empty: () => unknown, text: string, done: ParseDone) => {
+  if (text.trim() === "") return done(null, empty());
+  const deep = tooDeep(text);
+  if (deep) return done(deep, undefined);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return done(parseError(INVALID_JSON, "invalid JSON"), undefined);
+  }
+  done(null, body);
+};
+
 export function httpScope<E>(spec: SurfaceHttp<E>): HttpScope<E> {
+  /** The validator compiler installed on each scope instance, so the fast lane compiles alike. */
+  const compilers = new WeakMap<FastifyInstance, FastifySchemaCompiler<unknown>>();
+
   const installParsers = (api: FastifyInstance): void => {
     const rules = spec.body;
     if (rules.json === "any-content-type") {
       api.removeAllContentTypeParsers();
       api.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done: ParseDone) => {
-        const text = String(body);
-        if (text.trim() === "") return done(null, rules.empty());
-        const deep = tooDeep(text);
-        if (deep) return done(deep, undefined);
-        try {
-          done(null, JSON.parse(text));
-        } catch {
-          done(parseError(INVALID_JSON, "invalid JSON"), undefined);
-        }
+        parseAnyJson(rules.empty, String(body), done);
       });
       return;
     }
@@ -197,20 +218,43 @@ export function httpScope<E>(spec: SurfaceHttp<E>): HttpScope<E> {
   const installValidator = (api: FastifyInstance): void => {
     const options = spec.validator;
     if (!options) {
-      api.setValidatorCompiler(strictValidatorCompiler());
+      const compiler = strictValidatorCompiler();
+      compilers.set(api, compiler);
+      api.setValidatorCompiler(compiler);
       return;
     }
-    const compilers = new Map<string, FastifySchemaCompiler<unknown>>();
-    api.setValidatorCompiler((route) => {
+    const perPart = new Map<string, FastifySchemaCompiler<unknown>>();
+    const compiler: FastifySchemaCompiler<unknown> = (route) => {
       const part = route.httpPart ?? "";
-      let c = compilers.get(part);
+      let c = perPart.get(part);
       if (!c) {
         c = strictValidatorCompiler(options(route.httpPart));
-        compilers.set(part, c);
+        perPart.set(part, c);
       }
       return c(route);
+    };
+    compilers.set(api, compiler);
+    api.setValidatorCompiler(compiler);
+  };
+
+  const route: HttpScope<E>["route"] = (api, options) => {
+    api.route(options);
+    const allowed = (Array.isArray(options.method) ? options.method : [options.method]).map((m) =>
+      String(m).toUpperCase(),
+    );
+    const others = ALL_METHODS.filter((m) => !allowed.includes(m));
+    if (others.length === 0) return;
+    const allow = allowed.join(", ");
+    api.route({
+      method: others,
+      url: options.url,
+      schema: { hide: true },
+      handler: async (_req, reply) => reply.status(405).header("allow", allow).send(spec.methodNotAllowed(allowed)),
     });
   };
+
+  /** The scope's error handling as one function: thrown thing → status and envelope. */
+  const answerError = (error: unknown): Answer<E> => spec.answer(classify(error));
 
   return {
     spec,
@@ -220,24 +264,34 @@ export function httpScope<E>(spec: SurfaceHttp<E>): HttpScope<E> {
       api.setSerializerCompiler(() => (data) => JSON.stringify(data));
       installParsers(api);
       api.setErrorHandler((error: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
-        const { status, body } = spec.answer(classify(error));
+        const { status, body } = answerError(error);
         if (status >= 500) req.log.error({ err: error }, `${spec.name} request failed`);
         reply.status(status).send(body);
       });
     },
-    route(api, options) {
-      api.route(options);
-      const allowed = (Array.isArray(options.method) ? options.method : [options.method]).map((m) =>
-        String(m).toUpperCase(),
-      );
-      const others = ALL_METHODS.filter((m) => !allowed.includes(m));
-      if (others.length === 0) return;
-      const allow = allowed.join(", ");
-      api.route({
-        method: others,
+    route,
+    fastRoute(api, options, handler) {
+      route(api, {
+        method: "POST",
         url: options.url,
-        schema: { hide: true },
-        handler: async (_req, reply) => reply.status(405).header("allow", allow).send(spec.methodNotAllowed(allowed)),
+        schema: options.schema,
+        handler: (req: FastifyRequest) => handler(req as unknown as Parameters<typeof handler>[0]),
+      });
+      const lane = FastLane.of(api);
+      const rules = spec.body;
+      const compile = compilers.get(api);
+      if (!lane || rules.json !== "any-content-type" || !compile) return;
+      const url = `${api.prefix}${options.url}`;
+      const validator = (schema: object | undefined, httpPart: string): LaneValidator | null =>
+        schema === undefined ? null : (compile({ schema, method: "POST", url, httpPart }) as LaneValidator);
+      lane.offer(api, {
+        url,
+        name: spec.name,
+        parse: (text, done) => parseAnyJson(rules.empty, text, done),
+        body: validator(options.schema.body, "body"),
+        headers: validator(options.schema.headers, "headers"),
+        handler: handler as (req: LaneRequest) => Promise<E>,
+        answer: answerError,
       });
     },
   };

@@ -4,33 +4,204 @@ import { bump, type ProtocolHandler, type RealtimeEvent, type RealtimeStats } fr
 import type { Transport } from "./transport.ts";
 import type { Writer } from "./writer.ts";
 
+/** Audience shard size of a topic the resolver does not size (e.g. a big gateway group). */
+export const DEFAULT_SHARD_SIZE = 1000;
+
+/**
+ * Audiences at least this large are written by a pass even when they fit one shard, so events
+ * that follow within a turn are coalesced (see `FanOut`); smaller ones are written directly.
+ */
+export const COALESCE_MIN = 256;
+
+/** Most events one pass writes together (one concatenated buffer per connection). */
+export const MAX_BATCH_EVENTS = 64;
+
+/** Most bytes of one pass's concatenated frames per connection (well under `ws.maxBufferedBytes`). */
+export const MAX_BATCH_BYTES = 64 * 1024;
+
 /**
  * Fan-out of one event to many local connections: rendered once per wire protocol, framed once
  * per (protocol, transport), and the same bytes written to every recipient.
+ *
+ * A topic whose local audience is larger than its shard size (chat rooms: `chatrooms.shardSize`
+ * or the room's own; other topics `DEFAULT_SHARD_SIZE`) is written by a **pass**: a snapshot of
+ * its subscribers, written shard by shard with a `setImmediate` between shards, so a 15 k audience
+ * never holds the event loop for more than one shard. The first shard leaves at once. Events of the
+ * topic that arrive while a pass runs queue behind it (order per topic is kept) and the next pass
+ * writes them together: their frames are concatenated (frames are self-delimiting on every
+ * transport), so every connection gets all of its pending frames in one write. A connection that
+ * left the topic or closed during a pass gets nothing more; one that joined after the pass started
+ * gets only later events. An audience of `COALESCE_MIN` or more is always written by a pass (in
+ * one step when it fits a shard), and a pass lingers one turn after its last batch, so the
+ * messages of a busy room coalesce even when it fits one shard. Slow consumers are closed by the
+ * writer's bounded-buffer rule.
  */
 export class FanOut {
+  private shardSizer: (topic: string) => number | null = () => null;
+  /** Topic → its running pass. */
+  private readonly passes = new Map<string, Pass>();
+
   constructor(
     private readonly protocols: ReadonlyMap<string, ProtocolHandler>,
     private readonly writer: Writer,
     private readonly log: Logger,
     private readonly stats: RealtimeStats,
+    /** The live subscriber set of a topic (the topic index). */
+    private readonly subscribers: (topic: string) => Set<Connection> | undefined,
   ) {}
 
-  /** Delivers `event` to `conns` (a topic's subscribers); returns how many frames were written. */
+  /** Names the shard size of topics (null = `DEFAULT_SHARD_SIZE`); must be cheap (no I/O). */
+  setShardSizer(fn: (topic: string) => number | null): void {
+    this.shardSizer = fn;
+  }
+
+  /** The shard size fan-out uses for `topic` now. */
+  shardSize(topic: string): number {
+    let n: number | null = null;
+    try {
+      n = this.shardSizer(topic);
+    } catch (err) {
+      this.log.warn({ err, topic }, "shard sizer failed");
+    }
+    return n !== null && Number.isSafeInteger(n) && n >= 1 ? n : DEFAULT_SHARD_SIZE;
+  }
+
+  /** Passes running now (tests, metrics). */
+  get activePasses(): number {
+    return this.passes.size;
+  }
+
+  /**
+   * Delivers an event published on `topic` to this node's subscribers: at once when the audience
+   * fits one shard (and no pass of the topic is running), otherwise by a pass. Returns the size
+   * of the audience it was delivered or queued to.
+   */
+  publish(topic: string, event: RealtimeEvent): number {
+    const running = this.passes.get(topic);
+    if (running) {
+      running.enqueue(event, this.hooked(event));
+      return this.subscribers(topic)?.size ?? 0;
+    }
+    const set = this.subscribers(topic);
+    if (!set || set.size === 0) return 0;
+    const shard = this.shardSize(topic);
+    if (set.size <= shard && set.size < COALESCE_MIN) {
+      this.deliver(set, event);
+      return set.size;
+    }
+    const pass = new Pass(this.protocols, topic, [...set], shard, [event]);
+    this.passes.set(topic, pass);
+    this.step(pass); // the first shard leaves now
+    return set.size;
+  }
+
+  /** Whether some protocol's `onEvent` wants this event (then it ends a batch, see `Pass`). */
+  private hooked(event: RealtimeEvent): boolean {
+    for (const p of this.protocols.values()) if (wantsHook(p, event)) return true;
+    return false;
+  }
+
+  private readonly step = (pass: Pass): void => {
+    try {
+      const end = Math.min(pass.pos + pass.shard, pass.conns.length);
+      this.writeRange(pass, pass.pos, end);
+      pass.pos = end;
+      if (end < pass.conns.length) {
+        setImmediate(this.step, pass);
+        return;
+      }
+      const next = pass.pending.shift();
+      if (!next) {
+        // Linger one turn: events of this topic published meanwhile (the next commits of a busy
+        // room) queue behind the pass and leave together, one write per connection.
+        if (!pass.lingered) {
+          pass.lingered = true;
+          setImmediate(this.step, pass);
+        } else this.passes.delete(pass.topic);
+        return;
+      }
+      pass.lingered = false;
+      const set = this.subscribers(pass.topic);
+      pass.restart(set ? [...set] : [], this.shardSize(pass.topic), next);
+      setImmediate(this.step, pass);
+    } catch (err) {
+      // never leave a topic blocked behind a broken pass
+      this.passes.delete(pass.topic);
+      this.log.error({ err, topic: pass.topic }, "fan-out pass failed");
+    }
+  };
+
+  /** Writes the pass's batch to `conns[from, to)`, then runs the protocol hooks of that range. */
+  private writeRange(pass: Pass, from: number, to: number): void {
+    const { conns, topic } = pass;
+    let lastProtocol = "";
+    let lastTransport: Transport | null = null;
+    let frame: Frames | null = null;
+    let runSent = 0;
+    let hookProtocol = false;
+    let hooks: Connection[] | null = null;
+    for (let i = from; i < to; i++) {
+      const conn = conns[i];
+      // left the topic (or closed) since the pass took its snapshot
+      if (!conn.topics?.has(topic)) continue;
+      if (conn.protocol !== lastProtocol || conn.transport !== lastTransport) {
+        if (conn.protocol !== lastProtocol) {
+          if (runSent) this.countDelivered(pass.batch, lastProtocol, runSent);
+          runSent = 0;
+          const handler = this.protocols.get(conn.protocol);
+          hookProtocol = handler !== undefined && pass.batch.some((e) => wantsHook(handler, e));
+        }
+        lastProtocol = conn.protocol;
+        lastTransport = conn.transport;
+        frame = pass.frame(conn);
+      }
+      if (hookProtocol) {
+        hooks ??= [];
+        hooks.push(conn);
+      }
+      if (frame && this.writer.send(conn, frame.buf, frame.count)) runSent++;
+    }
+    if (runSent) this.countDelivered(pass.batch, lastProtocol, runSent);
+    if (hooks) for (const conn of hooks) for (const event of pass.batch) this.hook(conn, event);
+  }
+
+  /** messagesDelivered, per protocol and kind, for `n` connections that received `batch`. */
+  private countDelivered(batch: readonly RealtimeEvent[], protocol: string, n: number): void {
+    for (const e of batch) {
+      const kind = deliveredKind(e);
+      if (kind !== null) bump(this.stats.messagesDelivered, `${protocol} ${kind}`, n);
+    }
+  }
+
+  private hook(conn: Connection, event: RealtimeEvent): void {
+    const handler = this.protocols.get(conn.protocol);
+    if (!handler?.onEvent || !wantsHook(handler, event)) return;
+    try {
+      handler.onEvent(conn, event);
+    } catch (err) {
+      this.log.error({ err }, "protocol hook failed");
+    }
+  }
+
+  /** Delivers `event` to `conns` at once (one shard's worth); returns how many frames were written. */
   deliver(conns: Iterable<Connection>, event: RealtimeEvent): number {
     const cache = new RenderCache(this.protocols, event);
+    const kind = deliveredKind(event);
     let lastProtocol = "";
     let lastTransport: Transport | null = null;
     let frame: Buffer | null = null;
     let sent = 0;
+    let runSent = 0;
     let hooks: Connection[] | null = null;
     let hookProtocol = false;
-    // metrics: the kind of a delivered message, counted per socket and protocol
-    const delivered =
-      event.type === "message.new" ? String((event.message as { kind?: unknown } | null)?.kind ?? "unknown") : null;
     for (const conn of conns) {
       if (conn.protocol !== lastProtocol || conn.transport !== lastTransport) {
-        if (conn.protocol !== lastProtocol) hookProtocol = this.protocols.get(conn.protocol)?.onEvent !== undefined;
+        if (conn.protocol !== lastProtocol) {
+          if (runSent && kind !== null) bump(this.stats.messagesDelivered, `${lastProtocol} ${kind}`, runSent);
+          runSent = 0;
+          const handler = this.protocols.get(conn.protocol);
+          hookProtocol = handler !== undefined && wantsHook(handler, event);
+        }
         lastProtocol = conn.protocol;
         lastTransport = conn.transport;
         frame = cache.frame(conn);
@@ -41,10 +212,11 @@ export class FanOut {
       }
       if (frame && this.writer.send(conn, frame)) {
         sent++;
-        if (delivered !== null) bump(this.stats.messagesDelivered, `${conn.protocol} ${delivered}`);
+        runSent++;
       }
     }
-    if (hooks) for (const conn of hooks) this.safely(() => this.protocols.get(conn.protocol)?.onEvent?.(conn, event));
+    if (runSent && kind !== null) bump(this.stats.messagesDelivered, `${lastProtocol} ${kind}`, runSent);
+    if (hooks) for (const conn of hooks) this.hook(conn, event);
     return sent;
   }
 
@@ -58,15 +230,97 @@ export class FanOut {
     }
     return sent;
   }
+}
 
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.log.error({ err }, "protocol hook failed");
+/** Whether `handler.onEvent` runs for `event` (its `hooksType` filter, when it has one). */
+function wantsHook(handler: ProtocolHandler, event: RealtimeEvent): boolean {
+  if (!handler.onEvent) return false;
+  return !handler.hooksType || handler.hooksType(event.type);
+}
+
+/** The kind of a delivered message (`message.new`) for the messagesDelivered metric; else null. */
+function deliveredKind(event: RealtimeEvent): string | null {
+  return event.type === "message.new" ? String((event.message as { kind?: unknown } | null)?.kind ?? "unknown") : null;
+}
+
+/**
+ * One pass over a large topic: the audience snapshot, the position reached, the batch of events
+ * being written (with their concatenated frames per protocol and transport) and the batches
+ * waiting behind it. A batch ends at an event a protocol hooks (e.g. a room deletion that drops
+ * the connection), so nothing published after such an event reaches a connection before its hook ran.
+ */
+class Pass {
+  pos = 0;
+  /** The pass finished its batch and waits one turn for more events before it ends. */
+  lingered = false;
+  readonly pending: RealtimeEvent[][] = [];
+  private pendingHooked = false;
+  private caches: RenderCache[];
+  private frames = new Map<string, Frames | null>();
+
+  constructor(
+    private readonly protocols: ReadonlyMap<string, ProtocolHandler>,
+    readonly topic: string,
+    public conns: Connection[],
+    public shard: number,
+    public batch: RealtimeEvent[],
+  ) {
+    this.caches = batch.map((e) => new RenderCache(protocols, e));
+  }
+
+  enqueue(event: RealtimeEvent, hooked: boolean): void {
+    const last = this.pending[this.pending.length - 1];
+    if (!last || this.pendingHooked || last.length >= MAX_BATCH_EVENTS) this.pending.push([event]);
+    else last.push(event);
+    this.pendingHooked = hooked;
+  }
+
+  restart(conns: Connection[], shard: number, batch: RealtimeEvent[]): void {
+    this.conns = conns;
+    this.shard = shard;
+    this.pos = 0;
+    this.batch = batch;
+    this.caches = batch.map((e) => new RenderCache(this.protocols, e));
+    this.frames = new Map();
+    if (this.pending.length === 0) this.pendingHooked = false;
+  }
+
+  /**
+   * The bytes for `conn`: every event of the batch its protocol renders, framed by its transport
+   * and concatenated (null: nothing for it). A batch too big for one write is cut: the events
+   * beyond `MAX_BATCH_BYTES` go back to the front of the queue as the next batch.
+   */
+  frame(conn: Connection): Frames | null {
+    const key = `${conn.protocol}\u0000${conn.transport.name}`;
+    let frame = this.frames.get(key);
+    if (frame !== undefined) return frame;
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    for (let i = 0; i < this.caches.length; i++) {
+      const f = this.caches[i].frame(conn);
+      if (!f) continue;
+      if (parts.length > 0 && bytes + f.length > MAX_BATCH_BYTES && this.pos === 0 && this.frames.size === 0) {
+        // first rendering of this batch: cut it here (nobody has been written yet)
+        if (this.pending.length === 0) this.pendingHooked = true; // the rest must not grow
+        this.pending.unshift(this.batch.slice(i));
+        this.batch = this.batch.slice(0, i);
+        this.caches = this.caches.slice(0, i);
+        break;
+      }
+      parts.push(f);
+      bytes += f.length;
     }
+    frame =
+      parts.length === 0
+        ? null
+        : { buf: parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes), count: parts.length };
+    this.frames.set(key, frame);
+    return frame;
   }
 }
+
+/** A connection's pending frames of one pass, concatenated: the bytes and how many frames. */
+type Frames = { buf: Buffer; count: number };
 
 /** One event's renderings: text per protocol, bytes per (protocol, transport); null = not rendered. */
 class RenderCache {
@@ -75,7 +329,7 @@ class RenderCache {
 
   constructor(
     private readonly protocols: ReadonlyMap<string, ProtocolHandler>,
-    private readonly event: RealtimeEvent,
+    readonly event: RealtimeEvent,
   ) {}
 
   frame(conn: Connection): Buffer | null {

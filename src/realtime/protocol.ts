@@ -19,6 +19,12 @@ export interface ProtocolHandler<E extends RealtimeEvent = RealtimeEvent> {
    * rare events that need more than a frame (close a revoked session, finish a QR login).
    */
   onEvent?(conn: Connection, event: E): void;
+  /**
+   * Whether `onEvent` needs events of this type (absent: every event). Asked once per event and
+   * protocol; fan-out skips the per-connection hook for the others — a message to a 15 k
+   * audience should not call 15 k hooks that do nothing.
+   */
+  hooksType?(type: string): boolean;
   /** Called for every open connection on each ping sweep (e.g. to end expired sessions). */
   onSweep?(conn: Connection, now: number): void;
   /**

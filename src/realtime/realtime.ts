@@ -61,7 +61,7 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
   ) {
     this.topics = new TopicIndex(hub, log);
     this.writer = new Writer(opts.maxBufferedBytes, this.stats, log);
-    this.fanout = new FanOut(this.protocols, this.writer, log, this.stats);
+    this.fanout = new FanOut(this.protocols, this.writer, log, this.stats, (topic) => this.topics.subscribers(topic));
     this.registry = new ConnectionRegistry(this.protocols, this.topics, this.writer, this.stats, log);
     this.ws = new WsTransport(opts, this.registry);
     this.upgrades = new UpgradeRouter(this.ws, opts.allowedOrigins, log, opts.clientAddress);
@@ -146,10 +146,25 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     return this.hub.publish(topic, event);
   }
 
-  /** Delivers an event to this node's subscribers of `topic` (rendered once per protocol and transport). */
+  /**
+   * Delivers an event to this node's subscribers of `topic` (rendered once per protocol and
+   * transport); a large audience is written shard by shard (`fanout.ts`). Returns the audience size.
+   */
   deliverLocal(topic: string, event: RealtimeEvent): number {
-    const set = this.topics.subscribers(topic);
-    return set ? this.fanout.deliver(set, event) : 0;
+    return this.fanout.publish(topic, event);
+  }
+
+  /**
+   * Names the fan-out shard size of topics (e.g. a chat room's 分组容量); null = the default
+   * (`DEFAULT_SHARD_SIZE`). Called once per delivered event: it must not do I/O.
+   */
+  setShardSizer(fn: (topic: string) => number | null): void {
+    this.fanout.setShardSizer(fn);
+  }
+
+  /** Fan-out passes running now (large audiences being written shard by shard). */
+  get fanoutPasses(): number {
+    return this.fanout.activePasses;
   }
 
   /** Sends an event to one connection on any node. Best effort (live-only). */

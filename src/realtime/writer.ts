@@ -25,8 +25,10 @@ export class Writer {
    * Writes a prepared frame. The first write to a socket in an event-loop turn goes straight out
    * (no added latency); further writes in the same turn are corked and leave as one writev when
    * the turn ends. A socket whose buffer would exceed `maxBufferedBytes` is closed (slow consumer).
+   * `frames` is how many frames `frame` holds (fan-out concatenates a connection's pending frames
+   * into one write; the framesOut metric counts frames).
    */
-  send(conn: Connection, frame: Buffer): boolean {
+  send(conn: Connection, frame: Buffer, frames = 1): boolean {
     if (conn.closing) return false;
     const socket = conn.socket;
     if (socket.writableLength + frame.length > this.maxBufferedBytes) {
@@ -46,7 +48,7 @@ export class Writer {
       socket.cork();
     }
     socket.write(frame);
-    bump(this.stats.framesOut, conn.protocol);
+    bump(this.stats.framesOut, conn.protocol, frames);
     return true;
   }
 

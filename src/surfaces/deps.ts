@@ -10,6 +10,8 @@ import type { GatewayService } from "../core/gateway/gateway-service.ts";
 import type { GroupService } from "../core/groups/group-service.ts";
 import type { MessageService } from "../core/messages/message-service.ts";
 import type { OrgService } from "../core/org/org-service.ts";
+import type { RedPacketService } from "../core/wallet/red-packet-service.ts";
+import type { WalletService } from "../core/wallet/wallet-service.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
 import type { Realtime } from "../realtime/realtime.ts";
 
@@ -32,6 +34,8 @@ export interface Services {
   gateway: GatewayService;
   limiter: RateLimiter;
   admin: AdminAuth;
+  wallet: WalletService;
+  redPackets: RedPacketService;
 }
 
 /**

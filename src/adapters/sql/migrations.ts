@@ -1,5 +1,6 @@
 import { type ColumnDefinitionBuilder, type Kysely, type Migration, sql } from "kysely";
 import type { StorageKind } from "../../ports/storage.ts";
+import { walletMigration } from "./wallet-migration.ts";
 
 /**
  * Migrations in order. Names sort lexically; never edit one that has shipped — add a new one.
@@ -509,6 +510,8 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
           await db.schema.dropTable(t).execute();
       },
     },
+    // Wallet and red packets: src/adapters/sql/wallet-migration.ts
+    "0009_wallet": walletMigration(kind),
     "0012_group_applications_one_waiting": {
       // At most one waiting application per (group, user) — the partial unique index makes a
       // concurrent second `apply` a no-op (GroupRepo.createApplication). Existing data first:

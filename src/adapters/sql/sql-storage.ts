@@ -37,7 +37,9 @@ import {
   type Storage,
   type StorageKind,
   TRANSACTION_ATTEMPTS,
+  type TransactionOptions,
   type UserRepo,
+  type WalletRepo,
 } from "../../ports/storage.ts";
 import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { SqlChatrooms } from "./chatroom-repos.ts";
@@ -53,6 +55,7 @@ import { SqlReadCursors } from "./read-cursor-repo.ts";
 import type { Database } from "./schema.ts";
 import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
 import { withStatementCache } from "./sqlite-statement-cache.ts";
+import { SqlWallet } from "./wallet-repo.ts";
 
 export interface SqlStorageOptions {
   /** postgres://… or empty for SQLite. */
@@ -217,6 +220,7 @@ function reposOn(db: Kysely<Database>, kind: StorageKind, sqlite: SqliteFastPath
     chatrooms: new SqlChatrooms(db),
     customers: new SqlCustomers(db),
     telemetry: new SqlTelemetry(db),
+    wallet: new SqlWallet(db, kind),
   };
 }
 
@@ -245,6 +249,7 @@ export class SqlStorage implements Storage {
   readonly chatrooms: ChatroomRepo;
   readonly customers: CustomerRepo;
   readonly telemetry: TelemetryRepo;
+  readonly wallet: WalletRepo;
   private readonly checkpointer: SqliteCheckpointer | null;
   private readonly sqlite: SqliteFastPath | null;
   /**
@@ -279,10 +284,11 @@ export class SqlStorage implements Storage {
     this.chatrooms = repos.chatrooms;
     this.customers = repos.customers;
     this.telemetry = repos.telemetry;
+    this.wallet = repos.wallet;
   }
 
   /** See `Transactional` in src/ports/storage/index.ts for the guarantees. */
-  async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Repos) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     if (this.current.getStore()?.open)
       throw new Error("storage.transaction: nested transactions are not supported (use the handle you were given)");
     if (this.kind === "sqlite") {
@@ -290,9 +296,10 @@ export class SqlStorage implements Storage {
       this.sqlite?.committed();
       return out;
     }
+    const level = opts.isolation === "row-locks" ? "read committed" : "serializable";
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(this.db.transaction().setIsolationLevel("serializable"), fn);
+        return await this.attempt(this.db.transaction().setIsolationLevel(level), fn);
       } catch (e) {
         if (!RETRYABLE.has((e as { code?: string })?.code ?? "")) throw e;
         if (attempt >= TRANSACTION_ATTEMPTS)

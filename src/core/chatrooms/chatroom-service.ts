@@ -5,7 +5,7 @@ import type { UserCache } from "../accounts/user-cache.ts";
 import { forbidden, invalid, notFound } from "../errors.ts";
 import type { CoreEvents } from "../events.ts";
 import type { MessageService, MessageView } from "../messages/message-service.ts";
-import { chatroomTopic, userTopic } from "../topics.ts";
+import { chatroomOfTopic, chatroomTopic, userTopic } from "../topics.ts";
 import type { AudienceMember, ChatroomAudience } from "./audience.ts";
 import type { ChatroomCard } from "./events.ts";
 import { ChatroomPolicy, type ChatroomRules, chatroomKey } from "./policy.ts";
@@ -32,6 +32,9 @@ export type ChatroomListFilter = {
   createdFrom?: number;
   createdTo?: number;
 };
+
+/** How long a node trusts its copy of a room's shard size before re-reading it (ms). */
+export const SHARD_SIZE_TTL_MS = 5000;
 
 /** Most rooms one list returns. */
 export const LIST_MAX = 1000;
@@ -78,6 +81,40 @@ export class ChatroomService implements ChatroomRules {
   /** The shard size fan-out partitions this room's audience by. */
   shardSize(room: Chatroom): number {
     return room.shardSize ?? this.opts.shardSize;
+  }
+
+  /** Room id → its shard size and when it was read (the fan-out asks per event: no I/O there). */
+  private readonly shardSizes = new Map<number, { size: number; at: number }>();
+  private readonly shardRefresh = new Set<number>();
+
+  private rememberShardSize(room: Chatroom): void {
+    if (room.status === "deleted") this.shardSizes.delete(room.id);
+    else this.shardSizes.set(room.id, { size: this.shardSize(room), at: Date.now() });
+  }
+
+  /**
+   * The fan-out shard size of a topic (wired into the realtime layer by the composition root):
+   * for a chat room's topic the room's own size or `chatrooms.shardSize`, from memory — refreshed
+   * on every join and edit on this node, and re-read in the background when older than
+   * `SHARD_SIZE_TTL_MS` (so an override made on another node applies here within that time);
+   * null for other topics.
+   */
+  fanoutShardSize(topic: string): number | null {
+    const roomId = chatroomOfTopic(topic);
+    if (roomId === null) return null;
+    const known = this.shardSizes.get(roomId);
+    if ((!known || Date.now() - known.at > SHARD_SIZE_TTL_MS) && !this.shardRefresh.has(roomId)) {
+      this.shardRefresh.add(roomId);
+      this.rooms
+        .get(roomId)
+        .then((room) => {
+          if (room) this.rememberShardSize(room);
+          else this.shardSizes.delete(roomId);
+        })
+        .catch((err: unknown) => this.log.warn({ err, roomId }, "chat-room shard size refresh failed"))
+        .finally(() => this.shardRefresh.delete(roomId));
+    }
+    return known?.size ?? this.opts.shardSize;
   }
 
   async card(room: Chatroom): Promise<ChatroomCard> {
@@ -131,6 +168,10 @@ export class ChatroomService implements ChatroomRules {
     if (patch.shardSize !== undefined && patch.shardSize !== null && !(patch.shardSize >= 1))
       throw invalid("bad_shard_size", "shard size must be at least 1");
     if (!(await this.rooms.update(roomId, patch))) throw notFound("chatroom_not_found", "chat room does not exist");
+    if (patch.shardSize !== undefined) {
+      const room = await this.rooms.get(roomId);
+      if (room) this.rememberShardSize(room);
+    }
   }
 
   /**
@@ -220,6 +261,7 @@ export class ChatroomService implements ChatroomRules {
     if ("userId" in member && (await this.rooms.isBlacklisted(room.id, member.userId)))
       throw forbidden("chatroom_blacklisted", "removed from the room");
     await this.audience.join(room.id, member);
+    this.rememberShardSize(room);
     return room;
   }
 

@@ -172,12 +172,13 @@ export class MessageService {
      * `systemKinds`: the caller's own rule allowed a `system` message although the sender is no
      * administrator (a group announcement by the group's owner or admin).
      */
-    opts: { systemKinds?: boolean } = {},
+    opts: { systemKinds?: boolean; internal?: boolean } = {},
   ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
     if (!validClientMsgId(input.clientMsgId))
       throw invalid("bad_msg_id", "msgId must be 1..128 characters of text without NUL");
     // Before anything else, retries included: the limit bounds what one user costs the node.
-    if (!(await this.withinSendRate(sender.id)))
+    // `internal`: a notice the server posts on a user's behalf (a red-packet claim) is not the user's sending.
+    if (!opts.internal && !(await this.withinSendRate(sender.id)))
       throw new AppError("rate_limited", "msg_rate_limited", "too many messages");
     const policy = this.policy(kind);
     if (!policy) throw notFound(kind === "group" ? "group_not_found" : "chatroom_not_found", `no such ${kind}`);
@@ -206,6 +207,44 @@ export class MessageService {
     const published =
       !duplicate && (await this.publish(await policy.topics(conv), { type: "message.new", message: view }));
     return { view, duplicate, published };
+  }
+
+  /**
+   * For a service that stores a message inside its own transaction (a red packet: debit, packet
+   * and message commit together): the sender's mute and the kind's policy — who may send here —
+   * exactly as `send` checks them, and the conversation. Append with `tx.messages.appendBatch`,
+   * then call `announce` after the commit.
+   */
+  async conversationForSend(kind: ConversationKind, sender: User, targetId: number): Promise<Conversation> {
+    const policy = this.policy(kind);
+    if (!policy) throw notFound(kind === "group" ? "group_not_found" : "chatroom_not_found", `no such ${kind}`);
+    if (sender.mutedUntil > Date.now()) throw forbidden("user_muted", "you are muted");
+    return policy.conversationFor(sender, targetId);
+  }
+
+  /** Publishes a message stored by `conversationForSend`'s caller (after its commit), as `send` does. */
+  async announce(
+    conv: Conversation,
+    message: Message,
+    sender: User,
+  ): Promise<{ view: MessageView; published: boolean }> {
+    const policy = this.policy(conv.kind);
+    const view = this.view(message, conv, sender);
+    const published = policy
+      ? await this.publish(await policy.topics(conv), { type: "message.new", message: view })
+      : false;
+    return { view, published };
+  }
+
+  /** May `userId` read `conv` (its kind's policy: a direct participant, a group member…)? */
+  async mayRead(userId: number, conv: Conversation): Promise<boolean> {
+    const policy = this.policy(conv.kind);
+    return policy ? await policy.canRead(userId, conv) : false;
+  }
+
+  /** The `targetId` `senderId` addresses `conv` by (direct: the other participant; else the group/room id). */
+  targetIdOf(conv: Conversation, senderId: number): number {
+    return this.policy(conv.kind)?.targetId(conv, senderId) ?? 0;
   }
 
   /**

@@ -19,6 +19,7 @@ import type { OrgRepo } from "./org.ts";
 import type { QrRepo } from "./qr.ts";
 import type { ReadCursorRepo } from "./read-cursors.ts";
 import type { SettingsRepo } from "./settings.ts";
+import type { WalletRepo } from "./wallet.ts";
 
 export type * from "./accounts.ts";
 export type * from "./files.ts";
@@ -30,6 +31,7 @@ export type * from "./org.ts";
 export type * from "./qr.ts";
 export type * from "./read-cursors.ts";
 export type * from "./settings.ts";
+export type * from "./wallet.ts";
 
 /** Every repository, by aggregate. A transaction handle is one of these, bound to the transaction. */
 export interface Repos {
@@ -50,6 +52,7 @@ export interface Repos {
   /** The customer console (seed 004, src/ports/customers.ts): customers and their reports. */
   readonly customers: CustomerRepo;
   readonly telemetry: TelemetryRepo;
+  readonly wallet: WalletRepo;
 }
 
 export type StorageKind = "sqlite" | "postgres";
@@ -81,7 +84,22 @@ export type StorageKind = "sqlite" | "postgres";
  *   the outer transaction then rolls back like on any error thrown in `fn`.
  */
 export interface Transactional {
-  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Repos) => Promise<T>, opts?: TransactionOptions): Promise<T>;
+}
+
+/**
+ * How a transaction isolates itself.
+ * - `serializable` (default): the guarantees above.
+ * - `row-locks`: for short transactions on rows that many writers touch at once (a red packet
+ *   into a busy group bumps that conversation's `last_seq`; money moves): PostgreSQL runs it at
+ *   READ COMMITTED — no serialisation failures, so no retries of `fn` on a hot row, only
+ *   deadlocks (40P01) are retried — and `fn` must make its own reads safe: conditional updates
+ *   whose affected rows it checks (`update … where balance >= x`), `SELECT … FOR UPDATE`, unique
+ *   constraints. Lock rows in one global order (docs/red-packets.md). SQLite: the same as
+ *   `serializable` (`BEGIN IMMEDIATE` already serialises every writer).
+ */
+export interface TransactionOptions {
+  isolation?: "serializable" | "row-locks";
 }
 
 /** PostgreSQL: how many times a transaction is tried before a serialisation failure is `unavailable`. */

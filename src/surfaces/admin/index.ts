@@ -6,6 +6,7 @@ import type { AdminDeps } from "./deps.ts";
 import { answer, type Envelope, fail } from "./envelope.ts";
 import { orgRoutes } from "./org.ts";
 import { userRoutes } from "./users.ts";
+import { walletRoutes } from "./wallet.ts";
 
 /**
  * The admin surface (SPEC §7, docs/admin.md): `<mount>/*` (mount `/admin/api`), used by the admin
@@ -34,6 +35,7 @@ export async function adminSurface(app: FastifyInstance, deps: AdminDeps): Promi
 
       userRoutes(api, deps);
       orgRoutes(api, deps);
+      walletRoutes(api, deps);
     },
     { prefix: deps.mount },
   );

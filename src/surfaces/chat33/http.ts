@@ -73,7 +73,15 @@ export const chat33Http = httpScope<Envelope>({
 });
 
 /** Routes that need no credentials at all, and those that need only `FZM-DEVICE` (logins). */
-const PUBLIC = new Set(["/send/sms", "/user/isreg"]);
+const PUBLIC = new Set([
+  "/send/sms",
+  "/user/isreg",
+  // red packets: the guest path, and the packet detail (a session is optional there)
+  "/red-packet/receive",
+  "/red-packet/entry",
+  "/red-packet/register-entry",
+  "/red-packet/detail",
+]);
 const DEVICE_ONLY = new Set(["/user/pwdLogin", "/user/register"]);
 
 /** OpenAPI security of a chat33 route: every route not listed above needs a session. */

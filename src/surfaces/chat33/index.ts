@@ -5,6 +5,8 @@ import type { Chat33Deps } from "./deps.ts";
 import { friendRoutes } from "./friends.ts";
 import { setupScope } from "./http.ts";
 import { messageRoutes } from "./messages.ts";
+import { redPacketPage } from "./red-packet-page.ts";
+import { redPacketRoutes } from "./red-packets.ts";
 import { roomRoutes } from "./rooms.ts";
 import { installSocket } from "./socket.ts";
 
@@ -24,7 +26,10 @@ export async function chat33Surface(app: FastifyInstance, deps: Chat33Deps): Pro
       messageRoutes(api, deps);
       chatroomRoutes(api, deps);
       roomRoutes(api, deps);
+      redPacketRoutes(api, deps);
     },
     { prefix: deps.mount },
   );
+  // the red packet's page (packetUrl): GET, HTML, outside the POST-only JSON scope
+  await app.register(async (web) => redPacketPage(web, deps), { prefix: deps.mount });
 }

@@ -319,6 +319,12 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
   realtime.registerProtocol<CoreEvent>(CHAT33_PROTOCOL, {
     render: renderEvent,
     onMessage: onFrame,
+    // the events onEvent acts on (fan-out skips the hook for the rest: messages to big rooms)
+    hooksType: (type) =>
+      type === "session.revoked" ||
+      type.startsWith("group.") ||
+      type === "chatroom.status" ||
+      type === "chatroom.removed",
     onEvent(conn, event) {
       // the frame was sent by render; now end the socket
       if (event.type === "session.revoked") sessions.onRevoked(conn, event);

@@ -173,6 +173,8 @@ export function installSocket(d: EnterpriseSocketDeps): void {
           return assertNever(event);
       }
     },
+    // the events onEvent acts on (fan-out skips the hook for the rest)
+    hooksType: (type) => type === "session.revoked" || type.startsWith("group.") || type === "qr.confirmed",
     onEvent(conn, event) {
       const state = stateOf(conn);
       if (!state) return;

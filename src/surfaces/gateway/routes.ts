@@ -4,6 +4,7 @@ import type { AdminAuth } from "../../core/admin/admin-token.ts";
 import { AppError } from "../../core/errors.ts";
 import type { GatewayService, Push } from "../../core/gateway/gateway-service.ts";
 import { bearerToken } from "../../http/auth.ts";
+import type { LaneRequest } from "../../http/fast-lane.ts";
 import { documentRoutes } from "../../http/openapi.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
 import { type Envelope, ok } from "./envelope.ts";
@@ -31,7 +32,7 @@ export interface GatewaySurfaceOptions {
   admin: AdminAuth;
 }
 
-const header = (req: FastifyRequest, name: string): string | undefined => {
+const header = (req: LaneRequest, name: string): string | undefined => {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 };
@@ -60,8 +61,26 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         examples: GATEWAY_EXAMPLES,
       });
 
-      const system = (req: FastifyRequest) => gateway.authorize(header(req, "systemid"), header(req, "systemsecret"));
+      const system = (req: LaneRequest) => gateway.authorize(header(req, "systemid"), header(req, "systemsecret"));
       const tags = ["gateway (000)"];
+
+      /**
+       * A push route: the same route, and its plain requests take the fast lane when the server
+       * has one (src/http/fast-lane.ts); its handler reads only the body and the headers.
+       */
+      const pushRoute = <B>(
+        path: string,
+        summary: string,
+        body: object,
+        response: object,
+        handler: (req: LaneRequest<B>) => Promise<Envelope>,
+      ) => {
+        gatewayHttp.fastRoute<B>(
+          api,
+          { url: path, schema: { summary, tags, body, headers: SystemHeaders, response: { 200: response } } },
+          handler,
+        );
+      };
 
       const post = <B>(
         path: string,
@@ -108,32 +127,33 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         false,
       );
 
-      post<Static<typeof SendToClientBody>>(
+      pushRoute<Static<typeof SendToClientBody>>(
         "/send_to_client",
         "发送信息给指定客户端 — push to one client",
         SendToClientBody,
         Responses.messageId,
         async (req) => {
           const sys = await system(req);
-          const { clientId, ...push } = req.body;
-          return ok({ messageId: await gateway.sendToClient(sys, clientId, push as Push) });
+          // the schema allows exactly clientId + the push fields; the core reads the push fields only
+          const b = req.body;
+          return ok({ messageId: await gateway.sendToClient(sys, b.clientId, b as Push) });
         },
       );
 
       const ClientsBody = sendToClientsBody(opts.maxClientIds);
-      post<Static<typeof ClientsBody>>(
+      pushRoute<Static<typeof ClientsBody>>(
         "/send_to_clients",
         "批量发送信息给指定客户端 — push to several clients",
         ClientsBody,
         Responses.messageId,
         async (req) => {
           const sys = await system(req);
-          const { clientIds, ...push } = req.body;
-          return ok({ messageId: await gateway.sendToClients(sys, clientIds, push as Push) });
+          const b = req.body;
+          return ok({ messageId: await gateway.sendToClients(sys, b.clientIds, b as Push) });
         },
       );
 
-      post<Static<typeof BindBody>>(
+      pushRoute<Static<typeof BindBody>>(
         "/bind_to_group",
         "绑定客户端到分组 — bind a client to a group",
         BindBody,
@@ -146,15 +166,15 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         },
       );
 
-      post<Static<typeof SendToGroupBody>>(
+      pushRoute<Static<typeof SendToGroupBody>>(
         "/send_to_group",
         "发送信息给指定分组 — push to a group",
         SendToGroupBody,
         Responses.messageId,
         async (req) => {
           const sys = await system(req);
-          const { groupName, ...push } = req.body;
-          return ok({ messageId: await gateway.sendToGroup(sys, groupName, push as Push) });
+          const b = req.body;
+          return ok({ messageId: await gateway.sendToGroup(sys, b.groupName, b as Push) });
         },
       );
 
