@@ -7,7 +7,6 @@ import { HttpConsoleClient } from "./adapters/console/http-console-client.ts";
 import { modesOf } from "./adapters/data-dir.ts";
 import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
 import type { MemoryBus } from "./adapters/hub/memory-hub.ts";
-import { SqlChatrooms } from "./adapters/sql/chatroom-repos.ts";
 import { createCustomerStore } from "./adapters/sql/customer-repos.ts";
 import { SqlIm } from "./adapters/sql/im-repo.ts";
 import { buildHttp } from "./compose/http.ts";
@@ -119,7 +118,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     admin,
     record: late.record,
     hub,
-    chatroomRepo: new SqlChatrooms(storage.db),
+    chatroomRepo: storage.chatrooms,
     imRepo: new SqlIm(storage.db),
   });
   await services.groups.start();
@@ -134,7 +133,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
 
   // The customer console (seed 004) and this node's reports to one: their own store on the same database.
   const consoleStore = createCustomerStore(storage.db);
-  const customers = new CustomerService(consoleStore.customers, consoleStore.telemetry, {
+  const customers = new CustomerService(storage.customers, storage.telemetry, {
     retentionDays: config.console.retentionDays,
     maxRows: config.console.maxRows,
   });
@@ -174,7 +173,12 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
 
   let consoleHttp: FastifyInstance | null = null;
   if (config.console.enabled) {
-    const consoleOptions = { customers, admin, bodyLimitBytes: config.console.bodyLimitBytes };
+    const consoleOptions = {
+      customers,
+      admin,
+      bodyLimitBytes: config.console.bodyLimitBytes,
+      maxRows: config.console.maxRows,
+    };
     await http.register(consoleSurface, { ...consoleOptions, uiMount: "/console" });
     if (config.console.port) {
       // The console's own listener: every route at the seed's own path (docs/console.md).

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { customer } from "./helpers/console.ts";
 import { freePort } from "./helpers/ports.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
@@ -41,23 +42,6 @@ async function call<T = unknown>(
   const text = await res.text();
   return { status: res.status, body: JSON.parse(text) as Env<T> };
 }
-
-const customer = (code: string, extra: Record<string, unknown> = {}) => ({
-  code,
-  name: "江苏中威科技",
-  mac: "56:E8:F6:23:EF",
-  tcphost: "61.155.85.77",
-  tcpport: "10003",
-  webhost: "61.155.85.77",
-  webport: 10001,
-  filehost: "files.example.com",
-  fileport: "10004",
-  timeout: "2099-09-21",
-  contact: "杨燕龙",
-  ctel: "15151390310",
-  server: "宋卫南",
-  ...extra,
-});
 
 function assertFail(r: Reply, status: number, msgPart?: string): void {
   assert.equal(r.status, status, JSON.stringify(r.body));

@@ -267,6 +267,11 @@ export function openapiDocument(o: DocumentOptions) {
         name: "admin: organisation",
         description: "admin API: companies, departments, roles, licenses, dictionary; page docs/admin.md",
       },
+      {
+        name: "console (004)",
+        description:
+          "customer console: client lookup, telemetry reports (no token), customers, users, groups (admin token); page docs/console.md",
+      },
       { name: "operations", description: "liveness, readiness, Prometheus metrics; page docs/OPERATIONS.md" },
     ],
   };

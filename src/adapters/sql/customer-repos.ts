@@ -202,8 +202,34 @@ const sums = (rows: ReadonlyArray<Record<string, unknown>>, fields: readonly str
   return out;
 };
 
-const USER_SUMS = ["onlinetime", "andtimes", "pctimes", "iostimes", "fmsgs", "tmsgs"] as const;
-const GROUP_SUMS = ["ucount", "msgcount", "fcount", "ncount"] as const;
+/** A user or group row table: its key, its other columns (in order) and the counts among them. */
+interface RowKind {
+  table: "customer_users" | "customer_groups";
+  key: "uuid" | "gid";
+  kind: "users" | "groups";
+  columns: readonly string[];
+  /** Numbers, summed into the batch's history point. */
+  counts: readonly string[];
+}
+
+const USER_COUNTS = ["onlinetime", "andtimes", "pctimes", "iostimes", "fmsgs", "tmsgs"];
+const USERS: RowKind = {
+  table: "customer_users",
+  key: "uuid",
+  kind: "users",
+  columns: ["nickname", ...USER_COUNTS],
+  counts: USER_COUNTS,
+};
+const GROUPS: RowKind = {
+  table: "customer_groups",
+  key: "gid",
+  kind: "groups",
+  columns: ["name", "createrid", "creatername", "ucount", "msgcount", "ctime", "fcount", "ncount"],
+  counts: ["ucount", "msgcount", "fcount", "ncount"],
+};
+
+/** The two row tables as one shape, for the code they share (commitRows, latestRows). */
+type LooseDb = Kysely<Record<RowKind["table"], Record<string, unknown>>>;
 
 export class SqlTelemetry implements TelemetryRepo {
   private readonly db: Db;
@@ -237,36 +263,7 @@ export class SqlTelemetry implements TelemetryRepo {
   }
 
   async commitUsers(customerId: string, rows: readonly UserReport[], at: number, historySince: number): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await tx
-          .insertInto("customer_users")
-          .values(rows.slice(i, i + ROWS_PER_INSERT).map((r) => ({ ...r, customer_id: customerId, reported_at: at })))
-          .onConflict((oc) =>
-            oc.columns(["customer_id", "uuid"]).doUpdateSet((eb) => ({
-              nickname: eb.ref("excluded.nickname"),
-              onlinetime: eb.ref("excluded.onlinetime"),
-              andtimes: eb.ref("excluded.andtimes"),
-              pctimes: eb.ref("excluded.pctimes"),
-              iostimes: eb.ref("excluded.iostimes"),
-              fmsgs: eb.ref("excluded.fmsgs"),
-              tmsgs: eb.ref("excluded.tmsgs"),
-              reported_at: eb.ref("excluded.reported_at"),
-            })),
-          )
-          .execute();
-      }
-      await tx
-        .insertInto("customer_batches")
-        .values({
-          customer_id: customerId,
-          kind: "users",
-          summary: JSON.stringify(sums(rows as never, USER_SUMS)),
-          reported_at: at,
-        })
-        .execute();
-      await this.prune(tx, customerId, historySince);
-    });
+    await this.commitRows(USERS, customerId, rows, at, historySince);
   }
 
   async commitGroups(
@@ -275,23 +272,40 @@ export class SqlTelemetry implements TelemetryRepo {
     at: number,
     historySince: number,
   ): Promise<void> {
+    await this.commitRows(GROUPS, customerId, rows, at, historySince);
+  }
+
+  async users(customerId: string): Promise<Array<Stamped<UserReport>>> {
+    return this.latestRows<UserReport>(USERS, customerId);
+  }
+
+  async groups(customerId: string): Promise<Array<Stamped<GroupReport>>> {
+    return this.latestRows<GroupReport>(GROUPS, customerId);
+  }
+
+  /**
+   * One user/group batch in ONE transaction: the rows upserted (a row reported again replaces its
+   * latest state, by `kind.key`), one history point with the sums of the counts, and retention.
+   */
+  private async commitRows(
+    kind: RowKind,
+    customerId: string,
+    rows: ReadonlyArray<object>,
+    at: number,
+    historySince: number,
+  ): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
+      const loose = tx as unknown as LooseDb;
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await tx
-          .insertInto("customer_groups")
+        await loose
+          .insertInto(kind.table)
           .values(rows.slice(i, i + ROWS_PER_INSERT).map((r) => ({ ...r, customer_id: customerId, reported_at: at })))
           .onConflict((oc) =>
-            oc.columns(["customer_id", "gid"]).doUpdateSet((eb) => ({
-              name: eb.ref("excluded.name"),
-              createrid: eb.ref("excluded.createrid"),
-              creatername: eb.ref("excluded.creatername"),
-              ucount: eb.ref("excluded.ucount"),
-              msgcount: eb.ref("excluded.msgcount"),
-              ctime: eb.ref("excluded.ctime"),
-              fcount: eb.ref("excluded.fcount"),
-              ncount: eb.ref("excluded.ncount"),
-              reported_at: eb.ref("excluded.reported_at"),
-            })),
+            oc
+              .columns(["customer_id", kind.key])
+              .doUpdateSet((eb) =>
+                Object.fromEntries([...kind.columns, "reported_at"].map((c) => [c, eb.ref(`excluded.${c}`)])),
+              ),
           )
           .execute();
       }
@@ -299,8 +313,8 @@ export class SqlTelemetry implements TelemetryRepo {
         .insertInto("customer_batches")
         .values({
           customer_id: customerId,
-          kind: "groups",
-          summary: JSON.stringify(sums(rows as never, GROUP_SUMS)),
+          kind: kind.kind,
+          summary: JSON.stringify(sums(rows as never, kind.counts)),
           reported_at: at,
         })
         .execute();
@@ -308,45 +322,20 @@ export class SqlTelemetry implements TelemetryRepo {
     });
   }
 
-  async users(customerId: string): Promise<Array<Stamped<UserReport>>> {
-    const rows = await this.db
-      .selectFrom("customer_users")
+  /** The latest row of each user/group of a customer, by key; counts as numbers. */
+  private async latestRows<T>(kind: RowKind, customerId: string): Promise<Array<Stamped<T>>> {
+    const rows = await (this.db as unknown as LooseDb)
+      .selectFrom(kind.table)
       .selectAll()
       .where("customer_id", "=", customerId)
-      .orderBy("uuid")
+      .orderBy(kind.key)
       .execute();
-    return rows.map((r) => ({
-      uuid: r.uuid,
-      nickname: r.nickname,
-      onlinetime: Number(r.onlinetime),
-      andtimes: Number(r.andtimes),
-      pctimes: Number(r.pctimes),
-      iostimes: Number(r.iostimes),
-      fmsgs: Number(r.fmsgs),
-      tmsgs: Number(r.tmsgs),
-      reportedAt: Number(r.reported_at),
-    }));
-  }
-
-  async groups(customerId: string): Promise<Array<Stamped<GroupReport>>> {
-    const rows = await this.db
-      .selectFrom("customer_groups")
-      .selectAll()
-      .where("customer_id", "=", customerId)
-      .orderBy("gid")
-      .execute();
-    return rows.map((r) => ({
-      gid: r.gid,
-      name: r.name,
-      createrid: r.createrid,
-      creatername: r.creatername,
-      ucount: Number(r.ucount),
-      msgcount: Number(r.msgcount),
-      ctime: r.ctime,
-      fcount: Number(r.fcount),
-      ncount: Number(r.ncount),
-      reportedAt: Number(r.reported_at),
-    }));
+    return rows.map((r) => {
+      const out: Record<string, unknown> = { [kind.key]: r[kind.key] };
+      for (const c of kind.columns) out[c] = kind.counts.includes(c) ? Number(r[c]) : r[c];
+      out.reportedAt = Number(r.reported_at);
+      return out as Stamped<T>;
+    });
   }
 
   async history(customerId: string, since: number, limit: number): Promise<HistoryPoint[]> {

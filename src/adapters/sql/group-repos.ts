@@ -343,12 +343,14 @@ export class SqlGroups implements GroupRepo {
         )
         .execute();
       // a new member has read everything before they joined: their cursor starts at the
-      // conversation's last seq, in this transaction (a message committed later is unread)
-      const conv = await tx
-        .selectFrom("conversations")
-        .select("last_seq")
-        .where("id", "=", g.conversation_id)
-        .executeTakeFirst();
+      // conversation's last seq, in this transaction (a message committed later is unread).
+      // PostgreSQL: the row is locked (FOR UPDATE), so no message is stored between this read and
+      // the commit — one stored then would count as read though it came after the membership
+      // began, or as unread though it came before (test/groups-join-cursor.test.ts). A SQLite
+      // transaction holds the write lock anyway.
+      let lastSeq = tx.selectFrom("conversations").select("last_seq").where("id", "=", g.conversation_id);
+      if (this.kind === "postgres") lastSeq = lastSeq.forUpdate();
+      const conv = await lastSeq.executeTakeFirst();
       const seq = Number(conv?.last_seq ?? 0);
       if (seq > 0)
         await inChunks(fresh, (chunk) =>

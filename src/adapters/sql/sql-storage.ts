@@ -17,6 +17,8 @@ import {
 } from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
+import type { ChatroomRepo } from "../../ports/chatrooms.ts";
+import type { CustomerRepo, TelemetryRepo } from "../../ports/customers.ts";
 import { conflict, unavailable } from "../../ports/errors.ts";
 import {
   type FileRepo,
@@ -40,6 +42,8 @@ import {
   type WalletRepo,
 } from "../../ports/storage.ts";
 import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
+import { SqlChatrooms } from "./chatroom-repos.ts";
+import { SqlCustomers, SqlTelemetry } from "./customer-repos.ts";
 import { mapErrors } from "./errors.ts";
 import { SqlFiles } from "./file-repo.ts";
 import { SqlFriends } from "./friend-repo.ts";
@@ -213,6 +217,9 @@ function reposOn(db: Kysely<Database>, kind: StorageKind, sqlite: SqliteFastPath
     friends: new SqlFriends(db),
     files: new SqlFiles(db),
     groups: new SqlGroups(db, kind),
+    chatrooms: new SqlChatrooms(db),
+    customers: new SqlCustomers(db),
+    telemetry: new SqlTelemetry(db),
     wallet: new SqlWallet(db, kind),
   };
 }
@@ -239,6 +246,9 @@ export class SqlStorage implements Storage {
   readonly friends: FriendRepo;
   readonly files: FileRepo;
   readonly groups: GroupRepo;
+  readonly chatrooms: ChatroomRepo;
+  readonly customers: CustomerRepo;
+  readonly telemetry: TelemetryRepo;
   readonly wallet: WalletRepo;
   private readonly checkpointer: SqliteCheckpointer | null;
   private readonly sqlite: SqliteFastPath | null;
@@ -271,6 +281,9 @@ export class SqlStorage implements Storage {
     this.friends = repos.friends;
     this.files = repos.files;
     this.groups = repos.groups;
+    this.chatrooms = repos.chatrooms;
+    this.customers = repos.customers;
+    this.telemetry = repos.telemetry;
     this.wallet = repos.wallet;
   }
 

@@ -49,7 +49,23 @@ export function port(p: Params, field: string, required: boolean): number {
   return n;
 }
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/**
+ * The shapes below, as pattern sources without anchors, so the surface's route schemas
+ * (src/surfaces/console/schemas.ts) check the same shapes at the edge.
+ */
+export const DATE_SOURCE = "(\\d{4})-(\\d{2})-(\\d{2})";
+/** 5–8 hex octets separated by `:` or `-` (one separator throughout); the seed's example has five. */
+export const MAC_SOURCE = "[0-9A-Fa-f]{2}(?:([:-])[0-9A-Fa-f]{2})(?:\\1[0-9A-Fa-f]{2}){3,6}";
+/** A host name or an IPv4/IPv6 address. */
+export const HOST_SOURCE =
+  "\\[[0-9A-Fa-f:.]+\\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+|[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*";
+/** Customer codes: 1–64 letters, digits, `_`, `-`, `.` (kept as text: `0513001` keeps its zero). */
+export const CODE_SOURCE = "[A-Za-z0-9_.-]{1,64}";
+export const PHONE_SOURCE = "[0-9+()\\- ]+";
+
+const anchored = (source: string) => new RegExp(`^(?:${source})$`);
+
+const DATE = anchored(DATE_SOURCE);
 
 /** A calendar date `YYYY-MM-DD` (a real one: no 2016-02-30). */
 export function date(p: Params, field: string, required: boolean): string {
@@ -64,8 +80,7 @@ export function date(p: Params, field: string, required: boolean): string {
   return s;
 }
 
-/** 5–8 hex octets separated by `:` or `-` (one separator throughout); the seed's example has five. */
-const MAC = /^[0-9A-Fa-f]{2}(?:([:-])[0-9A-Fa-f]{2})(?:\1[0-9A-Fa-f]{2}){3,6}$/;
+const MAC = anchored(MAC_SOURCE);
 
 export function mac(p: Params, field: string, required: boolean): string {
   const s = text(p, field, 23, required);
@@ -73,9 +88,7 @@ export function mac(p: Params, field: string, required: boolean): string {
   return s.toUpperCase();
 }
 
-/** A host name or an IPv4/IPv6 address. */
-const HOST =
-  /^(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+|[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*)$/;
+const HOST = anchored(HOST_SOURCE);
 
 export function host(p: Params, field: string, required: boolean): string {
   const s = text(p, field, 253, required);
@@ -83,8 +96,7 @@ export function host(p: Params, field: string, required: boolean): string {
   return s;
 }
 
-/** Customer codes: 1–64 letters, digits, `_`, `-`, `.` (kept as text: `0513001` keeps its zero). */
-const CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+const CODE = anchored(CODE_SOURCE);
 
 export function code(p: Params, field = "code"): string {
   const s = text(p, field, 64, true);
@@ -92,10 +104,30 @@ export function code(p: Params, field = "code"): string {
   return s;
 }
 
+const PHONE = anchored(PHONE_SOURCE);
+
 export function phone(p: Params, field: string): string {
   const s = text(p, field, 32);
-  if (s !== "" && !/^[0-9+()\- ]+$/.test(s)) throw fieldError(field, "must be a phone number");
+  if (s !== "" && !PHONE.test(s)) throw fieldError(field, "must be a phone number");
   return s;
+}
+
+/**
+ * The `data` parameter as a JSON value: a string is parsed (after the depth check), anything else
+ * is checked for depth; undefined when absent. Throws `bad_data` naming the problem.
+ */
+export function decodeData(v: unknown): unknown {
+  if (v === undefined || v === null || v === "") return undefined;
+  if (typeof v === "string") {
+    if (jsonTextTooDeep(v)) throw invalid("bad_data", "data is nested too deeply");
+    try {
+      return JSON.parse(v);
+    } catch {
+      throw invalid("bad_data", "data is not valid JSON");
+    }
+  }
+  if (jsonValueTooDeep(v)) throw invalid("bad_data", "data is nested too deeply");
+  return v;
 }
 
 /**
@@ -103,16 +135,8 @@ export function phone(p: Params, field: string): string {
  * checked with the one depth check of the project (core/json-limits.ts).
  */
 export function rowsOf(p: Params, maxRows: number): Params[] {
-  let v = p.data;
-  if (v === undefined || v === null || v === "") throw invalid("missing_data", "missing field: data");
-  if (typeof v === "string") {
-    if (jsonTextTooDeep(v)) throw invalid("bad_data", "data is nested too deeply");
-    try {
-      v = JSON.parse(v);
-    } catch {
-      throw invalid("bad_data", "data is not valid JSON");
-    }
-  } else if (jsonValueTooDeep(v)) throw invalid("bad_data", "data is nested too deeply");
+  const v = decodeData(p.data);
+  if (v === undefined) throw invalid("missing_data", "missing field: data");
   if (!Array.isArray(v)) throw invalid("bad_data", "data must be a JSON array of objects");
   if (v.length > maxRows) throw invalid("too_many_rows", `data has more than ${maxRows} rows`);
   return v.map((row, i) => {

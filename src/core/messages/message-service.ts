@@ -583,12 +583,6 @@ export class MessageService {
     return (await this.storage.messages.since(conv.id, afterSeq, limit)).filter((m) => m.deletedAt === null);
   }
 
-  /** Sets a user's read cursor to the conversation's newest message, telling nobody (a new group member). */
-  async startCursorAt(conv: Conversation, userId: number): Promise<void> {
-    const fresh = await this.storage.messages.conversation(conv.id);
-    if (fresh && fresh.lastSeq > 0) await this.storage.readCursors.advance(conv.id, userId, fresh.lastSeq, Date.now());
-  }
-
   /**
    * A notice the server posts into the direct conversation of `fromId` and `peerId` on behalf of
    * `fromId` (chat33 "你们已经成为好友了", "对方已经和你解除好友关系", a burnt message): stored like

@@ -7,6 +7,8 @@
  * Core services receive only the repositories they use (`Pick<Repos, "users" | "sessions">`), and
  * `transaction` when they must write several of them atomically.
  */
+import type { ChatroomRepo } from "../chatrooms.ts";
+import type { CustomerRepo, TelemetryRepo } from "../customers.ts";
 import type { SessionRepo, SmsRepo, UserRepo } from "./accounts.ts";
 import type { FileRepo } from "./files.ts";
 import type { FriendRepo } from "./friends.ts";
@@ -45,6 +47,11 @@ export interface Repos {
   readonly friends: FriendRepo;
   readonly files: FileRepo;
   readonly groups: GroupRepo;
+  /** Chat rooms (src/ports/chatrooms.ts). */
+  readonly chatrooms: ChatroomRepo;
+  /** The customer console (seed 004, src/ports/customers.ts): customers and their reports. */
+  readonly customers: CustomerRepo;
+  readonly telemetry: TelemetryRepo;
   readonly wallet: WalletRepo;
 }
 

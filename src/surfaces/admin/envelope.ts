@@ -1,32 +1,19 @@
-import type { AppError, ErrorCode } from "../../core/errors.ts";
+import { MAX_JSON_DEPTH } from "../../core/json-limits.ts";
+import { envelopeErrors } from "../../http/envelope.ts";
+import { describeValidation } from "../../http/validation.ts";
 
 /**
- * The admin envelope: `{code, msg, data}`. Success is HTTP 200 with `code 0, msg "success"`;
- * every error is an HTTP 4xx/5xx whose status is repeated in `code`, with `data: null`.
+ * The admin envelope `{code, msg, data}` — the shared one of src/http/envelope.ts — with the admin
+ * API's texts (docs/admin.md). A 500 never shows the core's message; a 503 does.
  */
-export interface Envelope {
-  code: number;
-  msg: string;
-  data: unknown;
-}
+export { type Envelope, fail, ok } from "../../http/envelope.ts";
 
-export const ok = (data: unknown): Envelope => ({ code: 0, msg: "success", data });
-
-export const fail = (status: number, msg: string): Envelope => ({ code: status, msg, data: null });
-
-/** Core error codes → HTTP status (and envelope code). The core's message is the `msg`. */
-const STATUS: Record<ErrorCode, number> = {
-  invalid_argument: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  rate_limited: 429,
-  unavailable: 503,
-  internal: 500,
-};
-
-export function fromAppError(e: AppError): { status: number; body: Envelope } {
-  const status = STATUS[e.code] ?? 500;
-  return { status, body: fail(status, status === 500 ? "internal error" : e.message) };
-}
+export const { fromAppError, answer } = envelopeErrors({
+  validation: describeValidation,
+  bad_json: "body is not valid JSON",
+  too_deep: `body nests deeper than ${MAX_JSON_DEPTH} levels`,
+  empty_json: "body is empty: send a JSON object",
+  too_large: "body too large",
+  media_type: "send JSON (Content-Type: application/json)",
+  serverError: (status, coreMessage) => (status === 500 ? "internal error" : coreMessage),
+});

@@ -180,8 +180,7 @@ export const EmptyQuery = Type.Object({}, strict);
 
 // --- responses (documentation only: the serializer is JSON.stringify) ---
 
-export const envelope = (data: TSchema) =>
-  Type.Object({ code: Type.Integer(), msg: Type.String(), data }, { description: "code 0 = success" });
+export { envelopeSchema as envelope } from "../../http/envelope.ts";
 
 const Nullable = (s: TSchema) => Type.Union([s, Type.Null()]);
 
