@@ -1,7 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { invalid } from "../../core/errors.ts";
-import { unitsToWire, wireToUnits } from "../../core/wallet/amount.ts";
+import { MAX_UNITS, unitsToWire, wireToUnits } from "../../core/wallet/amount.ts";
 import { MAX_IDEMPOTENCY_KEY } from "../../core/wallet/wallet-service.ts";
 import type { AdminDeps } from "./deps.ts";
 import { ok } from "./envelope.ts";
@@ -10,10 +10,13 @@ import { envelope } from "./schemas.ts";
 const DepositBody = Type.Object(
   {
     userId: Type.String({ minLength: 1, maxLength: 20, pattern: "^[1-9][0-9]*$", description: "the user's id" }),
-    coin: Type.Integer({ minimum: 1, description: "a configured coin (wallet.coins)" }),
-    amount: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.String({ minLength: 1, maxLength: 40 })], {
-      description: "coins to credit, at most 8 decimals",
-    }),
+    coin: Type.Integer({ minimum: 1, maximum: 999999999, description: "a configured coin (wallet.coins)" }),
+    amount: Type.Union(
+      [Type.Number({ minimum: 1e-8, maximum: MAX_UNITS / 1e8 }), Type.String({ minLength: 1, maxLength: 40 })],
+      {
+        description: "coins to credit, at most 8 decimals",
+      },
+    ),
     idempotencyKey: Type.String({
       minLength: 1,
       maxLength: MAX_IDEMPOTENCY_KEY,

@@ -1,4 +1,5 @@
 import { Type } from "@sinclair/typebox";
+import { MAX_UNITS } from "../../core/wallet/amount.ts";
 import { REMARK_MAX } from "../../core/wallet/red-packet-service.ts";
 import { Mobile } from "./schemas.ts";
 
@@ -8,9 +9,12 @@ import { Mobile } from "./schemas.ts";
  * integer units inside (core/wallet/amount.ts); the route converts them exactly or refuses them.
  */
 
-const Amount = Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.String({ minLength: 1, maxLength: 40 })], {
-  description: "amount in coins: a number (or decimal string) with at most 8 decimals",
-});
+const Amount = Type.Union(
+  [Type.Number({ minimum: 1e-8, maximum: MAX_UNITS / 1e8 }), Type.String({ minLength: 1, maxLength: 40 })],
+  {
+    description: "amount in coins: a number (or decimal string) with at most 8 decimals",
+  },
+);
 const PacketId = Type.String({ minLength: 1, maxLength: 64, description: "red packet id" });
 const Mark = Type.String({
   minLength: 1,
@@ -22,13 +26,16 @@ const Float = (description: string) => Type.Number({ description });
 
 export const SendBody = Type.Object({
   cType: Type.Integer({ minimum: 0, maximum: 1, description: "0 friend, 1 group (chat33's own server numbering)" }),
-  toId: Type.Union([Type.String({ minLength: 1, maxLength: 32 }), Type.Integer({ minimum: 1 })], {
-    description: "the friend's user id or the group id",
-  }),
+  toId: Type.Union(
+    [Type.String({ minLength: 1, maxLength: 32 }), Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })],
+    {
+      description: "the friend's user id or the group id",
+    },
+  ),
   coin: Coin,
   type: Type.Integer({ minimum: 1, maximum: 2, description: "1 random (拼手气), 2 equal (普通)" }),
   amount: Amount,
-  size: Type.Integer({ minimum: 1, description: "number of shares" }),
+  size: Type.Integer({ minimum: 1, maximum: 1_000_000, description: "number of shares (at most wallet.maxShares)" }),
   remark: Type.Optional(Type.String({ maxLength: REMARK_MAX * 2, description: `at most ${REMARK_MAX} characters` })),
 });
 export const SendData = Type.Object({
