@@ -587,6 +587,70 @@ describe("chat33 PC client session (33cn/chat33-pc against Parley)", () => {
     assert.equal((await sock.closed).code, 4003, "kicked");
   });
 
+  test("red packets with the cookie alone: send into a friend chat and the group, a claim notifies the PC socket", async () => {
+    await drain(pc);
+    const dep = await post<{ code: number }>(
+      `${s.base}/admin/api/wallet/deposit`,
+      { userId: String(a.user.id), coin: 1, amount: 5, idempotencyKey: `pc-${a.user.id}` },
+      { authorization: "Bearer test-admin-token" },
+    );
+    assert.equal(dep.body.code, 0, JSON.stringify(dep.body));
+    const bal = await pcOk<{ balances: Array<{ coin: number; amount: number }> }>("/red-packet/balance");
+    assert.equal(bal.balances.find((x) => x.coin === 1)?.amount, 5);
+    // into the friend chat (cType 0, chat33's own numbering), an equal split
+    const sent = await pcOk<{ packetId: string; packetType: number; packetUrl: string }>("/red-packet/send", {
+      cType: 0,
+      toId: String(b.user.id),
+      coin: 1,
+      type: 2,
+      amount: 1.5,
+      size: 2,
+      remark: "恭喜发财",
+    });
+    assert.equal(sent.packetType, 2);
+    const m = (await collect(pc, (seen) => seen.some((f) => f.eventType === 0 && f.msgType === 4))).find(
+      (f) => f.msgType === 4,
+    ) as Frame & { msg: Record<string, unknown> };
+    assert.deepEqual(m.msg, {
+      coin: 1,
+      packetId: sent.packetId,
+      packetType: 2,
+      packetUrl: sent.packetUrl,
+      remark: "恭喜发财",
+    });
+    const got = await ok<{ amount: number; remain: number }>(b, "/red-packet/receive-entry", {
+      packet_id: sent.packetId,
+    });
+    assert.deepEqual([got.amount, got.remain], [0.75, 1]);
+    // the claim notice (msgType 6) reaches the sender's PC socket
+    await collect(pc, (seen) => seen.some((f) => f.eventType === 0 && f.msgType === 6));
+    const detail = await pcOk<{ remain: number; my_amount: number; receive: Array<{ uid: string }> }>(
+      "/red-packet/detail",
+      { packet_id: sent.packetId },
+    );
+    assert.equal(detail.remain, 1);
+    assert.deepEqual(
+      detail.receive.map((r) => r.uid),
+      [String(b.user.id)],
+      "the sender sees the claims: the cookie is a session for /red-packet/detail too",
+    );
+    // into the group (cType 1), a random split; Bob claims, then the records list both
+    const g = await pcOk<{ packetId: string }>("/red-packet/send", {
+      cType: 1,
+      toId: roomId,
+      coin: 1,
+      type: 1,
+      amount: 1,
+      size: 1,
+    });
+    const gg = await ok<{ amount: number; remain: number }>(b, "/red-packet/receive-entry", { packet_id: g.packetId });
+    assert.deepEqual([gg.amount, gg.remain], [1, 0]);
+    const after = await pcOk<{ balances: Array<{ coin: number; amount: number }> }>("/red-packet/balance");
+    assert.equal(after.balances.find((x) => x.coin === 1)?.amount, 2.5);
+    assert.deepEqual(await s.app.wallet.verify(), []);
+    await drain(pc);
+  });
+
   test("logout ends the session: the cookie no longer works and the socket is closed", async () => {
     await drain(pc);
     await pcOk("/user/logout");

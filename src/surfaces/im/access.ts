@@ -140,6 +140,10 @@ export class ImAccess {
       render: (e) => (e.type === "im.push" ? imPushText(e) : null),
       onMessage: (conn, data) => this.onMessage(conn, data as Buffer),
       onEvent: (conn, e) => this.onEvent(conn, e),
+      // the events onEvent acts on: without this filter every fan-out would run the hook for every
+      // event and stop batching (src/realtime/fanout.ts)
+      hooksType: (type) =>
+        type === "im.online" || type === "chatroom.removed" || type === "chatroom.status" || type.startsWith("group."),
       onClose: (conn) => this.onClose(conn),
     });
     realtime.route("/im/ws", async () =>
