@@ -95,6 +95,33 @@ describe("cluster admin (003): access protocol over WebSocket and TCP", () => {
     await s.close();
   });
 
+  test("an enterprise /socket is a session of its user too: broadcast, uid and group pushes reach it as the exact body", async () => {
+    const e = await person("e");
+    const other = await person("x");
+    const { token } = await s.app.accounts.startSession(e.user, { device: "pc" });
+    const ent = new TestClient(`${s.ws}/socket?authorization=${encodeURIComponent(token)}&platform=pc`);
+    clients.push(ent);
+    assert.equal((await ent.next<{ code: number }>()).code, 1000);
+    await socketsReady(s.app);
+    const group = await s.app.groups.create(other.user, { userIds: [e.user.id] });
+    await new Promise((r) => setTimeout(r, 100));
+    // drop the group's own notices (the socket joined the group's topic)
+    for (;;) {
+      const frame = await ent.next(150).catch(() => null);
+      if (frame === null) break;
+    }
+    const one = async (query: string, body: Record<string, unknown>, reaches: boolean) => {
+      assert.equal((await push(query, JSON.stringify(body))).code, 0, query);
+      if (reaches) assert.deepEqual(await ent.next(), body, `${query} reaches the enterprise socket`);
+      else assert.ok(await ent.silent(200), `${query} must not reach the enterprise socket`);
+    };
+    await one("dim=broadcast", { k: "all" }, true);
+    await one(`dim=uid&uid=${e.user.id}`, { k: "mine" }, true);
+    await one(`dim=uid&uid=${other.user.id}`, { k: "theirs" }, false);
+    await one(`dim=group&gid=${group.id}`, { k: "group" }, true);
+    await one("dim=appid&appid=nobody", { k: "app" }, false);
+  });
+
   test("register → iplist → online → room-join → push, over WS and TCP; every dimension reaches exactly its connections", async () => {
     const a = await person("a");
     const b = await person("b");
