@@ -4,6 +4,7 @@ import type { ChatroomManager } from "../../core/chatrooms/chatroom-service.ts";
 import { AppError, forbidden, notFound } from "../../core/errors.ts";
 import { bearerToken } from "../../http/auth.ts";
 import type { User } from "../../ports/storage/accounts.ts";
+import { AVATAR_RE } from "./accounts.ts";
 import { readCredentials, requireUser } from "./auth.ts";
 import {
   AddBody,
@@ -34,7 +35,6 @@ import { accountOf } from "./presenters.ts";
 import { Empty } from "./schemas.ts";
 import { chatroomFields } from "./ws-frames.ts";
 
-const AVATAR_RE = /^(?:https?:\/\/[^\s"'<>\\\p{Cc}]+|\/[^\s"'<>\\\p{Cc}]*)?$/iu;
 const STATUS_BY_TYPE = ["open", "closed", "deleted"] as const;
 
 /** The chat-room routes of seed 002 (聊天室有关接口, `/group/*` — core Chatroom); docs/chat33.md. */
@@ -75,7 +75,9 @@ export function chatroomRoutes(api: FastifyInstance, deps: Chat33Deps): void {
   };
 
   const checkAvatar = (avatar: string) => {
-    if (!AVATAR_RE.test(avatar)) throw new AppError("invalid_argument", "bad_avatar", "bad avatar URL");
+    // an empty avatar is allowed here (a room without one)
+    if (avatar !== "" && !AVATAR_RE.test(avatar))
+      throw new AppError("invalid_argument", "bad_avatar", "bad avatar URL");
   };
 
   postRoute<Static<typeof ListBody>>(api, {
