@@ -270,14 +270,22 @@ describe("admin API (/admin/api)", () => {
       const a = await s.app.accounts.passwordLogin({ username: "revokeme" }, "secret12", { device: "web" });
       const b = await s.app.accounts.passwordLogin({ username: "revokeme" }, "secret12", { device: "android" });
       const other = await s.app.accounts.passwordLogin({ username: "bystander" }, "secret12", { device: "web" });
-      assert.deepEqual(await created(post("/users/revoke-sessions", { id: u.id })), { id: u.id, revoked: 2 });
+      assert.deepEqual(await created(post("/users/revoke-sessions", { id: u.id })), {
+        id: u.id,
+        revoked: 2,
+        adminSessions: 0,
+      });
       await rejectsWith(s.app.accounts.authenticate(a.token), "session_revoked");
       await rejectsWith(s.app.accounts.authenticate(b.token), "session_revoked");
       assert.equal((await s.app.accounts.authenticate(other.token)).user.username, "bystander");
       const session = await s.app.storage.sessions.findById(a.session.id);
       assert.equal(session?.revokeReason, "admin");
       // nothing left to revoke; the user can still log in
-      assert.deepEqual(await created(post("/users/revoke-sessions", { id: u.id })), { id: u.id, revoked: 0 });
+      assert.deepEqual(await created(post("/users/revoke-sessions", { id: u.id })), {
+        id: u.id,
+        revoked: 0,
+        adminSessions: 0,
+      });
       assert.ok((await s.app.accounts.passwordLogin({ username: "revokeme" }, "secret12", { device: "web" })).token);
       assertError(await post("/users/revoke-sessions", { id: "999999" }), 404, /does not exist/);
       assertError(await post("/users/revoke-sessions", {}), 400, /missing field: id/);

@@ -8,6 +8,7 @@ import { AccountService, accountsOptions } from "../core/accounts/account-servic
 import { QrService } from "../core/accounts/qr-service.ts";
 import { SmsService } from "../core/accounts/sms-service.ts";
 import { UserCache } from "../core/accounts/user-cache.ts";
+import { AdminSessions } from "../core/admin/admin-sessions.ts";
 import type { AdminAuth } from "../core/admin/admin-token.ts";
 import { ChatroomAudience } from "../core/chatrooms/audience.ts";
 import { ChatroomService } from "../core/chatrooms/chatroom-service.ts";
@@ -26,6 +27,7 @@ import { meterSmsSender } from "../instrumentation.ts";
 import type { ChatroomRepo } from "../ports/chatrooms.ts";
 import type { Hub, Presence } from "../ports/hub.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
+import type { AdminSessionRepo } from "../ports/storage/admin-sessions.ts";
 import type { ImRepo } from "../ports/storage/im.ts";
 import type { Storage } from "../ports/storage.ts";
 import type { Realtime } from "../realtime/realtime.ts";
@@ -89,6 +91,8 @@ export function buildServices(
     chatroomRepo: ChatroomRepo;
     /** The cluster-admin repository (src/ports/storage/im.ts), built by the composition root. */
     imRepo: ImRepo;
+    /** The admin-session repository (src/ports/storage/admin-sessions.ts), built by the composition root. */
+    adminSessionRepo: AdminSessionRepo;
   },
 ): Services {
   const { config, storage, events, realtime, hub, limiter, log, presence, clusterSecret, admin } = inputs;
@@ -172,6 +176,9 @@ export function buildServices(
     { tokenTtlMs: config.im.tokenTtlMs },
     log.child({ surface: "im" }),
   );
+  // Admin users' sign-ins (docs/admin.md): their tokens pass AdminAuth.check like the admin token.
+  const adminSessions = new AdminSessions(inputs.adminSessionRepo, accounts, log.child({ component: "admin" }));
+  admin.useSessions(adminSessions);
   return {
     config,
     realtime,
@@ -190,5 +197,6 @@ export function buildServices(
     wallet,
     redPackets,
     im,
+    adminSessions,
   };
 }

@@ -36,6 +36,9 @@ export const Reasons = {
   user_disabled: "forbidden",
   not_admin: "forbidden",
   not_self: "forbidden",
+  admin_session_not_found: "not_found",
+  not_a_session: "invalid_argument",
+  session_not_found: "not_found",
 
   // accounts and the organisation directory
   user_not_found: "not_found",

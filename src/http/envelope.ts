@@ -84,13 +84,14 @@ export function envelopeErrors(texts: EnvelopeTexts): EnvelopeErrors {
 }
 
 /**
- * An onRequest hook: without the admin token (`Authorization: Bearer …`), 401 in the envelope —
- * before the body is read, so nothing else happens.
+ * An onRequest hook: without the admin credential (`Authorization: Bearer …`: the admin token or
+ * an admin session's token, AdminAuth.check), 401 in the envelope — before the body is read, so
+ * nothing else happens.
  */
 export const requireAdminToken =
-  (admin: { verify(token: string | undefined): boolean }) =>
+  (admin: { check(token: string | undefined): Promise<boolean> }) =>
   async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!admin.verify(bearerToken(req))) await reply.code(401).send(fail(401, "admin token required"));
+    if (!(await admin.check(bearerToken(req)))) await reply.code(401).send(fail(401, "admin token required"));
   };
 
 /** A not-found handler: an unknown path, in the envelope. */

@@ -2,6 +2,7 @@ import type { Config } from "../config/schema.ts";
 import type { AccountService } from "../core/accounts/account-service.ts";
 import type { QrService } from "../core/accounts/qr-service.ts";
 import type { SmsService } from "../core/accounts/sms-service.ts";
+import type { AdminSessions } from "../core/admin/admin-sessions.ts";
 import type { AdminAuth } from "../core/admin/admin-token.ts";
 import type { ChatroomService } from "../core/chatrooms/chatroom-service.ts";
 import type { FileService } from "../core/files/file-service.ts";
@@ -39,6 +40,8 @@ export interface Services {
   redPackets: RedPacketService;
   /** The cluster-admin core (seed 003). */
   im: ImService;
+  /** Admin users' sign-ins to the admin API (docs/admin.md). */
+  adminSessions: AdminSessions;
 }
 
 /**

@@ -619,5 +619,28 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
         await db.schema.dropIndex("group_applications_one_waiting").execute();
       },
     },
+    "0014_admin_sessions": {
+      // Admin sessions (docs/admin.md "Signing in as an admin user"): an administrator user's
+      // revocable sign-in to the admin API, apart from the user's own sessions
+      // (src/adapters/sql/admin-session-repo.ts).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("admin_sessions")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("user_id", "bigint", (c) => c.notNull())
+          .addColumn("token_hash", "text", (c) => c.notNull().unique())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .addColumn("ip", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("user_agent", "text", (c) => c.notNull().defaultTo(""))
+          .addColumn("revoked_at", "bigint")
+          .addColumn("revoke_reason", "text")
+          .execute();
+        await db.schema.createIndex("admin_sessions_user").on("admin_sessions").column("user_id").execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable("admin_sessions").execute();
+      },
+    },
   };
 }

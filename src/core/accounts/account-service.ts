@@ -233,6 +233,16 @@ export class AccountService {
     password: string,
     login: LoginOptions,
   ): Promise<LoginResult> {
+    return this.startSession(await this.checkPassword(account, password, login.ip), login);
+  }
+
+  /**
+   * The credential check of `passwordLogin` — every limit of the login policy, the password, a
+   * disabled account (`user_disabled`), the rehash — without opening a user session: for the
+   * admin sign-in (src/core/admin/admin-sessions.ts), which opens its own kind of session.
+   */
+  async checkPassword(account: { mobile?: string; username?: string }, password: string, ip?: string): Promise<User> {
+    const login = { ip };
     const id = account.mobile ?? account.username ?? "";
     const address = login.ip ?? "?";
     const o = this.opts;
@@ -311,7 +321,7 @@ export class AccountService {
         });
         if (upgraded) await this.storage.users.update(user.id, { passwordHash: upgraded });
       }
-      return this.startSession(user, login);
+      return user;
     } catch (e) {
       // Refused before the password was checked (limits, a full hash pool, a storage error):
       // the attempt was no guess, so it does not count.
@@ -487,6 +497,18 @@ export class AccountService {
     if (!user) throw notFound("user_not_found", "user does not exist");
     if (rest.disabled || password !== undefined) await this.revokeAll(id, rest.disabled ? "disabled" : "admin");
     return user;
+  }
+
+  /** A user's live sessions, oldest first (admin API). */
+  liveSessions(userId: number): Promise<Session[]> {
+    return this.storage.sessions.listLive(userId, Date.now());
+  }
+
+  /** Ends one session of a user (its sockets are told); false when it is not a live session of that user. */
+  async revokeSessionOf(userId: number, sid: string, reason: SessionRevokedEvent["reason"]): Promise<boolean> {
+    const s = await this.storage.sessions.findById(sid);
+    if (!s || s.userId !== userId || s.revokedAt !== null || s.expiresAt <= Date.now()) return false;
+    return (await this.revoke([sid], reason)).length === 1;
   }
 
   /** Ends every live session of a user (their sockets are told); returns how many ended. */

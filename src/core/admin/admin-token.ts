@@ -46,6 +46,25 @@ export class AdminAuth {
     return this.configuredHash ? "configured" : "stored";
   }
 
+  /** Admin sessions (src/core/admin/admin-sessions.ts), attached by the composition root. */
+  private sessions: { principal(token: string): Promise<unknown | null> } | null = null;
+
+  /** Lets `check` accept the tokens of live admin sessions too (docs/admin.md). */
+  useSessions(sessions: { principal(token: string): Promise<unknown | null> }): void {
+    this.sessions = sessions;
+  }
+
+  /**
+   * The admin credential check of every admin route (`/admin/api`, `/im`, `/console`, the
+   * gateway's register switch): the admin token, or the token of a live admin session.
+   */
+  async check(token: string | undefined | null): Promise<boolean> {
+    if (this.verify(token)) return true;
+    if (!token || !this.sessions) return false;
+    return (await this.sessions.principal(token)) !== null;
+  }
+
+  /** The admin token itself (not an admin session). */
   verify(token: string | undefined | null): boolean {
     if (!token) return false;
     const expected = this.configuredHash ?? this.store.readHash();

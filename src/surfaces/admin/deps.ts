@@ -1,4 +1,4 @@
 import type { SurfaceDeps } from "../deps.ts";
 
 /** The services the admin surface uses. */
-export type AdminDeps = SurfaceDeps<"admin" | "accounts" | "sms" | "org" | "wallet">;
+export type AdminDeps = SurfaceDeps<"admin" | "adminSessions" | "accounts" | "sms" | "org" | "wallet">;

@@ -5,6 +5,7 @@ import { httpScope } from "../../http/scope.ts";
 import type { AdminDeps } from "./deps.ts";
 import { answer, type Envelope, fail } from "./envelope.ts";
 import { orgRoutes } from "./org.ts";
+import { SIGN_IN_PATH, sessionRoutes } from "./session.ts";
 import { userRoutes } from "./users.ts";
 import { walletRoutes } from "./wallet.ts";
 
@@ -28,11 +29,22 @@ export async function adminSurface(app: FastifyInstance, deps: AdminDeps): Promi
   await app.register(
     async (api) => {
       adminHttp.install(api);
-      documentRoutes(api, { mount: deps.mount, security: () => [{ adminBearer: [] }] });
+      documentRoutes(api, {
+        mount: deps.mount,
+        security: (path, method) => (path === SIGN_IN_PATH && method === "POST" ? undefined : [{ adminBearer: [] }]),
+      });
 
-      api.addHook("onRequest", requireAdminToken(deps.admin));
+      // every route needs the admin credential (the admin token or an admin session's token),
+      // except the sign-in that gives an admin session
+      const requireAdmin = requireAdminToken(deps.admin);
+      const signIn = `${deps.mount}${SIGN_IN_PATH}`;
+      api.addHook("onRequest", async (req, reply) => {
+        if (req.method === "POST" && req.routeOptions.url === signIn) return;
+        await requireAdmin(req, reply);
+      });
       api.setNotFoundHandler(notFoundInEnvelope);
 
+      sessionRoutes(api, deps);
       userRoutes(api, deps);
       orgRoutes(api, deps);
       walletRoutes(api, deps);

@@ -71,6 +71,44 @@ export const UpdateUserBody = Type.Object(
 
 export const UserIdBody = Type.Object({ id: UserId }, strict);
 
+/** A user id in a query string (text). */
+export const UserIdQuery = Type.Object(
+  { id: Type.String({ pattern: "^[1-9][0-9]{0,14}$", description: "user id" }) },
+  strict,
+);
+
+/** The longest mute (as chat33 `/user/muted`): 100 years. */
+export const MUTE_MAX_MS = 100 * 365 * 24 * 3600 * 1000;
+
+export const MuteBody = Type.Object(
+  {
+    id: UserId,
+    durationMs: Type.Integer({
+      minimum: 0,
+      maximum: MUTE_MAX_MS,
+      description: "mute for this long from now (ms); 0 lifts the mute",
+    }),
+  },
+  strict,
+);
+
+export const RevokeSessionBody = Type.Object(
+  {
+    id: UserId,
+    sessionId: Type.String({ minLength: 1, maxLength: 64, pattern: "^[0-9a-zA-Z_-]+$", description: "session id" }),
+  },
+  strict,
+);
+
+export const UserSessionOut = Type.Object({
+  id: Type.String({ description: "session id (sid)" }),
+  device: Type.String({ description: "web | android | ios | pc" }),
+  deviceId: Type.String(),
+  platform: Type.String(),
+  createdAt: Type.Integer(),
+  expiresAt: Type.Integer(),
+});
+
 export const ListUsersQuery = Type.Object(
   {
     query: Type.Optional(Type.String({ maxLength: 64, description: "substring of mobile, username, nickname or uid" })),

@@ -11,11 +11,15 @@ import {
   CreateUserBody,
   envelope,
   ListUsersQuery,
+  MuteBody,
   OutboxOut,
   OutboxQuery,
+  RevokeSessionBody,
   UpdateUserBody,
   UserIdBody,
+  UserIdQuery,
   UserOut,
+  UserSessionOut,
 } from "./schemas.ts";
 
 const tags = ["admin"];
@@ -28,7 +32,7 @@ function checkUsername(username: string | undefined): void {
 
 /** Users, their sessions, and the SMS outbox. */
 export function userRoutes(api: FastifyInstance, deps: AdminDeps): void {
-  const { accounts, sms } = deps;
+  const { accounts, sms, adminSessions } = deps;
 
   api.route<{ Body: Static<typeof CreateUserBody> }>({
     method: "POST",
@@ -75,6 +79,9 @@ export function userRoutes(api: FastifyInstance, deps: AdminDeps): void {
       if (admin !== undefined) patch.isAdmin = admin;
       if (password !== undefined) patch.password = password;
       const user = await accounts.adminUpdate(Number(id), patch);
+      // a new password or a disabled account also ends the user's admin sessions
+      if (fields.disabled || password !== undefined)
+        await adminSessions.revokeUser(user.id, fields.disabled ? "disabled" : "admin");
       return ok(presentUser(user));
     },
   });
@@ -86,12 +93,76 @@ export function userRoutes(api: FastifyInstance, deps: AdminDeps): void {
       summary: "end every session of a user (its sockets are closed)",
       tags,
       body: UserIdBody,
-      response: { 200: envelope(Type.Object({ id: Type.String(), revoked: Type.Integer() })) },
+      response: {
+        200: envelope(
+          Type.Object({
+            id: Type.String(),
+            revoked: Type.Integer({ description: "user sessions ended" }),
+            adminSessions: Type.Integer({ description: "admin sessions of the user ended" }),
+          }),
+        ),
+      },
     },
     handler: async (req) => {
       const id = Number(req.body.id);
       if (!(await accounts.findUser(id))) throw notFound("user_not_found", "user does not exist");
-      return ok({ id: String(id), revoked: await accounts.revokeAll(id, "admin") });
+      const revoked = await accounts.revokeAll(id, "admin");
+      return ok({ id: String(id), revoked, adminSessions: await adminSessions.revokeUser(id, "admin") });
+    },
+  });
+
+  api.route<{ Body: Static<typeof MuteBody> }>({
+    method: "POST",
+    url: "/users/mute",
+    schema: {
+      summary: "mute a user everywhere for durationMs (0 lifts the mute); its sockets are told",
+      tags,
+      body: MuteBody,
+      response: { 200: envelope(UserOut) },
+    },
+    handler: async (req) => ok(presentUser(await accounts.mute(Number(req.body.id), req.body.durationMs))),
+  });
+
+  api.route<{ Querystring: Static<typeof UserIdQuery> }>({
+    method: "GET",
+    url: "/users/sessions",
+    schema: {
+      summary: "a user's live sessions (logins on chat33 / enterprise / web), oldest first",
+      tags,
+      querystring: UserIdQuery,
+      response: { 200: envelope(Type.Array(UserSessionOut)) },
+    },
+    handler: async (req) => {
+      const id = Number(req.query.id);
+      if (!(await accounts.findUser(id))) throw notFound("user_not_found", "user does not exist");
+      return ok(
+        (await accounts.liveSessions(id)).map((s) => ({
+          id: s.id,
+          device: s.device,
+          deviceId: s.deviceId,
+          platform: s.platform,
+          createdAt: s.createdAt,
+          expiresAt: s.expiresAt,
+        })),
+      );
+    },
+  });
+
+  api.route<{ Body: Static<typeof RevokeSessionBody> }>({
+    method: "POST",
+    url: "/users/sessions/revoke",
+    schema: {
+      summary: "end one session of a user (its sockets are told and closed)",
+      tags,
+      body: RevokeSessionBody,
+      response: { 200: envelope(Type.Object({ id: Type.String(), sessionId: Type.String() })) },
+    },
+    handler: async (req) => {
+      const id = Number(req.body.id);
+      if (!(await accounts.findUser(id))) throw notFound("user_not_found", "user does not exist");
+      if (!(await accounts.revokeSessionOf(id, req.body.sessionId, "admin")))
+        throw notFound("session_not_found", "no live session with this id for this user");
+      return ok({ id: String(id), sessionId: req.body.sessionId });
     },
   });
 

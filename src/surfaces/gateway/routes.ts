@@ -119,7 +119,7 @@ export async function gatewaySurface(app: FastifyInstance, opts: GatewaySurfaceO
         RegisterBody,
         Responses.empty,
         async (req) => {
-          if (opts.registerRequiresAdmin && !admin.verify(bearerToken(req)))
+          if (opts.registerRequiresAdmin && !(await admin.check(bearerToken(req))))
             throw new AppError("unauthenticated", "admin_required");
           await gateway.register(req.body.systemId, req.body.secret);
           return ok([]);

@@ -163,7 +163,7 @@ export async function imRoutes(app: FastifyInstance, o: ImRoutesOptions): Promis
       /** The caller: the admin token, or (when `userAllowed`) a user token for itself. */
       const actorOf = async (req: FastifyRequest, userAllowed: boolean): Promise<ImActor> => {
         const bearer = bearerToken(req);
-        if (bearer && admin.verify(bearer)) return { admin: true };
+        if (bearer && (await admin.check(bearer))) return { admin: true };
         const header = req.headers["fzm-auth-token"];
         const token = (Array.isArray(header) ? header[0] : header) ?? bearer;
         if (userAllowed && token) {
