@@ -110,7 +110,7 @@ export async function buildHttp(inputs: HttpInputs): Promise<FastifyInstance> {
   if (config.chat33.enabled) await http.register(chat33Surface, { ...metered("chat33"), mount: config.chat33.prefix });
   if (config.enterprise.enabled)
     await http.register(enterpriseSurface, { ...metered("enterprise"), mount: config.enterprise.prefix });
-  await http.register(adminSurface, { ...services, mount: "/admin/api" });
+  await http.register(adminSurface, { ...services, mount: "/admin/api", counters: metrics.counters });
   if (config.web.enabled) await http.register(webAppSurface, { dir: config.web.dir });
 
   if (config.gateway.enabled) {

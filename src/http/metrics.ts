@@ -151,9 +151,14 @@ export function createMetrics(stats: RealtimeStats, build: { version: string; no
     labelNames: ["op"] as const,
     registers: [registry],
   });
+  /** Plain running totals for JSON readers (the admin dashboard, docs/admin.md), beside prom-client's. */
+  const counters = { messagesStored: new Map<string, number>() };
   /** What the decorators of src/instrumentation.ts report to. */
   const record = {
-    messageStored: (surface: string, kind: string) => messagesStored.inc({ surface, kind }),
+    messageStored: (surface: string, kind: string) => {
+      messagesStored.inc({ surface, kind });
+      counters.messagesStored.set(surface, (counters.messagesStored.get(surface) ?? 0) + 1);
+    },
     login: (ok: boolean) => logins.inc({ outcome: ok ? "ok" : "failed" }),
     smsSent: (provider: string, ok: boolean) => smsSent.inc({ provider, outcome: ok ? "ok" : "failed" }),
     storageQuery: (op: string, ms: number, failed: boolean) => {
@@ -164,8 +169,11 @@ export function createMetrics(stats: RealtimeStats, build: { version: string; no
     hubReceived: () => hubReceived.inc(),
     hubError: (op: string) => hubErrors.inc({ op }),
   };
-  return { registry, httpDuration, record };
+  return { registry, httpDuration, record, counters };
 }
+
+/** This node's running totals since it started (see `counters` above). */
+export type NodeCounters = ReturnType<typeof createMetrics>["counters"];
 
 export type MetricsRecorder = ReturnType<typeof createMetrics>["record"];
 

@@ -1,4 +1,20 @@
+import type { NodeCounters } from "../../http/metrics.ts";
 import type { SurfaceDeps } from "../deps.ts";
 
-/** The services the admin surface uses. */
-export type AdminDeps = SurfaceDeps<"admin" | "adminSessions" | "accounts" | "sms" | "org" | "wallet">;
+/** The services the admin surface uses, and this node's running counters (the dashboard). */
+export type AdminDeps = SurfaceDeps<
+  | "config"
+  | "admin"
+  | "adminSessions"
+  | "accounts"
+  | "sms"
+  | "org"
+  | "wallet"
+  | "realtime"
+  | "im"
+  | "groups"
+  | "chatrooms"
+  | "messages"
+  | "gateway"
+  | "redPackets"
+> & { counters: NodeCounters };

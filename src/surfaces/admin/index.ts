@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { notFoundInEnvelope, requireAdminToken } from "../../http/envelope.ts";
 import { documentRoutes } from "../../http/openapi.ts";
 import { httpScope } from "../../http/scope.ts";
+import { dashboardRoutes } from "./dashboard.ts";
 import type { AdminDeps } from "./deps.ts";
 import { answer, type Envelope, fail } from "./envelope.ts";
 import { orgRoutes } from "./org.ts";
@@ -48,6 +49,7 @@ export async function adminSurface(app: FastifyInstance, deps: AdminDeps): Promi
       userRoutes(api, deps);
       orgRoutes(api, deps);
       walletRoutes(api, deps);
+      dashboardRoutes(api, deps);
     },
     { prefix: deps.mount },
   );
