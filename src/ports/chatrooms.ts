@@ -84,6 +84,10 @@ export interface ChatroomRepo {
   blacklist(roomId: number, userId: number, at: number): Promise<void>;
   unblacklist(roomId: number, userId: number): Promise<boolean>;
   isBlacklisted(roomId: number, userId: number): Promise<boolean>;
+  /** The blacklisted user ids of a room, oldest entry first (admin API). */
+  blacklisted(roomId: number): Promise<number[]>;
+  /** The mutes of a room still in force at `now` (the room-wide one has `userId` 0) (admin API). */
+  roomMutes(roomId: number, now: number): Promise<ChatroomMute[]>;
   addReport(r: Omit<ChatroomReport, "id">): Promise<number>;
   /** Newest first. */
   reports(limit: number): Promise<ChatroomReport[]>;

@@ -204,6 +204,28 @@ export class SqlChatrooms implements ChatroomRepo {
     return Number(r.numDeletedRows) > 0;
   }
 
+  async blacklisted(roomId: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom("chatroom_blacklist")
+      .select("user_id")
+      .where("room_id", "=", roomId)
+      .orderBy("at")
+      .orderBy("user_id")
+      .execute();
+    return rows.map((r) => Number(r.user_id));
+  }
+
+  async roomMutes(roomId: number, now: number): Promise<ChatroomMute[]> {
+    const rows = await this.db
+      .selectFrom("chatroom_mutes")
+      .selectAll()
+      .where("room_id", "=", roomId)
+      .where("until", ">", now)
+      .orderBy("user_id")
+      .execute();
+    return rows.map(toMute);
+  }
+
   async isBlacklisted(roomId: number, userId: number): Promise<boolean> {
     const row = await this.db
       .selectFrom("chatroom_blacklist")

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import { forbidden, invalid, notFound } from "../../ports/errors.ts";
 import type {
   ApplicationStatus,
@@ -182,6 +182,30 @@ export class SqlGroups implements GroupRepo {
   async find(id: number): Promise<Group | null> {
     const r = await this.db.selectFrom("groups").selectAll().where("id", "=", id).executeTakeFirst();
     return r ? toGroup(r) : null;
+  }
+
+  async search(
+    query: string,
+    dissolved: boolean,
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; list: Group[] }> {
+    let q = this.db.selectFrom("groups");
+    q = dissolved ? q.where("dissolved_at", "is not", null) : q.where("dissolved_at", "is", null);
+    if (query) {
+      const like = `%${query.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+      q = q.where((eb) =>
+        eb.or([
+          eb("name", "like", sql<string>`${like} escape '\\'`),
+          eb("mark_id", "like", sql<string>`${like} escape '\\'`),
+        ]),
+      );
+    }
+    const [{ n }, rows] = await Promise.all([
+      q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+      q.selectAll().orderBy("id", "desc").offset(offset).limit(limit).execute(),
+    ]);
+    return { total: Number(n), list: rows.map(toGroup) };
   }
 
   async findByMarkId(markId: string): Promise<Group | null> {

@@ -258,6 +258,17 @@ export class ChatroomService implements ChatroomRules {
     return { users: userIds.flatMap((id) => users.get(id) ?? []), guests };
   }
 
+  /** The blacklisted user ids and the mutes in force of a room (admin API). */
+  async moderation(m: ChatroomManager, roomId: number): Promise<{ blacklisted: number[]; mutes: ChatroomMute[] }> {
+    this.requireManager(m);
+    const room = await this.require(roomId);
+    const [blacklisted, mutes] = await Promise.all([
+      this.rooms.blacklisted(room.id),
+      this.rooms.roomMutes(room.id, Date.now()),
+    ]);
+    return { blacklisted, mutes };
+  }
+
   /** The room-wide and personal mutes of one user (the deprecated /group/userInfo). */
   userMutes(userId: number): Promise<ChatroomMute[]> {
     return this.rooms.userMutes(userId);

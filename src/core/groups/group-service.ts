@@ -1006,6 +1006,61 @@ export class GroupService {
     return (await this.operated(groupId)).group.capacity;
   }
 
+  /** Groups newest first with their member counts (admin API); dissolved ones only when asked. */
+  async operatorList(
+    query: string,
+    dissolved: boolean,
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; list: Array<{ group: Group; members: number }> }> {
+    const { total, list } = await this.repo.search(query, dissolved, offset, limit);
+    const counts = await Promise.all(list.map((g) => (g.dissolvedAt === null ? this.repo.countMembers(g.id) : 0)));
+    return { total, list: list.map((group, i) => ({ group, members: counts[i] ?? 0 })) };
+  }
+
+  /** A live group with every member and its user (owner, admins, members), and the barred user ids (admin API). */
+  async operatorDetail(groupId: number): Promise<{ group: Group; members: MemberView[]; blacklisted: number[] }> {
+    const s = await this.operated(groupId);
+    const [members, blacklisted] = await Promise.all([
+      this.withUsers([...s.members.values()]),
+      this.repo.blacklisted(groupId),
+    ]);
+    return { group: s.group, members, blacklisted };
+  }
+
+  /**
+   * Sets a member's role (admin API): 1 member, 2 admin, 3 owner — making someone the owner
+   * transfers ownership (the old owner becomes an admin); the owner's own role cannot be lowered
+   * (transfer it instead).
+   */
+  async operatorSetRole(groupId: number, userId: number, role: GroupRole): Promise<void> {
+    const s = await this.operated(groupId);
+    const target = s.members.get(userId);
+    if (!target) throw notFound("group_member_not_found", "not a member of this group");
+    if (target.role === role) return;
+    if (target.role === ROLE_OWNER)
+      throw forbidden("group_no_permission", "the owner's role changes only by making another member the owner");
+    if (role === ROLE_OWNER) {
+      if (!(await this.repo.transferOwnership(groupId, s.group.ownerId, userId, Date.now()))) throw notMember();
+    } else await this.repo.updateMember(groupId, userId, { role });
+    await this.changed(groupId);
+  }
+
+  /**
+   * Mutes one plain member until `until` (ms since epoch; 0 or a past time lifts it) — the timed
+   * mute owners and admins have (chat33 event 3), for operators (admin API).
+   */
+  async operatorMuteUntil(groupId: number, userId: number, until: number): Promise<number> {
+    const s = await this.operated(groupId);
+    requireMutable(s.members.get(userId) ?? null);
+    const now = Date.now();
+    const mutedUntil = until > now ? until : 0;
+    await this.repo.updateMember(groupId, userId, { mutedUntil });
+    await this.changed(groupId);
+    await this.toUsers([userId], { type: "group.muted", groupId, userId, mutedUntil, datetime: now });
+    return mutedUntil;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // online members (event 24)
 

@@ -377,6 +377,43 @@ export class MessageService {
     await this.publish(await policy.topics(conv), event);
   }
 
+  /** Any message with its conversation, deleted ones included (admin API moderation); null when none. */
+  async operatorFind(logId: number): Promise<{ message: Message; conv: Conversation } | null> {
+    const message = await this.storage.messages.message(logId);
+    const conv = message ? await this.storage.messages.conversation(message.conversationId) : null;
+    return message && conv ? { message, conv } : null;
+  }
+
+  /**
+   * An operator (admin API) recalls or deletes any message of any conversation, at any time; the
+   * conversation's sockets are told as for a moderator's recall/delete, with `operator` as who
+   * did it (id 0 = the admin token).
+   */
+  async operatorChange(logId: number, op: "recall" | "delete", operator: { id: number; nickname: string }) {
+    const found = await this.operatorFind(logId);
+    const policy = found ? this.policy(found.conv.kind) : null;
+    if (!found || !policy || found.message.deletedAt !== null) throw notFound("message_not_found", "message not found");
+    const { message, conv } = found;
+    const now = Date.now();
+    const done =
+      op === "recall"
+        ? await this.storage.messages.markRecalled(message.id, now)
+        : await this.storage.messages.markDeleted(message.id, now);
+    if (!done) throw notFound("message_not_found", op === "recall" ? "already recalled" : "already deleted");
+    const event: MessageChangedEvent = {
+      type: "message.changed",
+      op,
+      logId: String(message.id),
+      conversationId: conv.id,
+      conversationKind: conv.kind,
+      operatorId: operator.id,
+      operatorName: operator.nickname,
+      targetId: policy.targetId(conv, message.senderId),
+      senderId: message.senderId,
+    };
+    await this.publish(await policy.topics(conv), event);
+  }
+
   /** Moves the actor's read cursor up to the message `logId` (never backwards). */
   async markRead(actor: User, logId: number): Promise<{ seq: number }> {
     const { message, conv, policy } = await this.visible(actor, logId);

@@ -97,6 +97,11 @@ export interface GroupRepo {
   /** A live or dissolved group by id, or null. */
   find(id: number): Promise<Group | null>;
   findByMarkId(markId: string): Promise<Group | null>;
+  /**
+   * Groups newest first (admin API): `query` matches a substring of the name or the markId;
+   * dissolved groups only when `dissolved` is true.
+   */
+  search(query: string, dissolved: boolean, offset: number, limit: number): Promise<{ total: number; list: Group[] }>;
   /** Applies the patch to a live group; the group after it, or null when absent or dissolved. */
   update(id: number, patch: GroupPatch, at: number): Promise<Group | null>;
   /** Marks the group dissolved and removes members, blacklist and waiting applications; false if already. */

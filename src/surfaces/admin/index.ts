@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { notFoundInEnvelope, requireAdminToken } from "../../http/envelope.ts";
 import { documentRoutes } from "../../http/openapi.ts";
 import { httpScope } from "../../http/scope.ts";
+import { conversationRoutes } from "./conversations.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import type { AdminDeps } from "./deps.ts";
 import { answer, type Envelope, fail } from "./envelope.ts";
@@ -50,6 +51,7 @@ export async function adminSurface(app: FastifyInstance, deps: AdminDeps): Promi
       orgRoutes(api, deps);
       walletRoutes(api, deps);
       dashboardRoutes(api, deps);
+      conversationRoutes(api, deps);
     },
     { prefix: deps.mount },
   );
