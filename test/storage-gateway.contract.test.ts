@@ -24,6 +24,13 @@ forEachStorage("gateway + settings", (ctx) => {
     assert.deepEqual(await storage.gatewaySystems.find("a"), { systemId: "a", secretHash: null, createdAt: now });
     assert.equal((await storage.gatewaySystems.find("b"))?.secretHash, "f".repeat(64));
     assert.equal(await storage.gatewaySystems.find("zzz"), null);
+    assert.deepEqual(
+      (await storage.gatewaySystems.list()).map((x) => [x.systemId, x.secretHash !== null]),
+      [
+        ["a", false],
+        ["b", true],
+      ],
+    );
     await assert.rejects(
       storage.gatewaySystems.create({ systemId: "a", secretHash: null, createdAt: now }),
       (e: unknown) => e instanceof AppError && e.code === "conflict" && e.reason === "system_exists",

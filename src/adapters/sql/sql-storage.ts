@@ -200,6 +200,14 @@ class SqlGatewaySystems implements GatewaySystemRepo {
       .executeTakeFirst();
     return row ? { systemId: row.system_id, secretHash: row.secret_hash, createdAt: Number(row.created_at) } : null;
   }
+  async list(): Promise<GatewaySystem[]> {
+    const rows = await this.db.selectFrom("gateway_systems").selectAll().orderBy("system_id").execute();
+    return rows.map((row) => ({
+      systemId: row.system_id,
+      secretHash: row.secret_hash,
+      createdAt: Number(row.created_at),
+    }));
+  }
 }
 
 /** Every repository on `db` (the storage's Kysely instance, or a transaction's). */

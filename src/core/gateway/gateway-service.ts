@@ -249,6 +249,15 @@ export class GatewayService {
   }
 
   /** Online client ids of a group, or of the whole system when `group` is empty. */
+  /** Every registered system (admin API); the secret hashes stay in core. */
+  async systems(): Promise<Array<{ systemId: string; hasSecret: boolean; createdAt: number }>> {
+    return (await this.storage.gatewaySystems.list()).map((s) => ({
+      systemId: s.systemId,
+      hasSecret: s.secretHash !== null,
+      createdAt: s.createdAt,
+    }));
+  }
+
   onlineList(system: GatewaySystem, group: string): Promise<string[]> {
     return this.presence.members(group ? gatewayGroupTopic(system.systemId, group) : gatewayAllSet(system.systemId));
   }

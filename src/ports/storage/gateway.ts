@@ -12,4 +12,6 @@ export interface GatewaySystemRepo {
   create(system: GatewaySystem): Promise<void>;
   /** The system, or null when unknown. */
   find(systemId: string): Promise<GatewaySystem | null>;
+  /** Every system, by id (admin API). */
+  list(): Promise<GatewaySystem[]>;
 }

@@ -6,6 +6,7 @@ import { conversationRoutes } from "./conversations.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import type { AdminDeps } from "./deps.ts";
 import { answer, type Envelope, fail } from "./envelope.ts";
+import { gatewayRoutes } from "./gateway.ts";
 import { orgRoutes } from "./org.ts";
 import { SIGN_IN_PATH, sessionRoutes } from "./session.ts";
 import { userRoutes } from "./users.ts";
@@ -52,6 +53,7 @@ export async function adminSurface(app: FastifyInstance, deps: AdminDeps): Promi
       walletRoutes(api, deps);
       dashboardRoutes(api, deps);
       conversationRoutes(api, deps);
+      gatewayRoutes(api, deps);
     },
     { prefix: deps.mount },
   );
