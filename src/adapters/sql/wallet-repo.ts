@@ -537,6 +537,86 @@ export class SqlWallet implements WalletRepo {
     }));
   }
 
+  async ledgerPage(f: {
+    account?: string;
+    coin?: number;
+    reason?: LedgerReason;
+    beforeId?: number;
+    limit: number;
+  }): Promise<LedgerRow[]> {
+    const where = [sql`1 = 1`];
+    if (f.account !== undefined) where.push(sql`account = ${f.account}`);
+    if (f.coin !== undefined) where.push(sql`coin = ${f.coin}`);
+    if (f.reason !== undefined) where.push(sql`reason = ${f.reason}`);
+    if (f.beforeId !== undefined) where.push(sql`id < ${f.beforeId}`);
+    const r = await this.rows(
+      sql`select * from wallet_ledger where ${sql.join(where, sql` and `)} order by id desc limit ${f.limit}`,
+    );
+    return r.map((x) => ({
+      id: num(x.id),
+      entryId: String(x.entry_id),
+      account: String(x.account),
+      coin: num(x.coin),
+      amount: num(x.amount),
+      reason: x.reason as LedgerReason,
+      ref: String(x.ref),
+      createdAt: num(x.created_at),
+    }));
+  }
+
+  async packetsPage(f: { senderId?: number; coin?: number; offset: number; limit: number }): Promise<{
+    total: number;
+    list: Array<{
+      packet: RedPacket;
+      claimed: number;
+      claimedAmount: number;
+      refunded: number;
+      refundedAmount: number;
+    }>;
+  }> {
+    const where = [sql`1 = 1`];
+    if (f.senderId !== undefined) where.push(sql`p.sender_id = ${f.senderId}`);
+    if (f.coin !== undefined) where.push(sql`p.coin = ${f.coin}`);
+    const cond = sql.join(where, sql` and `);
+    const [count, rows] = await Promise.all([
+      this.rows(sql`select count(*) as n from red_packets p where ${cond}`),
+      this.rows(sql`select ${PACKET_COLS} from red_packets p where ${cond}
+        order by p.created_at desc, p.id desc limit ${f.limit} offset ${f.offset}`),
+    ]);
+    const packets = rows.map(toPacket);
+    const stats = new Map<
+      string,
+      { claimed: number; claimedAmount: number; refunded: number; refundedAmount: number }
+    >();
+    if (packets.length) {
+      const ids = packets.map((p) => p.id);
+      const agg = await this.rows(
+        sql`select packet_id, state, count(*) as n, ${sql.raw(
+          this.kind === "postgres" ? "cast(sum(amount) as bigint)" : "sum(amount)",
+        )} as s from red_packet_shares where packet_id in (${sql.join(ids)}) group by packet_id, state`,
+      );
+      for (const a of agg) {
+        const id = String(a.packet_id);
+        const st = stats.get(id) ?? { claimed: 0, claimedAmount: 0, refunded: 0, refundedAmount: 0 };
+        if (a.state === "claimed") {
+          st.claimed = num(a.n);
+          st.claimedAmount = num(a.s);
+        } else if (a.state === "refunded") {
+          st.refunded = num(a.n);
+          st.refundedAmount = num(a.s);
+        }
+        stats.set(id, st);
+      }
+    }
+    return {
+      total: num(count[0]?.n ?? 0),
+      list: packets.map((packet) => ({
+        packet,
+        ...(stats.get(packet.id) ?? { claimed: 0, claimedAmount: 0, refunded: 0, refundedAmount: 0 }),
+      })),
+    };
+  }
+
   async verify(): Promise<VerifyIssue[]> {
     const issues: VerifyIssue[] = [];
     const check = async (name: string, q: RawBuilder<unknown>, show: (r: Row) => string) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Repos, User, VerifyIssue } from "../../ports/storage.ts";
+import type { LedgerRow, RedPacket, Repos, Share, User, VerifyIssue, WalletRepo } from "../../ports/storage.ts";
 import { conflict, invalid, notFound } from "../errors.ts";
 import { MAX_UNITS } from "./amount.ts";
 
@@ -93,5 +93,29 @@ export class WalletService {
   /** Every invariant, recomputed from the stored rows; empty when the books are consistent. */
   verify(): Promise<VerifyIssue[]> {
     return this.storage.wallet.verify();
+  }
+
+  /** A user's balance of every configured coin, in units (admin API). */
+  async balancesOf(userId: number): Promise<Array<{ coin: Coin; units: number }>> {
+    const stored = await this.storage.wallet.balances(userId);
+    return this.coins.map((coin) => ({ coin, units: stored.get(coin.id) ?? 0 }));
+  }
+
+  /** Ledger rows newest first (admin API): see WalletRepo.ledgerPage. */
+  ledgerPage(f: Parameters<WalletRepo["ledgerPage"]>[0]): Promise<LedgerRow[]> {
+    if (f.coin !== undefined) this.coin(f.coin);
+    return this.storage.wallet.ledgerPage(f);
+  }
+
+  /** Red packets newest first with their claimed / refunded counts (admin API). */
+  packetsPage(f: Parameters<WalletRepo["packetsPage"]>[0]): ReturnType<WalletRepo["packetsPage"]> {
+    if (f.coin !== undefined) this.coin(f.coin);
+    return this.storage.wallet.packetsPage(f);
+  }
+
+  /** A packet and its shares (admin API); null when there is none. */
+  async packetWithShares(id: string): Promise<{ packet: RedPacket; shares: Share[] } | null> {
+    const packet = await this.storage.wallet.packet(id);
+    return packet ? { packet, shares: await this.storage.wallet.shares(id) } : null;
   }
 }

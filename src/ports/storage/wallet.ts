@@ -186,6 +186,31 @@ export interface WalletRepo {
   ): Promise<{ total: number; amount: number; list: RedPacket[] }>;
   /** The ledger rows of an account (tests, audits), oldest first. */
   ledger(account: string): Promise<LedgerRow[]>;
+  /**
+   * Ledger rows newest first (admin API): optionally of one account, coin or reason, and with
+   * `id < beforeId` (the next page); at most `limit`.
+   */
+  ledgerPage(f: {
+    account?: string;
+    coin?: number;
+    reason?: LedgerReason;
+    beforeId?: number;
+    limit: number;
+  }): Promise<LedgerRow[]>;
+  /**
+   * Red packets newest first (admin API), optionally of one sender or coin, with their shares
+   * counted by state and the claimed and refunded sums; `offset`/`limit` page, `total` counts all.
+   */
+  packetsPage(f: { senderId?: number; coin?: number; offset: number; limit: number }): Promise<{
+    total: number;
+    list: Array<{
+      packet: RedPacket;
+      claimed: number;
+      claimedAmount: number;
+      refunded: number;
+      refundedAmount: number;
+    }>;
+  }>;
   /** Recomputes every invariant from the stored rows; empty when all hold. */
   verify(): Promise<VerifyIssue[]>;
 }
