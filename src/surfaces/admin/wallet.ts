@@ -45,6 +45,7 @@ const LedgerQuery = Type.Object(
       Type.String({
         pattern: "^(u:[1-9][0-9]{0,14}|p:[A-Za-z0-9-]{1,64}|sys:deposits)$",
         description: "u:<userId>, p:<packetId> (a packet's escrow) or sys:deposits",
+        examples: ["u:7"],
       }),
     ),
     coin: Type.Optional(CoinId),
