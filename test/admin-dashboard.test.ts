@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { MemoryBus } from "../src/adapters/hub/memory-hub.ts";
 import type { User } from "../src/ports/storage/accounts.ts";
 import { createBackend, type TestBackend } from "./helpers/backend.ts";
+import { AccessClient } from "./helpers/im-client.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -19,6 +20,7 @@ interface NodeOut {
   nodeId: string;
   self: boolean;
   answered: boolean;
+  draining: boolean;
   version: string;
   startedAt: number;
   connections: Record<string, number>;
@@ -54,6 +56,9 @@ describe("admin dashboard (/admin/api/dashboard) on two nodes", () => {
   let alice: User;
   let bob: User;
   const clients: TestClient[] = [];
+  const access: AccessClient[] = [];
+  let carol: User | null = null;
+  const carolId = () => (carol as User).id;
 
   const dashboard = async (s: TestServer, query = "") => {
     const res = await fetch(`${s.base}/admin/api/dashboard${query}`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -78,6 +83,7 @@ describe("admin dashboard (/admin/api/dashboard) on two nodes", () => {
   });
   after(async () => {
     for (const c of clients) c.ws.close();
+    for (const c of access) c.close();
     await a.close();
     await b.close();
     await backend.cleanup();
@@ -151,8 +157,8 @@ describe("admin dashboard (/admin/api/dashboard) on two nodes", () => {
   });
 
   test("top groups by members and messages, top rooms by audience, with names; ?top limits", async () => {
-    const carol = await a.app.accounts.createUser({ username: "carol", password: PASSWORD });
-    const big = await a.app.groups.create(alice, { name: "Big group", userIds: [bob.id, carol.id] });
+    carol = await a.app.accounts.createUser({ username: "carol", password: PASSWORD });
+    const big = await a.app.groups.create(alice, { name: "Big group", userIds: [bob.id, carolId()] });
     const small = await a.app.groups.create(bob, { name: "Small group", userIds: [] });
     const quiet = await a.app.chatrooms.create({ adminToken: true }, { name: "Quiet room", avatar: "" });
     const busy = await a.app.chatrooms.create({ adminToken: true }, { name: "Busy room", avatar: "" });
@@ -179,6 +185,52 @@ describe("admin dashboard (/admin/api/dashboard) on two nodes", () => {
     assert.equal(one.topRooms.length, 1);
     assert.equal(one.topGroups.byMembers.length, 1);
     assert.equal(one.topGroups.byMembers[0]?.id, big.id);
+  });
+
+  test("drain a node: its access clients are kicked, the dashboard shows it draining and its connections gone", async () => {
+    const admin = { authorization: `Bearer ${TOKEN}` };
+    const im = async (s: TestServer, path: string) =>
+      (await (await fetch(`${s.base}${path}`, { headers: admin })).json()) as Record<string, unknown>;
+    const reg = await im(b, `/im/register?uid=${carolId()}&nation=1&city=1&town=1`);
+    const sid = reg.sid as number;
+    const ip = await im(b, `/im/iplist?type=2&uid=${carolId()}&sid=${sid}&clientip=127.0.0.1`);
+    const client = await AccessClient.open("ws", a.base.replace("http://", ""));
+    access.push(client);
+    assert.equal((await client.online({ uid: carolId(), sid, token: ip.token as string })).code, 0);
+    await until(
+      "the access connection in the dashboard",
+      () => data(b),
+      (x) => nodeOf(x, a)?.connections.im === 1,
+    );
+
+    const res = await fetch(`${b.base}/admin/api/nodes/drain`, {
+      method: "POST",
+      headers: { ...admin, "content-type": "application/json" },
+      body: JSON.stringify({ nodeId: a.app.hub.nodeId }),
+    });
+    const body = (await res.json()) as { code: number; data: { nodeId: string; draining: boolean } };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.deepEqual([body.data.nodeId, body.data.draining], [a.app.hub.nodeId, true]);
+    assert.equal((await client.next()).cmd, "kick");
+    const d = await until(
+      "node a draining with no access connections",
+      () => data(b),
+      (x) => nodeOf(x, a)?.draining === true && (nodeOf(x, a)?.connections.im ?? 0) === 0,
+    );
+    assert.equal(nodeOf(d, b)?.draining, false);
+
+    const unknown = await fetch(`${b.base}/admin/api/nodes/drain`, {
+      method: "POST",
+      headers: { ...admin, "content-type": "application/json" },
+      body: JSON.stringify({ nodeId: "no-such-node" }),
+    });
+    assert.equal(unknown.status, 404);
+    const noToken = await fetch(`${b.base}/admin/api/nodes/drain`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ nodeId: a.app.hub.nodeId }),
+    });
+    assert.equal(noToken.status, 401);
   });
 
   test("the admin credential is required; bad parameters are 400", async () => {

@@ -355,6 +355,17 @@ export class ImService {
    * node (it leaves iplist, kicks its access connections with a reconnect code and refuses new
    * ones). `im_no_node` when the address is neither.
    */
+  /**
+   * Drains a live node by its node id (admin API): as `listend del` of one of its own listeners —
+   * it leaves iplist, its access connections are kicked, new ones refused until it restarts.
+   */
+  async drainNode(nodeId: string): Promise<ImNodeReport> {
+    const node = (await this.nodeReports()).find((n) => n.nodeId === nodeId);
+    if (!node) throw notFound("im_no_node", `no live node ${nodeId} with an access layer`);
+    await this.hub.request(node.nodeId, { op: IM_DRAIN_OP } as Json);
+    return node;
+  }
+
   async deleteAddress(kind: ImNodeKind, nid: number, ipaddr: string, port: number): Promise<"removed" | "drained"> {
     const removed = await this.repo.deleteAddress(kind, nid, ipaddr, port);
     if (removed > 0) return "removed";

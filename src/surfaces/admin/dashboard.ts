@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { ImNodeReport } from "../../core/im/im-service.ts";
 import type { Json } from "../../ports/hub.ts";
+import { VERSION } from "../../version.ts";
 import type { AdminDeps } from "./deps.ts";
 import { ok } from "./envelope.ts";
 import { envelope } from "./schemas.ts";
@@ -94,6 +95,11 @@ const DashboardQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const DrainBody = Type.Object(
+  { nodeId: Type.String({ minLength: 1, maxLength: 128, description: "the node's id (dashboard nodes[].nodeId)" }) },
+  { additionalProperties: false },
+);
+
 /**
  * `GET /admin/api/dashboard` (docs/admin.md "Dashboard"): one JSON snapshot of the cluster for the
  * console's charts — every live node's connections per surface, its message counters and
@@ -104,6 +110,7 @@ export function dashboardRoutes(api: FastifyInstance, deps: AdminDeps): void {
   const { realtime, counters, im, groups, chatrooms } = deps;
   const stats = realtime.stats;
 
+  const startedAt = Date.now();
   // per-second samples of this node's running totals (an unref'd timer; stopped with the server)
   const samples: Sample[] = [];
   const sample = () => {
@@ -115,6 +122,7 @@ export function dashboardRoutes(api: FastifyInstance, deps: AdminDeps): void {
   timer.unref();
   api.addHook("onClose", async () => clearInterval(timer));
 
+  const cache = new Map<number, { at: number; data: Promise<DashboardData> }>();
   const rateOver = (seconds: number, key: "stored" | "delivered") => {
     const last = samples[samples.length - 1];
     const first = samples[Math.max(0, samples.length - 1 - seconds)];
@@ -132,6 +140,8 @@ export function dashboardRoutes(api: FastifyInstance, deps: AdminDeps): void {
     }
     return {
       nodeId: realtime.nodeId,
+      version: VERSION,
+      startedAt,
       connections: record(stats.open),
       connectionsTotal: sum(stats.open),
       messagesStored: { total: sum(counters.messagesStored), bySurface: record(counters.messagesStored) },
@@ -160,7 +170,7 @@ export function dashboardRoutes(api: FastifyInstance, deps: AdminDeps): void {
       Promise.all(
         registered.map((n) =>
           realtime.callNode(n.nodeId, ADMIN_NODE_OP, {}, NODE_TIMEOUT_MS).then(
-            (r) => r as unknown as Omit<NodeData, "nid" | "self" | "answered" | "version" | "startedAt" | "seenAt">,
+            (r) => r as unknown as Omit<NodeData, "nid" | "self" | "answered" | "seenAt">,
             () => null,
           ),
         ),
@@ -183,8 +193,9 @@ export function dashboardRoutes(api: FastifyInstance, deps: AdminDeps): void {
           nid: a?.nid ?? null,
           self: n.nodeId === realtime.nodeId,
           answered: r !== null && r !== undefined,
-          version: typeof info.version === "string" ? info.version : "",
-          startedAt: typeof info.startedAt === "number" ? info.startedAt : 0,
+          // the node's own answer; the registry's copy when it did not answer
+          version: r?.version ?? (typeof info.version === "string" ? info.version : ""),
+          startedAt: r?.startedAt ?? (typeof info.startedAt === "number" ? info.startedAt : 0),
           seenAt: n.seenAt,
           draining: a?.draining ?? false,
           listeners: { ws: a?.ws ?? null, tcp: a?.tcp ?? null },
@@ -226,8 +237,25 @@ export function dashboardRoutes(api: FastifyInstance, deps: AdminDeps): void {
     };
   };
 
+  api.route<{ Body: Static<typeof DrainBody> }>({
+    method: "POST",
+    url: "/nodes/drain",
+    schema: {
+      summary: "drain a node (as /im/config listend del of its own listener): its access clients move elsewhere",
+      tags,
+      body: DrainBody,
+      response: {
+        200: envelope(Type.Object({ nodeId: Type.String(), nid: Type.Integer(), draining: Type.Literal(true) })),
+      },
+    },
+    handler: async (req) => {
+      const node = await im.drainNode(req.body.nodeId);
+      cache.clear();
+      return ok({ nodeId: node.nodeId, nid: node.nid, draining: true as const });
+    },
+  });
+
   // one snapshot per `top` for SNAPSHOT_TTL_MS: concurrent polls share one round
-  const cache = new Map<number, { at: number; data: Promise<DashboardData> }>();
   api.route<{ Querystring: Static<typeof DashboardQuery> }>({
     method: "GET",
     url: "/dashboard",
