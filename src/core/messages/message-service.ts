@@ -504,6 +504,20 @@ export class MessageService {
     return { total, items };
   }
 
+  /**
+   * Both read cursors of the direct conversation with `peerId` (the seq each user has read up
+   * to; 0 = nothing, or no conversation yet): the 1:1 read state a client shows on its own
+   * messages. Any user the actor may address by id (like the history: friendship ended or not).
+   */
+  async directReadState(actor: User, peerId: number): Promise<{ mine: number; peer: number }> {
+    const peer = await this.direct.peer(actor, peerId);
+    const conv = await this.findDirect(actor.id, peer.id);
+    if (!conv) return { mine: 0, peer: 0 };
+    const cursors = await this.storage.readCursors.getMany([conv.id], [actor.id, peer.id]);
+    const of = (id: number) => cursors.get(conv.id)?.get(id) ?? 0;
+    return { mine: of(actor.id), peer: of(peer.id) };
+  }
+
   /** `markRead`, for a message that must belong to the direct conversation with `peerId`. */
   async markDirectReadUpTo(actor: User, peerId: number, logId: number): Promise<void> {
     const [message, conv] = await Promise.all([
