@@ -6,6 +6,7 @@ import { hostIdentity } from "./adapters/console/host-identity.ts";
 import { HttpConsoleClient } from "./adapters/console/http-console-client.ts";
 import { modesOf } from "./adapters/data-dir.ts";
 import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
+import { createFileStore } from "./adapters/files/create-file-store.ts";
 import type { MemoryBus } from "./adapters/hub/memory-hub.ts";
 import { createCustomerStore } from "./adapters/sql/customer-repos.ts";
 import { SqlIm } from "./adapters/sql/im-repo.ts";
@@ -120,6 +121,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     hub,
     chatroomRepo: storage.chatrooms,
     imRepo: new SqlIm(storage.db),
+    fileStore: createFileStore(config, storage),
   });
   await services.groups.start();
   // Red-packet expiry refunds: every node sweeps; each refund happens once (docs/red-packets.md).

@@ -522,6 +522,21 @@ const KEY_LIST = [
   },
   { path: "files.thumbnailPx", kind: "int", default: 240, min: 16, max: 2048, doc: "longest side of image thumbnails" },
   {
+    path: "files.store",
+    kind: "enum",
+    default: "local",
+    values: ["local", "database"],
+    doc: "where uploads are kept: local = <dataDir>/files on this node; database = chunks in the shared database (cluster)",
+  },
+  {
+    path: "files.chunkBytes",
+    kind: "int",
+    default: 262144,
+    min: 4096,
+    max: 8388608,
+    doc: "bytes per database row of an upload with files.store=database (new uploads only)",
+  },
+  {
     path: "web.enabled",
     kind: "bool",
     default: true,
