@@ -365,10 +365,10 @@ const KEY_LIST = [
   {
     path: "messages.writeLanes",
     kind: "int",
-    default: 4,
+    default: 1,
     min: 1,
     max: 16,
-    doc: "PostgreSQL: group-commit transactions in flight at once, conversations partitioned over them (SQLite: always 1)",
+    doc: "PostgreSQL: group-commit transactions in flight at once, conversations partitioned over them (1 = one at a time; SQLite: always 1)",
   },
   {
     path: "messages.sendRatePerUser",
