@@ -111,6 +111,8 @@ export function buildServices(
     {
       recallWindowMs: config.messages.recallWindowMs,
       maxBatch: config.messages.maxBatch,
+      // SQLite has one writer; lanes only help PostgreSQL (see BatchWriter)
+      writeLanes: config.databaseUrl ? config.messages.writeLanes : 1,
       sendRatePerUser: sendRatePerUser(config),
     },
     log.child({ component: "messages" }),

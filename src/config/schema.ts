@@ -363,6 +363,14 @@ const KEY_LIST = [
     doc: "most messages written by one group-commit transaction",
   },
   {
+    path: "messages.writeLanes",
+    kind: "int",
+    default: 1,
+    min: 1,
+    max: 16,
+    doc: "PostgreSQL: group-commit transactions in flight at once, conversations partitioned over them (1 = one at a time; SQLite: always 1)",
+  },
+  {
     path: "messages.sendRatePerUser",
     kind: "int",
     default: 0,

@@ -15,6 +15,8 @@ export interface MessagesOptions {
   /** How long after sending a user may recall their own message. */
   recallWindowMs: number;
   maxBatch?: number;
+  /** Group-commit writer lanes (`messages.writeLanes`; 1 on SQLite): see `BatchWriter`. */
+  writeLanes?: number;
   /** Messages one user may send per second, over every surface, device and node (`messages.sendRatePerUser`). */
   sendRatePerUser: number;
 }
@@ -114,7 +116,7 @@ export class MessageService {
     private readonly userCache: UserCache,
     private readonly limiter: RateLimiter,
   ) {
-    this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => events.afterCommit());
+    this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => events.afterCommit(), opts.writeLanes ?? 1);
     this.direct = new DirectPolicy(userCache, friends, this.directory);
     this.registerPolicy(this.direct);
   }
