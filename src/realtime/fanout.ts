@@ -38,7 +38,8 @@ export const ADMIT_TIMEOUT_MS = 10_000;
  * A topic whose local audience is larger than its shard size (chat rooms: `chatrooms.shardSize`
  * or the room's own; other topics `DEFAULT_SHARD_SIZE`) is written by a **pass**: a snapshot of
  * its subscribers, written shard by shard with a `setImmediate` between shards, so a 15 k audience
- * never holds the event loop for more than one shard. The first shard leaves at once. Events of the
+ * never holds the event loop for more than one shard. The first shard leaves once the current burst
+ * of publishes is over (same turn; a group commit's messages share it). Events of the
  * topic that arrive while a pass runs queue behind it (order per topic is kept) and the next pass
  * writes them together: their frames are concatenated (frames are self-delimiting on every
  * transport), so every connection gets all of its pending frames in one write. A connection that
@@ -107,11 +108,29 @@ export class FanOut {
       return set.size;
     }
     const pass = new Pass(this.protocols, topic, shard);
-    pass.restart(set, shard, [event]);
+    pass.enqueue(event);
     this.passes.set(topic, pass);
-    this.step(pass); // the first shard leaves now
+    // The first shard leaves as soon as the current burst of publishes is over (a group commit
+    // publishes its messages in one loop; a tick queued from a microtask runs once the microtask
+    // queue has drained), so a burst shares the first batch instead of the first message making
+    // a pass of its own.
+    queueMicrotask(() => process.nextTick(this.begin, pass));
     return set.size;
   }
+
+  private readonly begin = (pass: Pass): void => {
+    try {
+      const first = pass.shift();
+      if (first) pass.restart(this.subscribers(pass.topic), this.shardSize(pass.topic), first);
+      this.release(pass, false);
+    } catch (err) {
+      this.passes.delete(pass.topic);
+      this.release(pass, true);
+      this.log.error({ err, topic: pass.topic, undelivered: pass.pendingEvents }, "fan-out pass failed");
+      return;
+    }
+    this.step(pass);
+  };
 
   /**
    * Room for one more event on `topic`: null when there is room now (no pass, or its queue is
