@@ -295,13 +295,17 @@ async function scenario(
   const windowS = (performance.now() - t0) / 1000;
   const pct = (cpu: number) => Math.round((cpu / windowS) * 100);
   let eld: Row["eld"] = null;
-  // the probe rewrites its file every 100 ms: a read may catch it half-written, so retry
-  for (let i = 0; i < 5 && server.eldFile && existsSync(server.eldFile) && !eld; i++) {
+  // the probe writes the window's figures when signalled (after the CPU reading above)
+  if (server.eldFile) {
+    rmSync(server.eldFile, { force: true });
+    process.kill(server.pid, "SIGUSR2");
+  }
+  for (let i = 0; i < 100 && server.eldFile && !eld; i++) {
     try {
       const e = JSON.parse(readFileSync(server.eldFile, "utf8")) as { max: number; p99: number; mean: number };
       eld = { max: e.max, p99: e.p99, mean: e.mean };
     } catch {
-      await sleep(20);
+      await sleep(20); // not written yet, or half-written
     }
   }
   const rss = procRssKiB(server.pid);
