@@ -343,6 +343,8 @@ export class ResilientSender {
     private readonly to: Person,
     private readonly tag: string,
     private readonly max = Number.POSITIVE_INFINITY,
+    /** A pause after each acknowledged message (keeps a long test's load modest). */
+    private readonly pauseMs = 0,
   ) {
     this.done = this.run();
   }
@@ -418,6 +420,7 @@ export class ResilientSender {
       if (echo) {
         this.acked.set(msgId, { logId: echo.logId, seq: echo.seq });
         this.n++;
+        if (this.pauseMs) await new Promise((r) => setTimeout(r, this.pauseMs));
       } else {
         // no ack: the same msgId again, on a fresh connection
         sock.terminate();
