@@ -211,7 +211,11 @@ describe("cluster of three processes: node death and Redis restart", { skip: ser
     await until("traffic flowing", async () => sender.acked.size >= 10);
     const beforeRestart = sender.acked.size;
     await redis.kill();
-    await new Promise((r) => setTimeout(r, 1500)); // Redis is down for a while: sends keep trying
+    // while Redis is down: what needs it answers the surface's "unavailable" error, never a 500
+    const during = await gw(a, "get_online_list", { groupName: "rr" });
+    assert.notEqual(during.status, 500, JSON.stringify(during.body));
+    assert.notEqual(during.body.code, 0, JSON.stringify(during.body));
+    await new Promise((r) => setTimeout(r, 1000)); // down for a while: sends keep trying
     await redis.start();
     await until("traffic flowing after the restart", async () => sender.acked.size >= beforeRestart + 10, 60_000);
     await sender.stop();

@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { AppError } from "../../ports/errors.ts";
 import type { Hub, HubNodeInfo, Json, Presence } from "../../ports/hub.ts";
 import { HubBase, type NodeMessage, randomNodeId } from "./hub-base.ts";
 
@@ -14,6 +15,19 @@ export interface RedisHubOptions {
    * server's version decides at start).
    */
   sharded?: boolean | "auto";
+}
+
+/**
+ * A Redis command's result; a failure (Redis restarting or unreachable) becomes `unavailable`
+ * (`hub_unavailable`), which every surface answers as its "try again" error, never as a 500.
+ */
+export async function redisCall<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new AppError("unavailable", "hub_unavailable", `Redis: ${(e as Error)?.message ?? String(e)}`);
+  }
 }
 
 /** Most members one SADD of a presence re-write carries. */
@@ -207,11 +221,11 @@ export class RedisHub extends HubBase implements Hub {
   }
 
   async publish(topic: string, payload: Json): Promise<void> {
-    await this.publishChannel(`${this.prefix}t:${topic}`, JSON.stringify(payload));
+    await redisCall(this.publishChannel(`${this.prefix}t:${topic}`, JSON.stringify(payload)));
   }
 
   async subscribe(topic: string): Promise<void> {
-    await this.subscribeChannel(`${this.prefix}t:${topic}`);
+    await redisCall(this.subscribeChannel(`${this.prefix}t:${topic}`));
   }
 
   async unsubscribe(topic: string): Promise<void> {
@@ -227,7 +241,9 @@ export class RedisHub extends HubBase implements Hub {
 
   async nodes(): Promise<HubNodeInfo[]> {
     const now = Date.now();
-    const raw = await this.pub.zrangebyscore(`${this.prefix}nodes`, now - this.nodeTtlMs, "+inf", "WITHSCORES");
+    const raw = await redisCall(
+      this.pub.zrangebyscore(`${this.prefix}nodes`, now - this.nodeTtlMs, "+inf", "WITHSCORES"),
+    );
     const ids: string[] = [];
     const seen: number[] = [];
     for (let i = 0; i < raw.length; i += 2) {
@@ -235,7 +251,7 @@ export class RedisHub extends HubBase implements Hub {
       seen.push(Number(raw[i + 1]));
     }
     if (!ids.length) return [];
-    const infos = await this.pub.hmget(`${this.prefix}nodeinfo`, ...ids);
+    const infos = await redisCall(this.pub.hmget(`${this.prefix}nodeinfo`, ...ids));
     return ids.map((nodeId, i) => {
       let info: { [key: string]: Json } = {};
       try {
@@ -278,7 +294,7 @@ class RedisPresence implements Presence {
     }
     s.add(member);
     const key = this.hub.keyFor(this.hub.nodeId, set);
-    await this.hub.pub.multi().sadd(key, member).sadd(this.hub.ownedKeysKey(), key).exec();
+    await redisCall(this.hub.pub.multi().sadd(key, member).sadd(this.hub.ownedKeysKey(), key).exec());
   }
 
   async remove(set: string, member: string): Promise<void> {
@@ -287,7 +303,7 @@ class RedisPresence implements Presence {
       s.delete(member);
       if (s.size === 0) this.hub.mirror.delete(set);
     }
-    await this.hub.pub.srem(this.hub.keyFor(this.hub.nodeId, set), member);
+    await redisCall(this.hub.pub.srem(this.hub.keyFor(this.hub.nodeId, set), member));
   }
 
   async members(set: string): Promise<string[]> {
@@ -295,7 +311,7 @@ class RedisPresence implements Presence {
     if (!nodes.length) return [];
     const p = this.hub.pub.pipeline();
     for (const n of nodes) p.smembers(this.hub.keyFor(n.nodeId, set));
-    const results = (await p.exec()) ?? [];
+    const results = (await redisCall(p.exec())) ?? [];
     const out: string[] = [];
     for (const [err, members] of results) if (!err) out.push(...(members as string[]));
     return out;
@@ -306,7 +322,7 @@ class RedisPresence implements Presence {
     if (!nodes.length) return 0;
     const p = this.hub.pub.pipeline();
     for (const n of nodes) p.scard(this.hub.keyFor(n.nodeId, set));
-    const results = (await p.exec()) ?? [];
+    const results = (await redisCall(p.exec())) ?? [];
     let total = 0;
     for (const [err, n] of results) if (!err) total += n as number;
     return total;
