@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Redis } from "ioredis";
 import {
   ADMIN,
   type Cluster,
@@ -51,6 +52,20 @@ describe("cluster of three processes: one server for every surface", { skip: ser
       const sb = await liveSocket(b, bob, a);
       const sc = await liveSocket(c, carol, b);
       sockets.push(sa, sb, sc);
+      // the node registry counts each node's connections, users and sessions
+      const registry = new Redis(cl.redisUrl);
+      try {
+        await until("registry totals per node", async () => {
+          const raw = await registry.hgetall(`${cl.prefix}nodeinfo`);
+          const byId = new Map(Object.entries(raw).map(([id, v]) => [id, JSON.parse(v) as { conns: Reply }]));
+          return cl.nodes.every((n) => {
+            const conns = byId.get(n.nodeId)?.conns;
+            return conns?.total === 1 && conns.users === 1 && conns.sessions === 1 && conns.chat33 === 1;
+          });
+        });
+      } finally {
+        registry.disconnect();
+      }
 
       // -- direct messages cross nodes, with a gapless seq ------------------------------------
 

@@ -99,14 +99,29 @@ export class NodeOps {
   }
 }
 
-/** Live connections of a node by wire protocol, and their total (the node registry's `conns`). */
+/**
+ * Live connections of a node by wire protocol and their total, and the distinct users and sessions
+ * they belong to (from the surfaces' socket state: `userId`/`sid` of session sockets, `uid`/`sid`
+ * of 003 access connections that are online) — the node registry's `conns`.
+ */
 export function connectionTotals(connections: ReadonlyMap<number, Connection>): { [key: string]: number } {
   const out: { [key: string]: number } = { total: 0 };
+  const users = new Set<number>();
+  const sessions = new Set<string>();
   for (const c of connections.values()) {
     if (c.closing) continue;
     out.total++;
     out[c.protocol] = (out[c.protocol] ?? 0) + 1;
+    const st = c.state as { userId?: unknown; uid?: unknown; sid?: unknown; online?: unknown } | null;
+    if (!st || typeof st !== "object") continue;
+    const uid =
+      typeof st.userId === "number" ? st.userId : st.online === true && typeof st.uid === "number" ? st.uid : 0;
+    if (uid > 0) users.add(uid);
+    if (uid > 0 && (typeof st.sid === "string" || typeof st.sid === "number") && st.sid !== "" && st.sid !== 0)
+      sessions.add(`${typeof st.sid}:${st.sid}`);
   }
+  out.users = users.size;
+  out.sessions = sessions.size;
   return out;
 }
 
