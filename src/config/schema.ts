@@ -77,6 +77,28 @@ const KEY_LIST = [
   },
   { path: "nodeId", kind: "string", default: "", doc: "this node's id in a cluster (16 hex chars); empty = random" },
   {
+    path: "cluster.heartbeatMs",
+    kind: "int",
+    default: 5000,
+    min: 100,
+    max: 60000,
+    doc: "how often a node writes its heartbeat and registry entry to Redis (cluster mode)",
+  },
+  {
+    path: "cluster.nodeTtlMs",
+    kind: "int",
+    default: 15000,
+    min: 300,
+    max: 600000,
+    doc: "a node whose last heartbeat is older than this is dead: it leaves the registry, iplist and every presence list and count (cluster mode; keep it ≥ 3 × cluster.heartbeatMs)",
+  },
+  {
+    path: "cluster.allowMixedSettings",
+    kind: "bool",
+    default: false,
+    doc: "start even when a live node of the cluster runs with other cluster-wide settings (a warning instead of exit 3; for a rolling change of settings)",
+  },
+  {
     path: "logLevel",
     kind: "enum",
     default: "info",
