@@ -111,6 +111,12 @@ export interface MountOptions {
   notBuilt: string;
   /** The OpenAPI summary's name of what is served. */
   name: string;
+  /**
+   * The client-side routes (`<mount>/<route>`), when the folder shares its URL space with other
+   * routes: then only these, `<mount>/` and `<mount>/assets/*` are served, and every other path
+   * under `<mount>/` is left to whoever owns it. Without it, `<mount>/*` is the build's.
+   */
+  clientRoutes?: string[];
 }
 
 /**
@@ -174,21 +180,28 @@ export function mountBuild(app: FastifyInstance, opts: MountOptions): void {
   app.get(`${mount}/`, { schema: { ...hidden, summary: opts.name } }, async (req, reply) =>
     serve(req, reply, "index.html"),
   );
-  app.get<{ Params: { "*": string } }>(
-    `${mount}/*`,
-    {
-      schema: {
-        ...hidden,
-        summary: `${opts.name}: files (hashed assets immutable) and client-side routes`,
-        params: Type.Object({ "*": Type.String({ maxLength: 512 }) }),
-      },
+  const fileRoute = {
+    schema: {
+      ...hidden,
+      summary: `${opts.name}: files (hashed assets immutable) and client-side routes`,
+      params: Type.Object({ "*": Type.String({ maxLength: 512 }) }),
     },
-    async (req, reply) => {
-      const path = req.params["*"];
+  };
+  const wildcard =
+    (prefix: string) => async (req: FastifyRequest<{ Params: { "*": string } }>, reply: FastifyReply) => {
+      const path = `${prefix}${req.params["*"]}`;
       if (path.includes("..") || path.includes("\\") || path.includes("\0")) return reply.code(404).send();
       return serve(req, reply, path || "index.html");
-    },
-  );
+    };
+  if (!opts.clientRoutes) {
+    app.get<{ Params: { "*": string } }>(`${mount}/*`, fileRoute, wildcard(""));
+    return;
+  }
+  app.get<{ Params: { "*": string } }>(`${mount}/assets/*`, fileRoute, wildcard("assets/"));
+  for (const route of opts.clientRoutes)
+    app.get(`${mount}/${route}`, { schema: { ...hidden, summary: `${opts.name}: ${route}` } }, async (req, reply) =>
+      serve(req, reply, "index.html"),
+    );
 }
 
 export async function webAppSurface(app: FastifyInstance, opts: WebAppOptions): Promise<void> {
