@@ -84,6 +84,8 @@ export class AdminApi {
       pushBody,
       "text/plain; charset=utf-8",
     );
+    // 10005: the credential is no longer accepted (an ended admin session, a rotated token)
+    if (json.code === 10005) this.opts.onUnauthorized?.();
     if (json.code !== 0)
       throw new ApiError(status, Number(json.code ?? status), String(json.errmsg ?? `HTTP ${status}`), url);
     return json as T;

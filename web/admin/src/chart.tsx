@@ -25,7 +25,13 @@ export function LineChart(props: { title: string; x: number[]; series: Series[];
     const opts: uPlot.Options = {
       width: Math.max(240, el.clientWidth),
       height: props.height ?? 200,
-      scales: { x: { time: true } },
+      scales: {
+        // a single sample (or a few seconds of them) would stretch the axis over years: keep a minute at least
+        x: {
+          time: true,
+          range: (_u, min, max) => (max - min < 60 ? [min - 30, max + 30] : [min, max]),
+        },
+      },
       axes: [{ stroke: "#888" }, { stroke: "#888", size: 50 }],
       legend: { show: true },
       series: [

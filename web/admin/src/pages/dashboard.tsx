@@ -9,18 +9,38 @@ export const LIVE_MS = 2000;
 /** How many live samples the charts keep (2 s × 150 = 5 minutes). */
 const KEEP = 150;
 
-/** `GET /admin/api/dashboard` (branch adminapi): one snapshot per poll. */
-interface DashboardSnapshot {
-  nodes?: Array<{ nodeId: string; nid?: number; draining?: boolean; connections?: Record<string, number> }>;
-  totals?: { connections?: Record<string, number>; onlineUsers?: number };
-  messages?: Record<string, number>;
+/** `GET /admin/api/dashboard` (branch adminapi, /work/notes/admin-api.md): one snapshot per poll. */
+export interface DashboardSnapshot {
+  at: number;
+  nodes: Array<{
+    nodeId: string;
+    nid: number | null;
+    draining: boolean;
+    connections: Record<string, number>;
+    connectionsTotal: number;
+    rate?: { storedPerSecond: number; deliveredPerSecond: number };
+  }>;
+  totals: {
+    connections: Record<string, number>;
+    connectionsTotal: number;
+    messagesStoredPerSecond: number;
+    messagesDeliveredPerSecond: number;
+    onlineAccessUsers: number;
+  };
+  topGroups: {
+    byMembers: Array<{ id: string; markId: string; name: string; total: number }>;
+    byMessages: Array<{ id: string; markId: string; name: string; total: number }>;
+  };
+  topRooms: Array<{ id: string; name: string; status: string; users: number; guests: number; total: number }>;
 }
 
 interface Sample {
   t: number;
   perNode: Map<string, number>;
   perSurface: Map<string, number>;
-  messages: number | null;
+  /** messages stored per second over the cluster (the server's own 10 s rate), when known */
+  stored: number | null;
+  delivered: number | null;
 }
 
 const typeName = (t: number) => (t === 1 ? "TCP" : "WS");
@@ -29,6 +49,7 @@ const typeName = (t: number) => (t === 1 ? "TCP" : "WS");
 function useLive() {
   const [samples, setSamples] = useState<Sample[]>([]);
   const [note, setNote] = useState("");
+  const [snapshot, setSnapshot] = useState<DashboardSnapshot | null>(null);
   const hasSnapshot = useRef<boolean | null>(null);
   useEffect(() => {
     let live = true;
@@ -39,21 +60,20 @@ function useLive() {
       const t = Date.now() / 1000;
       const perNode = new Map<string, number>();
       const perSurface = new Map<string, number>();
-      let messages: number | null = null;
+      let stored: number | null = null;
+      let delivered: number | null = null;
       try {
         if (hasSnapshot.current !== false) {
           try {
-            const d = await api.admin<DashboardSnapshot>("GET", "/dashboard");
+            const d = await api.admin<DashboardSnapshot>("GET", "/dashboard", { top: 10 });
             hasSnapshot.current = true;
-            for (const n of d.nodes ?? []) {
-              const c = n.connections ?? {};
-              perNode.set(
-                n.nodeId.slice(0, 12),
-                Object.values(c).reduce((a, b) => a + b, 0),
-              );
-              for (const [k, v] of Object.entries(c)) perSurface.set(k, (perSurface.get(k) ?? 0) + v);
+            setSnapshot(d);
+            for (const n of d.nodes) {
+              perNode.set(n.nid === null ? n.nodeId.slice(0, 12) : `node ${n.nid}`, n.connectionsTotal);
+              for (const [k, v] of Object.entries(n.connections)) perSurface.set(k, (perSurface.get(k) ?? 0) + v);
             }
-            if (d.messages) messages = Object.values(d.messages).reduce((a, b) => a + b, 0);
+            stored = d.totals.messagesStoredPerSecond;
+            delivered = d.totals.messagesDeliveredPerSecond;
           } catch (e) {
             if (!(e instanceof ApiError) || e.status !== 404) throw e;
             hasSnapshot.current = false;
@@ -64,13 +84,13 @@ function useLive() {
           // access connections per node (seed 003's listener list)
           const r = await api.im<ImList<ListendRow>>("config", { action: "list", option: "listend" });
           for (const row of r.list)
-            if (row.status !== 0) perNode.set(String(row.nid), (perNode.get(String(row.nid)) ?? 0) + row.total);
+            if (row.status !== 0) perNode.set(`node ${row.nid}`, (perNode.get(`node ${row.nid}`) ?? 0) + row.total);
           perSurface.set(
             "access",
             [...perNode.values()].reduce((a, b) => a + b, 0),
           );
         }
-        if (live) setSamples((s) => [...s, { t, perNode, perSurface, messages }].slice(-KEEP));
+        if (live) setSamples((s) => [...s, { t, perNode, perSurface, stored, delivered }].slice(-KEEP));
       } catch (e) {
         if (live) setNote(errorText(e));
       }
@@ -82,7 +102,7 @@ function useLive() {
       if (timer) clearTimeout(timer);
     };
   }, []);
-  return { samples, note };
+  return { samples, note, snapshot };
 }
 
 function seriesOf(samples: Sample[], pick: (s: Sample) => Map<string, number>): Series[] {
@@ -91,14 +111,9 @@ function seriesOf(samples: Sample[], pick: (s: Sample) => Map<string, number>): 
   return [...keys].sort().map((k) => ({ label: k, values: samples.map((s) => pick(s).get(k) ?? null) }));
 }
 
-function LiveCharts() {
-  const { samples, note } = useLive();
+function LiveCharts({ live }: { live: ReturnType<typeof useLive> }) {
+  const { samples, note } = live;
   const x = samples.map((s) => s.t);
-  const rate: Array<number | null> = samples.map((s, i) => {
-    const prev = samples[i - 1];
-    if (!prev || s.messages === null || prev.messages === null) return null;
-    return Math.max(0, (s.messages - prev.messages) / Math.max(0.001, s.t - prev.t));
-  });
   const last = samples[samples.length - 1];
   return (
     <Section title="Live" id="live">
@@ -113,9 +128,7 @@ function LiveCharts() {
           <span>nodes</span>
         </div>
         <div>
-          <strong data-stat="msgs">
-            {rate.length && rate[rate.length - 1] !== null ? rate[rate.length - 1]?.toFixed(1) : "—"}
-          </strong>
+          <strong data-stat="msgs">{last && last.stored !== null ? last.stored.toFixed(1) : "—"}</strong>
           <span>messages / s</span>
         </div>
       </div>
@@ -127,8 +140,16 @@ function LiveCharts() {
           x={x}
           series={seriesOf(samples, (s) => s.perSurface)}
         />
-        {samples.some((s) => s.messages !== null) ? (
-          <LineChart name="msgs" title="Messages per second" x={x} series={[{ label: "messages/s", values: rate }]} />
+        {samples.some((s) => s.stored !== null) ? (
+          <LineChart
+            name="msgs"
+            title="Messages per second"
+            x={x}
+            series={[
+              { label: "stored/s", values: samples.map((s) => s.stored) },
+              { label: "delivered/s", values: samples.map((s) => s.delivered) },
+            ]}
+          />
         ) : null}
       </div>
     </Section>
@@ -214,55 +235,69 @@ function OnlineTrend() {
   );
 }
 
-function Tops() {
+interface Top {
+  key: string;
+  label: string;
+  value: number;
+}
+
+function Tops({ snapshot }: { snapshot: DashboardSnapshot | null }) {
   const api = session()!.api;
+  // without the dashboard snapshot: the seed-003 top lists (ids and counts, no names)
   const tops = useLoad(
     async () => {
+      if (snapshot) return null;
       const [members, messages, rooms] = await Promise.all([
         api.im<ImList<{ gid: number; total: number }>>("group/query", { option: "top-list", num: 10 }),
         api.im<ImList<{ gid: number; total: number }>>("group/query", { option: "mesg-top-list", num: 10 }),
         api.im<ImList<{ rid: number; total: number }>>("room/query", { option: "top-list", num: 10 }),
       ]);
-      return { members, messages, rooms };
+      const g = (l: ImList<{ gid: number; total: number }>): Top[] =>
+        l.list.map((x) => ({ key: String(x.gid), label: `group ${x.gid}`, value: x.total }));
+      return {
+        members: g(members),
+        messages: g(messages),
+        rooms: rooms.list.map((r) => ({ key: String(r.rid), label: `room ${r.rid}`, value: r.total })),
+      };
     },
-    [],
+    [snapshot === null],
     LIVE_MS * 3,
   );
+  const named = (l: Array<{ id: string; name: string; total: number }>): Top[] =>
+    l.map((x) => ({ key: x.id, label: x.name || `#${x.id}`, value: x.total }));
+  const data = snapshot
+    ? {
+        members: named(snapshot.topGroups.byMembers),
+        messages: named(snapshot.topGroups.byMessages),
+        rooms: snapshot.topRooms.map((r) => ({
+          key: r.id,
+          label: `${r.name || `#${r.id}`}${r.status === "closed" ? " (closed)" : ""}`,
+          value: r.total,
+        })),
+      }
+    : tops.data;
   return (
     <Section title="Top conversations" id="tops">
-      <Loading l={tops}>
-        {(t) => (
-          <div class="grid3">
-            <Bars
-              name="group-members"
-              title="Groups by members"
-              rows={t.members.list.map((g) => ({ key: String(g.gid), label: `group ${g.gid}`, value: g.total }))}
-            />
-            <Bars
-              name="group-messages"
-              title="Groups by messages"
-              rows={t.messages.list.map((g) => ({ key: String(g.gid), label: `group ${g.gid}`, value: g.total }))}
-            />
-            <Bars
-              name="rooms"
-              title="Chat rooms by audience"
-              rows={t.rooms.list.map((r) => ({ key: String(r.rid), label: `room ${r.rid}`, value: r.total }))}
-            />
-          </div>
-        )}
-      </Loading>
+      {!data ? (
+        <Loading l={tops}>{() => null}</Loading>
+      ) : (
+        <div class="grid3">
+          <Bars name="group-members" title="Groups by members" rows={data.members} />
+          <Bars name="group-messages" title="Groups by messages" rows={data.messages} />
+          <Bars name="rooms" title="Chat rooms by audience" rows={data.rooms} />
+        </div>
+      )}
     </Section>
   );
 }
 
 export function Dashboard() {
+  const live = useLive();
   return (
     <>
-      <LiveCharts />
+      <LiveCharts live={live} />
       <OnlineTrend />
-      <Tops />
+      <Tops snapshot={live.snapshot} />
     </>
   );
 }
-
-export { typeName };

@@ -1,5 +1,14 @@
 import { useState } from "preact/hooks";
-import { ApiError, type Company, type Department, type License, type Role, type SmsRow, type User } from "../api.ts";
+import {
+  ApiError,
+  type Company,
+  type Department,
+  type License,
+  optional,
+  type Role,
+  type SmsRow,
+  type User,
+} from "../api.ts";
 import { session } from "../session.ts";
 import { act, Dialog, Field, Form, Loading, Section, Table, useLoad, when, yesNo } from "../ui.tsx";
 
@@ -34,14 +43,11 @@ interface LiveSession {
 }
 
 function Sessions({ user }: { user: User }) {
-  const l = useLoad(async () => {
-    try {
-      return await api().admin<LiveSession[] | { list: LiveSession[] }>("GET", "/users/sessions", { id: user.id });
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return null;
-      throw e;
-    }
-  }, [user.id]);
+  const l = useLoad(
+    () =>
+      optional(() => api().admin<LiveSession[] | { list: LiveSession[] }>("GET", "/users/sessions", { id: user.id })),
+    [user.id],
+  );
   return (
     <div class="sub" data-sessions={user.id}>
       <h4>Sessions</h4>
@@ -586,12 +592,69 @@ function Outbox() {
   );
 }
 
+interface AdminSession {
+  id: string;
+  userId: string;
+  username: string | null;
+  nickname: string;
+  createdAt: number;
+  expiresAt: number;
+  ip: string;
+  userAgent: string;
+  current: boolean;
+}
+
+/** Signed-in admin users (branch adminapi's `/admin/api/sessions`): each can be ended here. */
+function AdminSessions() {
+  const l = useLoad(() => optional(() => api().admin<AdminSession[]>("GET", "/sessions")), []);
+  return (
+    <Section title="Admin sessions" id="admin-sessions">
+      <Loading l={l}>
+        {(rows) =>
+          rows === null ? (
+            <p class="hint">Needs GET /admin/api/sessions (not on this server yet).</p>
+          ) : (
+            <Table
+              rows={rows}
+              rowKey={(r) => r.id}
+              empty="No admin user is signed in (the admin token is not a session)."
+              columns={[
+                { title: "User", cell: (r) => `${r.nickname} (${r.username ?? r.userId})${r.current ? " — you" : ""}` },
+                { title: "From", cell: (r) => `${r.ip} ${r.userAgent}` },
+                { title: "Since", cell: (r) => when(r.createdAt) },
+                { title: "Expires", cell: (r) => when(r.expiresAt) },
+                {
+                  title: "",
+                  cell: (r) => (
+                    <button
+                      type="button"
+                      class="danger"
+                      data-action="end-admin-session"
+                      onClick={async () => {
+                        await act("Admin session ended", () => api().admin("POST", "/sessions/revoke", { id: r.id }));
+                        l.reload();
+                      }}
+                    >
+                      End
+                    </button>
+                  ),
+                },
+              ]}
+            />
+          )
+        }
+      </Loading>
+    </Section>
+  );
+}
+
 export function People() {
   return (
     <>
       <Users />
       <Org />
       <Outbox />
+      <AdminSessions />
     </>
   );
 }
