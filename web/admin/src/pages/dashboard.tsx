@@ -43,8 +43,6 @@ interface Sample {
   delivered: number | null;
 }
 
-const typeName = (t: number) => (t === 1 ? "TCP" : "WS");
-
 /** A rolling window of samples taken every LIVE_MS: connections per node and per surface, messages/s. */
 function useLive() {
   const [samples, setSamples] = useState<Sample[]>([]);

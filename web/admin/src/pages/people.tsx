@@ -1,14 +1,5 @@
 import { useState } from "preact/hooks";
-import {
-  ApiError,
-  type Company,
-  type Department,
-  type License,
-  optional,
-  type Role,
-  type SmsRow,
-  type User,
-} from "../api.ts";
+import { type Company, type Department, type License, optional, type Role, type SmsRow, type User } from "../api.ts";
 import { session } from "../session.ts";
 import { act, Dialog, Field, Form, Loading, Section, Table, useLoad, when, yesNo } from "../ui.tsx";
 
