@@ -70,6 +70,8 @@ function useLive() {
               perNode.set(n.nid === null ? n.nodeId.slice(0, 12) : `node ${n.nid}`, n.connectionsTotal);
               for (const [k, v] of Object.entries(n.connections)) perSurface.set(k, (perSurface.get(k) ?? 0) + v);
             }
+            // surfaces without connections are left out of the snapshot: "all" is always there
+            perSurface.set("all", d.totals.connectionsTotal);
             stored = d.totals.messagesStoredPerSecond;
             delivered = d.totals.messagesDeliveredPerSecond;
           } catch (e) {
