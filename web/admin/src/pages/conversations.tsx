@@ -110,34 +110,43 @@ function Barriers({ kind, id }: { kind: Kind; id: number }) {
   );
 }
 
+/** `/admin/api/groups` (adminapi): a group; the seed-003 top list gives only `id` and `members`. */
 interface GroupRow {
   id: string | number;
   markId?: string;
   name?: string;
   members?: number;
-  memberCount?: number;
-  ownerId?: string | number;
-  status?: number | string;
+  capacity?: number;
 }
-interface MemberRow {
-  userId?: string | number;
-  id?: string | number;
+interface UserRef {
+  id: string;
+  uid?: string;
   nickname?: string;
-  level?: number | string;
-  role?: string;
-  mutedUntil?: number;
+  username?: string | null;
 }
+interface GroupDetailData {
+  group: GroupRow;
+  members: Array<{ user: UserRef; role: number; mutedUntil: number; joinedAt: number }>;
+  blacklist: UserRef[];
+}
+const ROLE = ["", "member", "admin", "owner"];
 
 function GroupDetail({ gid, onGone }: { gid: number; onGone: () => void }) {
   const cap = useLoad(() => api().im<{ cap: number }>("group/config", { action: "get", option: "cap", gid }), [gid]);
-  const members = useLoad(
-    () =>
-      optional(() => api().admin<{ list?: MemberRow[]; members?: MemberRow[] }>("GET", "/groups/members", { id: gid })),
+  const detail = useLoad(
+    () => optional(() => api().admin<GroupDetailData>("GET", "/groups/detail", { id: gid })),
     [gid],
   );
+  const member = async (what: string, path: string, body: object) => {
+    await act(what, () => api().admin("POST", path, { id: String(gid), ...body }));
+    detail.reload();
+  };
   return (
     <div class="detail" data-group={gid}>
-      <h3>Group {gid}</h3>
+      <h3>
+        Group {gid}
+        {detail.data?.group.name ? ` — ${detail.data.group.name}` : ""}
+      </h3>
       <div class="row-actions">
         <Loading l={cap}>{(c) => <span>capacity {c.cap}</span>}</Loading>
         <Form
@@ -169,19 +178,49 @@ function GroupDetail({ gid, onGone }: { gid: number; onGone: () => void }) {
         </button>
       </div>
       <h4>Members</h4>
-      <Loading l={members}>
-        {(m) =>
-          m === null ? (
-            missing("GET /admin/api/groups/members")
+      <Loading l={detail}>
+        {(d) =>
+          d === null ? (
+            missing("GET /admin/api/groups/detail")
           ) : (
             <Table
-              rows={m.list ?? m.members ?? []}
-              rowKey={(r) => String(r.userId ?? r.id)}
+              rows={d.members}
+              rowKey={(m) => m.user.id}
               columns={[
-                { title: "User", cell: (r) => String(r.userId ?? r.id) },
-                { title: "Nickname", cell: (r) => r.nickname ?? "" },
-                { title: "Role", cell: (r) => String(r.role ?? r.level ?? "") },
-                { title: "Muted until", cell: (r) => when(r.mutedUntil ?? 0) },
+                { title: "User", cell: (m) => `${m.user.id} (${m.user.uid ?? ""})` },
+                { title: "Nickname", cell: (m) => m.user.nickname ?? "" },
+                { title: "Role", cell: (m) => ROLE[m.role] ?? String(m.role) },
+                { title: "Muted until", cell: (m) => (m.mutedUntil > Date.now() ? when(m.mutedUntil) : "—") },
+                {
+                  title: "",
+                  cell: (m) =>
+                    m.role === 3 ? null : (
+                      <span class="row-actions">
+                        <button
+                          type="button"
+                          onClick={() =>
+                            member(m.role === 2 ? "Now a member" : "Now an admin", "/groups/role", {
+                              userId: m.user.id,
+                              role: m.role === 2 ? 1 : 2,
+                            })
+                          }
+                        >
+                          {m.role === 2 ? "Make member" : "Make admin"}
+                        </button>
+                        <button
+                          type="button"
+                          onClick={() =>
+                            member(m.mutedUntil > Date.now() ? "Mute lifted" : "Muted for 10 minutes", "/groups/mute", {
+                              userId: m.user.id,
+                              durationMs: m.mutedUntil > Date.now() ? 0 : 600_000,
+                            })
+                          }
+                        >
+                          {m.mutedUntil > Date.now() ? "Lift mute" : "Mute 10 min"}
+                        </button>
+                      </span>
+                    ),
+                },
               ]}
             />
           )
@@ -194,14 +233,27 @@ function GroupDetail({ gid, onGone }: { gid: number; onGone: () => void }) {
 
 function Groups() {
   const [gid, setGid] = useState<number | null>(null);
+  const [query, setQuery] = useState("");
   const list = useLoad(async () => {
-    const all = await optional(() => api().admin<{ total?: number; list: GroupRow[] }>("GET", "/groups", { size: 50 }));
-    if (all) return { kind: "all" as const, rows: all.list };
+    const all = await optional(() =>
+      api().admin<{ total: number; list: GroupRow[] }>("GET", "/groups", { query, page: 1, size: 50 }),
+    );
+    if (all) return { kind: "all" as const, rows: all.list, total: all.total };
     const top = await api().im<ImList<{ gid: number; total: number }>>("group/query", { option: "top-list", num: 50 });
-    return { kind: "top" as const, rows: top.list.map((g) => ({ id: g.gid, members: g.total }) as GroupRow) };
-  }, []);
+    return { kind: "top" as const, rows: top.list.map((g) => ({ id: g.gid, members: g.total }) as GroupRow), total: 0 };
+  }, [query]);
   return (
     <Section title="Groups" id="groups">
+      <form
+        class="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery(String(new FormData(e.currentTarget as HTMLFormElement).get("gq") ?? "").trim());
+        }}
+      >
+        <input name="gq" type="search" placeholder="group name or ID" aria-label="Search groups" maxLength={64} />
+        <button type="submit">Search</button>
+      </form>
       <Loading l={list}>
         {(l) => (
           <>
@@ -213,8 +265,9 @@ function Groups() {
               empty="No group."
               columns={[
                 { title: "Group", cell: (g) => String(g.id) },
+                { title: "ID", cell: (g) => g.markId ?? "" },
                 { title: "Name", cell: (g) => g.name ?? "" },
-                { title: "Members", cell: (g) => String(g.members ?? g.memberCount ?? "") },
+                { title: "Members", cell: (g) => `${g.members ?? ""}${g.capacity ? ` / ${g.capacity}` : ""}` },
                 {
                   title: "",
                   cell: (g) => (
@@ -245,32 +298,47 @@ function Groups() {
   );
 }
 
-interface ReportRow {
-  id?: string | number;
-  roomId?: string | number;
-  rid?: string | number;
-  userId?: string | number;
-  reporterId?: string | number;
-  reason?: string;
-  content?: string;
-  logId?: string | number;
-  createdAt?: number;
+/** `/admin/api/rooms` (adminapi): a chat room; the seed-003 top list gives only `id` and the audience. */
+interface RoomRow {
+  id: string | number;
+  name?: string;
+  status?: string;
+  users?: number;
+  guests?: number;
+  audience?: number;
+  shardSize?: number;
+}
+interface RoomDetailData {
+  room: RoomRow;
+  audience: { users: UserRef[]; userCount: number; guestCount: number };
+  blacklist: UserRef[];
+  mutes: Array<{ userId: string; nickname: string; until: number }>;
 }
 
-function RoomDetail({ rid }: { rid: number }) {
+function RoomDetail({ rid, onChanged }: { rid: number; onChanged: () => void }) {
   const cap = useLoad(() => api().im<{ cap: number }>("room/config", { action: "get", option: "cap", rid }), [rid]);
   const shards = useLoad(
     () => api().im<ImList<{ gid: number; total: number }>>("room/query", { option: "group-list", rid }),
     [rid],
     4000,
   );
-  const status = async (action: "open" | "close") =>
-    act(action === "close" ? "Room closed" : "Room opened", () =>
+  const detail = useLoad(
+    () => optional(() => api().admin<RoomDetailData>("GET", "/rooms/detail", { id: rid, limit: 200 })),
+    [rid],
+    4000,
+  );
+  const status = async (action: "open" | "close") => {
+    await act(action === "close" ? "Room closed" : "Room opened", () =>
       api().im("room/config", { action, option: "room", rid }),
     );
+    onChanged();
+  };
   return (
     <div class="detail" data-room={rid}>
-      <h3>Chat room {rid}</h3>
+      <h3>
+        Chat room {rid}
+        {detail.data?.room.name ? ` — ${detail.data.room.name}` : ""}
+      </h3>
       <div class="row-actions">
         <button type="button" data-action="close-room" onClick={() => status("close")}>
           Close
@@ -283,8 +351,11 @@ function RoomDetail({ rid }: { rid: number }) {
           class="danger"
           data-action="delete-room"
           onClick={async () => {
-            if (!confirm(`Delete chat room ${rid}?`)) return;
-            await act("Room deleted", () => api().admin("POST", "/rooms/delete", { id: String(rid) }));
+            if (!confirm(`Delete chat room ${rid}? This is final.`)) return;
+            await act("Room deleted", () =>
+              api().admin("POST", "/rooms/status", { id: String(rid), status: "deleted" }),
+            );
+            onChanged();
           }}
         >
           Delete
@@ -304,20 +375,49 @@ function RoomDetail({ rid }: { rid: number }) {
           <Field label="Shard size" name="cap" type="number" min={1} required />
         </Form>
       </div>
-      <h4>Audience by shard</h4>
-      <Loading l={shards}>
-        {(s) => (
-          <Table
-            rows={s.list}
-            rowKey={(r) => String(r.gid)}
-            empty="Nobody in the room."
-            columns={[
-              { title: "Shard", cell: (r) => String(r.gid) },
-              { title: "Audience", cell: (r) => String(r.total) },
-            ]}
-          />
-        )}
-      </Loading>
+      <div class="grid2">
+        <div>
+          <h4>Audience by shard</h4>
+          <Loading l={shards}>
+            {(s) => (
+              <Table
+                rows={s.list}
+                rowKey={(r) => String(r.gid)}
+                empty="Nobody in the room."
+                columns={[
+                  { title: "Shard", cell: (r) => String(r.gid) },
+                  { title: "Audience", cell: (r) => String(r.total) },
+                ]}
+              />
+            )}
+          </Loading>
+        </div>
+        <div>
+          <h4>Audience</h4>
+          <Loading l={detail}>
+            {(d) =>
+              d === null ? (
+                missing("GET /admin/api/rooms/detail")
+              ) : (
+                <>
+                  <p>
+                    {d.audience.userCount} users, {d.audience.guestCount} guests
+                  </p>
+                  <Table
+                    rows={d.audience.users}
+                    rowKey={(u) => u.id}
+                    empty="No signed-in user."
+                    columns={[
+                      { title: "User", cell: (u) => u.id },
+                      { title: "Nickname", cell: (u) => u.nickname ?? "" },
+                    ]}
+                  />
+                </>
+              )
+            }
+          </Loading>
+        </div>
+      </div>
       <Barriers kind="room" id={rid} />
     </div>
   );
@@ -327,21 +427,10 @@ function Rooms() {
   const [rid, setRid] = useState<number | null>(null);
   const list = useLoad(
     async () => {
-      const all = await optional(() =>
-        api().admin<{ list: Array<{ id: string | number; name?: string; status?: number; audience?: number }> }>(
-          "GET",
-          "/rooms",
-        ),
-      );
-      if (all) return { kind: "all" as const, rows: all.list };
+      const all = await optional(() => api().admin<RoomRow[]>("GET", "/rooms", { status: "all" }));
+      if (all) return { kind: "all" as const, rows: all };
       const top = await api().im<ImList<{ rid: number; total: number }>>("room/query", { option: "top-list", num: 50 });
-      return {
-        kind: "top" as const,
-        rows: top.list.map(
-          (r) =>
-            ({ id: r.rid, audience: r.total }) as { id: number; name?: string; status?: number; audience?: number },
-        ),
-      };
+      return { kind: "top" as const, rows: top.list.map((r) => ({ id: r.rid, audience: r.total }) as RoomRow) };
     },
     [],
     5000,
@@ -356,12 +445,16 @@ function Rooms() {
               rows={l.rows}
               rowKey={(r) => String(r.id)}
               selected={String(rid)}
-              empty="No room has an audience."
+              empty="No chat room."
               columns={[
                 { title: "Room", cell: (r) => String(r.id) },
                 { title: "Name", cell: (r) => r.name ?? "" },
-                { title: "Status", cell: (r) => (r.status === 2 ? "closed" : r.status === 1 ? "open" : "") },
-                { title: "Audience", cell: (r) => String(r.audience ?? "") },
+                { title: "Status", cell: (r) => <span data-room-status>{r.status ?? ""}</span> },
+                {
+                  title: "Audience",
+                  cell: (r) =>
+                    r.audience !== undefined ? String(r.audience) : `${r.users ?? 0} users, ${r.guests ?? 0} guests`,
+                },
                 {
                   title: "",
                   cell: (r) => (
@@ -372,52 +465,99 @@ function Rooms() {
                 },
               ]}
             />
+            {l.kind === "all" ? (
+              <Form
+                name="new-room"
+                class="inline-form"
+                submit="Create room"
+                onSubmit={async (v, f) => {
+                  const r = await act("Room created", () => api().admin("POST", "/rooms", { name: v.name }));
+                  if (r) {
+                    f.reset();
+                    list.reload();
+                  }
+                }}
+              >
+                <Field label="New room's name" name="name" required maxLength={64} />
+              </Form>
+            ) : null}
           </>
         )}
       </Loading>
       <Form name="open-room" class="inline-form" submit="Open" onSubmit={(v) => setRid(Number(v.rid))}>
         <Field label="Chat room id" name="rid" inputMode="numeric" required pattern="[0-9]+" />
       </Form>
-      {rid !== null ? <RoomDetail key={rid} rid={rid} /> : null}
+      {rid !== null ? <RoomDetail key={rid} rid={rid} onChanged={list.reload} /> : null}
     </Section>
   );
 }
 
+interface ReportRow {
+  id: string;
+  roomId: string | null;
+  reporter: UserRef | null;
+  target: UserRef | null;
+  logId: string | null;
+  createdAt: number;
+  message: { content?: Record<string, unknown>; recalledAt?: number | null; deletedAt?: number | null } | null;
+}
+
+/** What a reported message said, as one line of text. */
+function messageText(m: ReportRow["message"]): string {
+  if (!m) return "";
+  if (m.deletedAt) return "(deleted)";
+  if (m.recalledAt) return "(recalled)";
+  const c = m.content ?? {};
+  return typeof c.text === "string" ? c.text : JSON.stringify(c).slice(0, 200);
+}
+
 function Moderation() {
-  const reports = useLoad(
-    () => optional(() => api().admin<{ list: ReportRow[] } | ReportRow[]>("GET", "/reports")),
-    [],
-  );
-  const moderate = (action: "recall" | "delete", body: object) =>
-    act(action === "recall" ? "Message recalled" : "Message deleted", () =>
-      api().admin("POST", `/messages/${action}`, body),
+  const reports = useLoad(() => optional(() => api().admin<ReportRow[]>("GET", "/rooms/reports", { limit: 50 })), []);
+  const moderate = async (action: "recall" | "delete", logId: string) => {
+    await act(action === "recall" ? "Message recalled" : "Message deleted", () =>
+      api().admin("POST", `/messages/${action}`, { logId }),
     );
+    reports.reload();
+  };
   return (
     <Section title="Reports and moderation" id="moderation">
       <Loading l={reports}>
-        {(r) => {
-          if (r === null) return missing("GET /admin/api/reports");
-          const rows = Array.isArray(r) ? r : r.list;
-          return (
+        {(rows) =>
+          rows === null ? (
+            missing("GET /admin/api/rooms/reports")
+          ) : (
             <Table
               rows={rows}
-              rowKey={(x) => String(x.id ?? `${x.roomId}-${x.createdAt}`)}
+              rowKey={(x) => x.id}
               empty="No report."
               columns={[
-                { title: "Room", cell: (x) => String(x.roomId ?? x.rid ?? "") },
-                { title: "Reporter", cell: (x) => String(x.reporterId ?? x.userId ?? "") },
-                { title: "Reason", cell: (x) => x.reason ?? x.content ?? "" },
-                { title: "When", cell: (x) => when(x.createdAt ?? 0) },
+                { title: "Room", cell: (x) => x.roomId ?? "" },
+                { title: "Reporter", cell: (x) => x.reporter?.nickname ?? x.reporter?.id ?? "" },
+                { title: "Reported", cell: (x) => x.target?.nickname ?? x.target?.id ?? "" },
+                { title: "Message", cell: (x) => messageText(x.message) },
+                { title: "When", cell: (x) => when(x.createdAt) },
+                {
+                  title: "",
+                  cell: (x) =>
+                    x.logId && x.message && !x.message.deletedAt ? (
+                      <span class="row-actions">
+                        {!x.message.recalledAt ? (
+                          <button type="button" onClick={() => moderate("recall", x.logId as string)}>
+                            Recall
+                          </button>
+                        ) : null}
+                        <button type="button" class="danger" onClick={() => moderate("delete", x.logId as string)}>
+                          Delete
+                        </button>
+                      </span>
+                    ) : null,
+                },
               ]}
             />
-          );
-        }}
+          )
+        }
       </Loading>
-      <Form
-        name="moderate"
-        submit="Recall message"
-        onSubmit={(v) => moderate(v.delete ? "delete" : "recall", { logId: v.logId })}
-      >
+      <Form name="moderate" submit="Recall message" onSubmit={(v) => moderate(v.delete ? "delete" : "recall", v.logId)}>
         <Field label="Message log id" name="logId" required inputMode="numeric" pattern="[0-9]+" />
         <label class="check">
           <input type="checkbox" name="delete" /> delete instead of recall
