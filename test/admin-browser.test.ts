@@ -12,6 +12,7 @@ import { AccessClient } from "./helpers/im-client.ts";
 import { freePort } from "./helpers/ports.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 import { ADMIN, adminCall, newMobile, PASSWORD, until } from "./helpers/web-users.ts";
+import { gatewayClient } from "./helpers/ws-client.ts";
 
 /**
  * The admin console (web/admin, docs/admin-console.md) in a real browser — Debian's Chromium
@@ -345,6 +346,31 @@ describe("admin console in a real browser", { skip: haveChromium ? false : `no C
     await admin.click("[data-action=open-room]");
     await admin.waitForSelector("[data-notice=ok]:has-text('Room opened')");
     await admin.screenshot({ path: join(SHOTS, "admin-conversations.png") });
+  });
+
+  test("Gateway: register a system, see its client online, push to it (needs /admin/api/gateway/*)", async (t) => {
+    const probe = await fetch(`${s.base}/admin/api/gateway/systems`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    if (probe.status === 404) {
+      t.skip("this server has no /admin/api/gateway/* yet (branch adminapi adds it)");
+      return;
+    }
+    await h.open(admin, "gateway");
+    await admin.fill("[data-form=new-system] input[name=systemId]", "shop");
+    await admin.click("[data-form=new-system] button[type=submit]");
+    await admin.waitForSelector("[data-notice=ok]:has-text('System registered')");
+    const client = await gatewayClient(s.ws, "shop");
+    try {
+      await admin.locator('tr[data-row="shop"] button:has-text("Open")').click();
+      await admin.waitForSelector('[data-system="shop"] [data-online-count]:text-is("1")', { timeout: 20_000 });
+      await admin.fill("[data-form=gateway-push] input[name=target]", client.clientId);
+      await admin.fill("[data-form=gateway-push] input[name=data]", '{"from":"console"}');
+      await admin.click("[data-form=gateway-push] button[type=submit]");
+      await admin.waitForSelector("[data-notice=ok]:has-text('Pushed')");
+      const frame = await client.c.next<{ msg: string; data: unknown }>();
+      assert.deepEqual(frame.data, { from: "console" });
+    } finally {
+      client.c.close();
+    }
   });
 
   test("phone width: the menu opens, pages are reachable, tables scroll inside their card", async () => {

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { optional } from "../api.ts";
 import { session } from "../session.ts";
-import { act, Field, Form, Loading, Section, Table, useLoad, when, yesNo } from "../ui.tsx";
+import { act, Field, Form, Loading, Section, Table, useLoad, when } from "../ui.tsx";
 
 const api = () => session()!.api;
 
@@ -122,10 +122,37 @@ export function Gateway() {
           );
         }}
       </Loading>
+      {l.data !== null ? (
+        <Form
+          name="new-system"
+          class="inline-form"
+          submit="Register system"
+          onSubmit={async (v, f) => {
+            const r = await act("System registered", () =>
+              api().admin("POST", "/gateway/systems", {
+                systemId: v.systemId,
+                ...(v.secret ? { secret: v.secret } : {}),
+              }),
+            );
+            if (r) {
+              f.reset();
+              l.reload();
+            }
+          }}
+        >
+          <Field label="System id" name="systemId" required maxLength={128} pattern="[^\s]+" />
+          <Field
+            label="Secret (optional, 16–256)"
+            name="secret"
+            type="password"
+            minLength={16}
+            maxLength={256}
+            autoComplete="off"
+          />
+        </Form>
+      ) : null}
       {sys ? <Online key={sys} systemId={sys} /> : null}
-      <p class="hint">
-        Secrets are stored hashed; the console shows only whether a system has one ({yesNo(true)}/{yesNo(false)}).
-      </p>
+      <p class="hint">Secrets are stored hashed; the console shows only whether a system has one.</p>
     </Section>
   );
 }
