@@ -200,7 +200,7 @@ describe("admin console in a real browser", { skip: haveChromium ? false : `no C
       return { local: g.localStorage.length, session: g.sessionStorage.length, cookie: g.document.cookie };
     });
     assert.deepEqual(stored, { local: 0, session: 0, cookie: "" });
-    await page.screenshot({ path: join(SHOTS, "admin-dashboard.png") });
+    await page.screenshot({ path: join(SHOTS, "admin-dashboard-first.png") });
     // a reload forgets the token (memory only): the sign-in form again
     await page.reload();
     await page.waitForSelector("input[name=token]");
@@ -347,6 +347,14 @@ describe("admin console in a real browser", { skip: haveChromium ? false : `no C
     await admin.click("[data-action=open-room]");
     await admin.waitForSelector("[data-notice=ok]:has-text('Room opened')");
     await admin.screenshot({ path: join(SHOTS, "admin-conversations.png") });
+    // the dashboard with users in rooms: a few samples later, for the screenshot
+    await h.open(admin, "dashboard");
+    await until(
+      async () => Number(await admin.getAttribute("[data-live-samples]", "data-live-samples")) >= 6,
+      "six live samples",
+      30_000,
+    );
+    await admin.screenshot({ path: join(SHOTS, "admin-dashboard.png") });
   });
 
   test("Gateway: register a system, see its client online, push to it (needs /admin/api/gateway/*)", async (t) => {
