@@ -578,6 +578,18 @@ const KEY_LIST = [
     default: "",
     doc: "folder of the built web client (empty = web/dist of this installation)",
   },
+  {
+    path: "web.adminEnabled",
+    kind: "bool",
+    default: true,
+    doc: "serve the admin console at /admin/ (it uses the admin token; docs/admin-console.md)",
+  },
+  {
+    path: "web.adminDir",
+    kind: "string",
+    default: "",
+    doc: "folder of the built admin console (empty = web/admin/dist of this installation)",
+  },
   { path: "enterprise.enabled", kind: "bool", default: true, doc: "serve the enterprise surface (seed 001)" },
   { path: "enterprise.prefix", kind: "string", default: "", doc: "path prefix of the enterprise surface" },
   {
