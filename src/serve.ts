@@ -5,6 +5,7 @@ import {
   checkDataDir,
   checkPostgres,
   checkRedis,
+  clusterModeWarnings,
   listenError,
   urlWhere,
 } from "./adapters/startup-checks.ts";
@@ -22,7 +23,7 @@ export async function checkStartup(config: Readonly<Config>): Promise<string[]> 
   if (config.redisUrl) await checkRedis(config.redisUrl);
   checkClusterMode(config);
   // cluster mode: this node's cluster-wide settings must match the live nodes' (warnings when allowed)
-  return checkClusterPeers(config);
+  return [...clusterModeWarnings(config), ...(await checkClusterPeers(config))];
 }
 
 /**

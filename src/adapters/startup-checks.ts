@@ -181,6 +181,14 @@ export function checkClusterMode(config: Readonly<Config>): void {
     );
 }
 
+/** What cluster mode allows but probably did not mean: uploads kept on one node's disk. */
+export function clusterModeWarnings(config: Readonly<Config>): string[] {
+  if (!config.redisUrl || config.files.store !== "local") return [];
+  return [
+    `cluster mode with files.store=local: uploads stay in ${config.dataDir}/files of the node that took them; set files.store=database (PARLEY_FILES_STORE) unless that directory is shared storage`,
+  ];
+}
+
 /**
  * Compares this node's cluster-wide settings with the live nodes' registry entries in Redis.
  * Throws a `StartupError` naming the first differing setting (all differing keys in the message)
