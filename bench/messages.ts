@@ -131,8 +131,10 @@ async function startServer(env: Record<string, string>): Promise<ChildProcess> {
     stdio: ["ignore", "ignore", "inherit"],
   });
   children.push(child);
-  for (let i = 0; i < 200; i++) {
+  // up to 120 s: on a loaded machine tsx alone can take longer than 20 s to start the server
+  for (let i = 0; i < 1200; i++) {
     await new Promise((r) => setTimeout(r, 100));
+    if (child.exitCode !== null) break;
     try {
       if ((await request("GET", "/readyz", undefined)).status === 200) return child;
     } catch {

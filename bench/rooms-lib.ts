@@ -97,18 +97,24 @@ export async function startNode(script: string[], env: Record<string, string>, r
   const port = await freePort();
   const eldFile = path.join(runDir, `${name}-eld.json`);
   const log = openSync(path.join(runDir, `${name}.log`), "a");
-  const cp = spawn(process.execPath, ["--import", "tsx", "--import", "./bench/peers/eld-probe.ts", ...script], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...env,
-      PORT: String(port),
-      PARLEY_PORT: String(port),
-      BENCH_ELD_FILE: eldFile,
-      BENCH_PARENT_PID: String(process.pid),
+  // BENCH_CPU_PROF_DIR=<dir>: the servers write a V8 CPU profile there on exit (open in DevTools)
+  const prof = process.env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const cp = spawn(
+    process.execPath,
+    [...prof, "--import", "tsx", "--import", "./bench/peers/eld-probe.ts", ...script],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...env,
+        PORT: String(port),
+        PARLEY_PORT: String(port),
+        BENCH_ELD_FILE: eldFile,
+        BENCH_PARENT_PID: String(process.pid),
+      },
+      stdio: ["ignore", log, log],
     },
-    stdio: ["ignore", log, log],
-  });
+  );
   closeSync(log);
   children.add(cp);
   const stop = async () => {

@@ -7,6 +7,8 @@
 // and runs: (b) memory per idle connection, (a) fan-out to one group of 1k/5k/10k clients,
 // (d) many send_to_group requests in flight, (c) send_to_client requests/s.
 // Results: bench/results/latest.json and bench/results/latest.md. See bench/README.md.
+
+import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -24,6 +26,7 @@ import {
   postJson,
   procCpuSeconds,
   procRssKiB,
+  request,
   sleep,
   summarize,
   TARGET_KINDS,
@@ -670,6 +673,39 @@ async function scenarioFanout(
   return { result, hist: newHist };
 }
 
+/**
+ * Bytes waiting in the load generators' kernel receive queues (their sockets to `port`), in KiB:
+ * what the server has handed to TCP but the clients have not read yet. Linux `ss`; null elsewhere.
+ */
+function kernelQueues(port: number): number | null {
+  let out: string;
+  try {
+    out = execFileSync("ss", ["-tnH", "state", "established", `( dport = :${port} )`], { encoding: "utf8" });
+  } catch {
+    return null;
+  }
+  let bytes = 0;
+  for (const line of out.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 4 && f[3]?.endsWith(`:${port}`)) bytes += Number(f[0]) || 0;
+  }
+  return Math.round(bytes / 1024);
+}
+
+/** Frames the Parley server has written to gateway sockets so far (its /metrics). */
+async function serverGatewayFrames(port: number): Promise<number | null> {
+  const agent = new http.Agent({ keepAlive: false });
+  try {
+    const r = await request(agent, { host: HOST, port, method: "GET", path: "/metrics" });
+    const m = /^parley_ws_frames_out_total\{surface="gateway"\} (\d+)/m.exec(r.body);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  } finally {
+    agent.destroy();
+  }
+}
+
 async function scenarioInflight(cfg: Config, server: ServerHandle, pool: Pool): Promise<InflightResult> {
   const bind = await pool.bindTo(INFLIGHT_GROUP, cfg.inflightGroupSize, cfg, cfg.bindBudgetMs);
   if (bind.failed > 0) log(`  bind: ${bind.failed} failed, e.g. ${bind.errors.join(" | ")}`);
@@ -679,6 +715,7 @@ async function scenarioInflight(cfg: Config, server: ServerHandle, pool: Pool): 
   if (bound === 0) throw new Error(`no client could be bound to ${INFLIGHT_GROUP}: ${bind.errors.join(" | ")}`);
   await pool.reset();
   const disconnectsBefore = (await pool.collect()).stats.reduce((a, s) => a + s.disconnects, 0);
+  const atStart = server.kind === "parley" ? await serverGatewayFrames(server.port) : null;
   const a = snap(server, pool);
   const r = await runHttpLoad(ROOT, {
     type: "run",
@@ -691,8 +728,12 @@ async function scenarioInflight(cfg: Config, server: ServerHandle, pool: Pool): 
     durationMs: cfg.inflightDurationMs,
   });
   const expected = r.ok * bound;
+  const loadEnd = nowMs();
+  const atLoadEnd = server.kind === "parley" ? await serverGatewayFrames(server.port) : null;
+  const queuedAtLoadEnd = kernelQueues(server.port);
   await pool.waitDelivered(expected, 3000, 60_000);
   const b = snap(server, pool);
+  const atEnd = server.kind === "parley" ? await serverGatewayFrames(server.port) : null;
   const { stats, hist } = await pool.collect();
   const delivered = stats.reduce((x, s) => x + s.recv, 0);
   const lastRecv = Math.max(...stats.map((s) => s.lastRecvMs));
@@ -717,6 +758,10 @@ async function scenarioInflight(cfg: Config, server: ServerHandle, pool: Pool): 
     cpu: cpuWindow(a, { ...b, at: Math.max(lastRecv, a.at + 1) }, r.cpuSeconds),
     disconnects: stats.reduce((x, s) => x + s.disconnects, 0) - disconnectsBefore,
     sampleErrors: r.sampleErrors,
+    serverWroteAtLoadEnd: atStart && atLoadEnd ? atLoadEnd - atStart : null,
+    serverWrote: atStart && atEnd ? atEnd - atStart : null,
+    clientKernelQueueKiBAtLoadEnd: queuedAtLoadEnd,
+    drainMs: Math.max(0, Math.round(lastRecv - loadEnd)),
   };
 }
 
@@ -909,7 +954,11 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
       result.inflight = inflight;
       const d = inflight;
       log(
-        `      ${d.requests} req (${d.reqPerSec}/s), ${d.delivered}/${d.expected} delivered, ${d.deliveriesPerSec} deliveries/s, p99 ${d.latency.p99Ms} ms -> ${d.cpu.bottleneck}`,
+        `      ${d.requests} req (${d.reqPerSec}/s), ${d.delivered}/${d.expected} delivered, ${d.deliveriesPerSec} deliveries/s, p99 ${d.latency.p99Ms} ms -> ${d.cpu.bottleneck}` +
+          (d.serverWrote !== null
+            ? `; server wrote ${d.serverWroteAtLoadEnd} by the end of the load, ${d.serverWrote} in all`
+            : "") +
+          `; drain ${d.drainMs} ms, ${d.clientKernelQueueKiBAtLoadEnd ?? "?"} KiB unread in the clients' kernel queues at the end of the load`,
       );
     }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the web client (web/app → web/dist, docs/web.md). Run by `npm install` (prepare) and
+// Builds the web client (web/app → web/dist, docs/web.md) and the admin console (web/admin →
+// web/admin/dist, docs/admin-console.md). Run by `npm install` (prepare) and
 // `npm run build:web`. Without Vite (an install with --omit=dev) it says so and exits 0: the
 // server then answers /app/ with 503 and this command, instead of the install failing.
 import { existsSync } from "node:fs";
@@ -23,3 +24,12 @@ if (!existsSync(join(root, "web/dist/index.html"))) {
   process.exit(1);
 }
 console.log(`build-web: web/dist built in ${Date.now() - started} ms`);
+
+// The admin console (web/admin → web/admin/dist, docs/admin-console.md), built the same way.
+const adminStarted = Date.now();
+await vite.build({ configFile: join(root, "web/admin/vite.config.ts"), logLevel: process.env.CI ? "warn" : "info" });
+if (!existsSync(join(root, "web/admin/dist/index.html"))) {
+  console.error("build-web: the build wrote no web/admin/dist/index.html");
+  process.exit(1);
+}
+console.log(`build-web: web/admin/dist built in ${Date.now() - adminStarted} ms`);

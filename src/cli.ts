@@ -5,6 +5,7 @@ import { pino } from "pino";
 import { AdminTokenFile } from "./adapters/admin-token-file.ts";
 import { modesOf } from "./adapters/data-dir.ts";
 import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
+import { createFileStore } from "./adapters/files/create-file-store.ts";
 import { MemoryHub } from "./adapters/hub/memory-hub.ts";
 import { MemoryRateLimiter } from "./adapters/ratelimit/memory-rate-limiter.ts";
 import { sqliteBackup } from "./adapters/sql/sqlite-backup.ts";
@@ -37,6 +38,8 @@ Commands:
   wallet verify         recompute every wallet and red-packet invariant from the ledger; exit 1
                         on any mismatch (docs/red-packets.md)
   backup --out=<file>   copy the SQLite database into a new file, online (PostgreSQL: pg_dump)
+  files import-local    copy the uploads of <data-dir>/files into the database store
+                        (files.store=database); idempotent, safe while servers run
   config check          validate the configuration (file, environment, flags) and print the
                         effective values, secrets masked
   help [command], --help, <command> --help
@@ -95,6 +98,14 @@ Copies the SQLite database (<data-dir>/parley.db) into a new file with SQLite's 
 safe while the server runs. Restore: docs/OPERATIONS.md ("Backup and restore"). With
 PostgreSQL (--database-url) use pg_dump instead.
 `,
+  files: `Usage: parley files import-local [--from=<dir>] [options]
+
+Copies every upload and thumbnail of a local file store (default <data-dir>/files) into the
+database store, for switching to files.store=database (docs/OPERATIONS.md "File storage"). Needs
+files.store=database and the storage options (--data-dir, --database-url, …) the nodes use. Checks
+each file's bytes against its name, skips blobs the database has already, and prints
+"imported N, already there M, skipped K". Safe to run again and while servers run.
+`,
   config: `Usage: parley config check [--config=<file>] [options]
 
 Loads the configuration the way serve does (JSON file, then PARLEY_* variables, then flags),
@@ -124,6 +135,7 @@ const COMMAND_FLAGS: Record<string, Record<string, "value" | "switch">> = {
   },
   seed: { "--demo": "switch" },
   backup: { "--out": "value" },
+  files: { "--from": "value" },
 };
 
 /**
@@ -328,6 +340,27 @@ function usage(command: string, to: "stdout" | "stderr" = "stdout"): number {
   return to === "stdout" ? 0 : 2;
 }
 
+/** `parley files import-local`: the local store's blobs into the database store. */
+async function filesImportLocal(config: Readonly<Config>, values: Map<string, string | boolean>): Promise<number> {
+  if (config.files.store !== "database")
+    throw new ConfigError("files import-local copies into the database store: set files.store=database");
+  const from = values.get("--from");
+  const root = typeof from === "string" && from !== "" ? from : join(config.dataDir, "files");
+  if (!existsSync(root)) throw new StartupError("--from", `no local file store at ${root}`);
+  await checkStorage(config);
+  const { storage } = await openStorage(config);
+  try {
+    const { importLocalBlobs } = await import("./adapters/files/import-local.ts");
+    const r = await importLocalBlobs(root, createFileStore(config, storage));
+    for (const s of r.skipped)
+      process.stderr.write(`skipped ${join(root, s)}: not a blob of this store, or its bytes do not match its name\n`);
+    process.stdout.write(`imported ${r.imported}, already there ${r.present}, skipped ${r.skipped.length}\n`);
+    return r.skipped.length ? 1 : 0;
+  } finally {
+    await storage.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const first = parseFlags(argv).positional[0] ?? "serve";
   // A command's own options are taken out first; everything else must be a config option.
@@ -353,6 +386,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "user" && positional.length === 1) return usage("user", "stderr");
   if (command === "config" && positional.length === 1) return usage("config", "stderr");
   if (command === "wallet" && positional.length === 1) return usage("wallet", "stderr");
+  if (command === "files" && positional.length === 1) return usage("files", "stderr");
   // Flags are everything except the command words.
   const flagArgs = own.rest.filter((a) => !positional.includes(a));
   const { config, warnings, sources } = loadConfig({ argv: flagArgs });
@@ -433,6 +467,12 @@ async function main(argv: string[]): Promise<number> {
     case "seed": {
       if (positional.length > 1) throw new ConfigError(`unexpected argument ${positional[1]}`);
       return seed(config, own.values);
+    }
+    case "files": {
+      if (positional[1] !== "import-local")
+        throw new ConfigError(`unknown files action ${positional[1]} (import-local)`);
+      if (positional.length > 2) throw new ConfigError(`unexpected argument ${positional[2]}`);
+      return filesImportLocal(config, own.values);
     }
     default:
       throw new ConfigError(`unknown command ${command} (see --help)`);

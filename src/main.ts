@@ -6,10 +6,12 @@ import { hostIdentity } from "./adapters/console/host-identity.ts";
 import { HttpConsoleClient } from "./adapters/console/http-console-client.ts";
 import { modesOf } from "./adapters/data-dir.ts";
 import { HubEventPublisher } from "./adapters/events/hub-publisher.ts";
+import { createFileStore } from "./adapters/files/create-file-store.ts";
 import type { MemoryBus } from "./adapters/hub/memory-hub.ts";
 import { SqlAdminSessions } from "./adapters/sql/admin-session-repo.ts";
 import { createCustomerStore } from "./adapters/sql/customer-repos.ts";
 import { SqlIm } from "./adapters/sql/im-repo.ts";
+import { clusterSettingsFingerprint } from "./adapters/startup-checks.ts";
 import { buildHttp } from "./compose/http.ts";
 import { createHub } from "./compose/hub.ts";
 import { buildServices } from "./compose/services.ts";
@@ -26,8 +28,9 @@ import { createMetrics } from "./http/metrics.ts";
 import { CENSOR, REDACT_PATHS, RedactingLogController, requestSerializer } from "./http/redact.ts";
 import { lateRecorder, meterHub, meterLogins } from "./instrumentation.ts";
 import { createLogger } from "./log.ts";
-import type { Hub } from "./ports/hub.ts";
+import { type Hub, NODE_DRAIN_OP } from "./ports/hub.ts";
 import type { Storage } from "./ports/storage.ts";
+import { drainNode, nodeRegistryInfo } from "./realtime/node-ops.ts";
 import { Realtime } from "./realtime/realtime.ts";
 import { consoleSurface } from "./surfaces/console/index.ts";
 import type { Services } from "./surfaces/deps.ts";
@@ -121,6 +124,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     hub,
     chatroomRepo: storage.chatrooms,
     imRepo: new SqlIm(storage.db),
+    fileStore: createFileStore(config, storage),
     adminSessionRepo: new SqlAdminSessions(storage.db),
   });
   await services.groups.start();
@@ -225,10 +229,24 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     services.im.startSampler(config.im.statsIntervalMs);
   }
 
+  // The node registry entry (cluster mode: read by every node) and the node-wide drain any node
+  // may request (src/realtime/node-ops.ts).
+  hub.addNodeInfoProvider(() => nodeRegistryInfo(realtime, draining));
+  realtime.registerOp(NODE_DRAIN_OP, async () => {
+    draining = true;
+    await drainNode(realtime, hub, () => imAccess?.drain());
+    return true;
+  });
+
   http.server.on("upgrade", (req, socket, head) => realtime.handleUpgrade(req, socket, head));
   await http.ready();
   realtime.start();
-  hub.setNodeInfo({ version: VERSION, startedAt: Date.now() });
+  hub.setNodeInfo({
+    version: VERSION,
+    startedAt: Date.now(),
+    // cluster mode: what a starting node compares its settings with (startup-checks.ts)
+    ...(config.redisUrl ? { settings: clusterSettingsFingerprint(config) } : {}),
+  });
 
   let closed: Promise<void> | null = null;
   const app: App = {
@@ -253,6 +271,8 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
         consolePort = c !== null && typeof c !== "string" ? c.port : null;
       }
       const tcpPort = imAccess ? await imAccess.listen(addr.port, config.tcpPort, config.host) : null;
+      // the advertised addresses are known now: every node sees them at once
+      await hub.announce().catch((err: unknown) => log.warn({ err }, "node registry update failed"));
       reporter?.start();
       return { port: addr.port, address: addr.address, consolePort, tcpPort };
     },

@@ -1,5 +1,14 @@
 import { modesOf } from "./adapters/data-dir.ts";
-import { checkDataDir, checkPostgres, checkRedis, listenError, urlWhere } from "./adapters/startup-checks.ts";
+import {
+  checkClusterMode,
+  checkClusterPeers,
+  checkDataDir,
+  checkPostgres,
+  checkRedis,
+  clusterModeWarnings,
+  listenError,
+  urlWhere,
+} from "./adapters/startup-checks.ts";
 import type { Config } from "./config/schema.ts";
 import { type App, buildApp } from "./main.ts";
 import { VERSION } from "./version.ts";
@@ -8,10 +17,13 @@ import { VERSION } from "./version.ts";
  * What a node needs before it starts, checked one by one so that a failure is one line naming
  * the setting (`StartupError`, exit status 3) instead of a stack trace from deep inside a driver.
  */
-export async function checkStartup(config: Readonly<Config>): Promise<void> {
+export async function checkStartup(config: Readonly<Config>): Promise<string[]> {
   checkDataDir(config.dataDir, modesOf(config).dir);
   if (config.databaseUrl) await checkPostgres(config.databaseUrl);
   if (config.redisUrl) await checkRedis(config.redisUrl);
+  checkClusterMode(config);
+  // cluster mode: this node's cluster-wide settings must match the live nodes' (warnings when allowed)
+  return [...clusterModeWarnings(config), ...(await checkClusterPeers(config))];
 }
 
 /**
@@ -19,10 +31,10 @@ export async function checkStartup(config: Readonly<Config>): Promise<void> {
  * gracefully on SIGTERM/SIGINT (readiness off, sockets closed with 1001, requests finished).
  */
 export async function serve(config: Readonly<Config>, warnings: string[] = []): Promise<App> {
-  await checkStartup(config);
+  const mixed = await checkStartup(config);
   const app = await buildApp(config);
   const { log } = app;
-  for (const w of warnings) log.warn(w);
+  for (const w of [...warnings, ...mixed]) log.warn(w);
   if (app.generatedAdminToken) {
     // Printed once on stdout (not only the log) so it is seen even with logLevel=silent.
     process.stdout.write(

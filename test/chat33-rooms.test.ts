@@ -135,7 +135,7 @@ describe("chat33 surface — groups (/room/*, events 20–24, channelType 2)", (
 
   /** Reads frames until none came for 150 ms (e.g. read receipts of earlier tests). */
   const drain = async (...socks: RoomClient[]) => {
-    for (const x of socks) while (!(await x.silent(150)));
+    for (const x of socks) await x.drain(150);
   };
 
   const create = async (owner: Who, users: Who[], extra: Record<string, unknown> = {}) =>

@@ -97,3 +97,22 @@ describe("config", () => {
     assert.ok(warnings.some((w) => w.includes("PARLEY_PROT")));
   });
 });
+
+describe("cluster mode warnings", () => {
+  test("a cluster node keeping uploads on its own disk is warned; the database store or one node is not", async () => {
+    const { clusterModeWarnings } = await import("../src/adapters/startup-checks.ts");
+    const cluster = {
+      PARLEY_REDIS_URL: "redis://127.0.0.1:6379",
+      PARLEY_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test",
+    };
+    const local = loadConfig({ env: cluster }).config;
+    const warned = clusterModeWarnings(local);
+    assert.equal(warned.length, 1);
+    assert.match(warned[0] ?? "", /files\.store=local.*files\.store=database/);
+    assert.deepEqual(
+      clusterModeWarnings(loadConfig({ env: { ...cluster, PARLEY_FILES_STORE: "database" } }).config),
+      [],
+    );
+    assert.deepEqual(clusterModeWarnings(loadConfig({ env: {} }).config), []);
+  });
+});

@@ -88,7 +88,7 @@ describe("canonical message content (core/messages/content.ts)", () => {
 
   test("messages.sendRatePerUser, or chat33.msgRatePerUser while it is 0", () => {
     const cfg = (messages: number, chat33: number) => ({
-      messages: { recallWindowMs: 0, maxBatch: 1, sendRatePerUser: messages },
+      messages: { recallWindowMs: 0, maxBatch: 1, writeLanes: 1, sendRatePerUser: messages },
       chat33: { enabled: true, prefix: "", msgRatePerConnection: 1, msgRatePerUser: chat33 },
     });
     assert.equal(sendRatePerUser(cfg(0, 50)), 50);

@@ -41,6 +41,7 @@ const PUBLIC = new Set([
   "get /readyz",
   "get /metrics",
   "post /send/sms",
+  "post /user/sendCode",
   "post /user/isreg",
   "post /v1/send/voice",
   "post /auth/login",
@@ -62,9 +63,12 @@ const PUBLIC = new Set([
   "post /red-packet/register-entry",
   "post /red-packet/detail",
   "get /packets/pages/open.html",
+  // chat33 uploaded images (content-addressed; an <img> sends no headers)
+  "get /chat33/files/{sha256}",
+  "head /chat33/files/{sha256}",
 ]);
 /** chat33 logins: no session yet, but the device header. */
-const DEVICE_ONLY = new Set(["post /user/pwdLogin", "post /user/register"]);
+const DEVICE_ONLY = new Set(["post /user/pwdLogin", "post /user/register", "post /user/phoneLogin"]);
 
 const exampleOf = (m: Media | undefined) =>
   m?.example !== undefined ? m.example : m?.examples ? Object.values(m.examples)[0]?.value : undefined;

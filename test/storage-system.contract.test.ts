@@ -21,6 +21,7 @@ forEachStorage(
         "0010_im",
         "0011_chat33_compat",
         "0012_group_applications_one_waiting",
+        "0013_file_chunks",
         "0014_admin_sessions",
       ]);
       assert.deepEqual(await storage.migrate(), []);

@@ -140,14 +140,14 @@ export function renderMarkdown(r: BenchReport): string {
   out.push("## (d) Many send_to_group requests in flight");
   out.push("");
   out.push(
-    "| target | clients | in flight | deliveries/s | vs raw | vs Socket.IO | p50 ms | p99 ms | req/s | server CPU µs/delivery | µs vs raw | µs vs Socket.IO | server CPU % | loadgen CPU % | http-load CPU % | other CPU % | bottleneck | lost | disconnects |",
+    "| target | clients | in flight | deliveries/s | vs raw | vs Socket.IO | p50 ms | p99 ms | req/s | server CPU µs/delivery | µs vs raw | µs vs Socket.IO | server CPU % | loadgen CPU % | http-load CPU % | other CPU % | bottleneck | lost | disconnects | server wrote | drain s |",
   );
   out.push(sep(out[out.length - 1] ?? ""));
   for (const t of ok) {
     const d = t.inflight;
     if (!d) continue;
     out.push(
-      `| ${t.label ?? NAMES[t.target]} | ${fmt(d.groupSize)} | ${d.concurrency} | ${fmt(d.deliveriesPerSec)} | ${ratio(d.deliveriesPerSec, raw?.inflight?.deliveriesPerSec)} | ${ratio(d.deliveriesPerSec, sio?.inflight?.deliveriesPerSec)} | ${fmt(d.latency.p50Ms, 2)} | ${fmt(d.latency.p99Ms, 2)} | ${fmt(d.reqPerSec)} | ${fmt(d.serverCpuUsPerDelivery, 2)} | ${ratio(d.serverCpuUsPerDelivery, raw?.inflight?.serverCpuUsPerDelivery)} | ${ratio(d.serverCpuUsPerDelivery, sio?.inflight?.serverCpuUsPerDelivery)} | ${fmt(d.cpu.serverPct)} | ${fmt(d.cpu.loadgenPct)} | ${fmt(d.cpu.driverPct)} | ${fmt(d.cpu.otherPct)} | ${d.cpu.bottleneck} | ${fmt(d.lost)} | ${fmt(d.disconnects)} |`,
+      `| ${t.label ?? NAMES[t.target]} | ${fmt(d.groupSize)} | ${d.concurrency} | ${fmt(d.deliveriesPerSec)} | ${ratio(d.deliveriesPerSec, raw?.inflight?.deliveriesPerSec)} | ${ratio(d.deliveriesPerSec, sio?.inflight?.deliveriesPerSec)} | ${fmt(d.latency.p50Ms, 2)} | ${fmt(d.latency.p99Ms, 2)} | ${fmt(d.reqPerSec)} | ${fmt(d.serverCpuUsPerDelivery, 2)} | ${ratio(d.serverCpuUsPerDelivery, raw?.inflight?.serverCpuUsPerDelivery)} | ${ratio(d.serverCpuUsPerDelivery, sio?.inflight?.serverCpuUsPerDelivery)} | ${fmt(d.cpu.serverPct)} | ${fmt(d.cpu.loadgenPct)} | ${fmt(d.cpu.driverPct)} | ${fmt(d.cpu.otherPct)} | ${d.cpu.bottleneck} | ${fmt(d.lost)} | ${fmt(d.disconnects)} | ${d.serverWrote == null ? "–" : fmt(d.serverWrote)} | ${d.drainMs === undefined ? "–" : fmt(d.drainMs / 1000, 1)} |`,
     );
   }
   out.push("");

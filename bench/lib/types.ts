@@ -108,6 +108,17 @@ export interface InflightResult {
   cpu: CpuWindow;
   disconnects: number;
   sampleErrors: string[];
+  /**
+   * Parley only (its /metrics): push frames the server had written to sockets when the HTTP load
+   * ended, and by the end of the drain. `serverWrote` ≥ `expected` with `lost` > 0 means late
+   * (still on its way to the clients), not lost.
+   */
+  serverWroteAtLoadEnd?: number | null;
+  serverWrote?: number | null;
+  /** KiB the servers had handed to TCP that the clients had not read when the load ended (Linux `ss`). */
+  clientKernelQueueKiBAtLoadEnd?: number | null;
+  /** From the end of the HTTP load to the last delivery. */
+  drainMs?: number;
 }
 
 export interface SendToClientResult {

@@ -1,7 +1,9 @@
+import { createHash, scryptSync } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { type Config, envName, KEYS } from "../config/schema.ts";
 
 /**
  * A start-up failure an operator can fix by changing one setting: printed as one line naming the
@@ -100,4 +102,138 @@ export function listenError(e: unknown, host: string, port: number): unknown {
   if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND")
     return new StartupError("PARLEY_HOST", `cannot listen on ${host}: it is not an address of this machine`);
   return e;
+}
+
+// -------------------------------------------------------------------------------------------------
+// cluster mode
+
+/**
+ * Settings each node may set for itself (addresses, its own files and logs, how it shuts down).
+ * Every other key is cluster-wide: nodes that disagree on it would answer the same request
+ * differently, so a node refuses to join a cluster whose live nodes run with other values.
+ */
+export const NODE_LOCAL_SETTINGS: ReadonlySet<string> = new Set([
+  "port",
+  "host",
+  "tcpPort",
+  "dataDir",
+  "dataDirMode",
+  "fileMode",
+  "redisUrl",
+  "redisPrefix",
+  "nodeId",
+  "logLevel",
+  "logFormat",
+  "requestLog",
+  "metrics.token",
+  "http.trustProxy",
+  "console.port",
+  "im.advertiseHost",
+  "shutdown.drainDelayMs",
+  "shutdown.graceMs",
+  "cluster.allowMixedSettings",
+]);
+
+/** Cluster-wide secrets: compared through a slow salted hash, never stored in clear. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(["adminToken", "customerKey"]);
+
+function valueAt(config: Readonly<Config>, path: string): unknown {
+  let v: unknown = config;
+  for (const part of path.split(".")) v = (v as Record<string, unknown> | undefined)?.[part];
+  return v;
+}
+
+/**
+ * The fingerprint of this node's cluster-wide settings (published in its registry entry): per
+ * key a short hash of its value; PostgreSQL by where it is (credentials may differ per node);
+ * secrets through scrypt salted with the Redis prefix, so Redis never holds a fast hash of them.
+ */
+export function clusterSettingsFingerprint(config: Readonly<Config>): { [key: string]: string } {
+  const out: { [key: string]: string } = {};
+  for (const k of KEYS) {
+    if (NODE_LOCAL_SETTINGS.has(k.path)) continue;
+    let v = valueAt(config, k.path);
+    if (k.path === "databaseUrl") v = v ? urlWhere(String(v)) : "";
+    const text = JSON.stringify(v ?? null);
+    out[k.path] = SECRET_SETTINGS.has(k.path)
+      ? scryptSync(text, `parley-cluster-settings:${config.redisPrefix}`, 12, { N: 4096 }).toString("hex")
+      : createHash("sha256").update(text).digest("hex").slice(0, 16);
+  }
+  return out;
+}
+
+/**
+ * What cluster mode (a Redis URL) needs of this node's own settings: PostgreSQL (an SQLite file
+ * is one node's, not the cluster's) and an explicit admin token (a generated one is stored in
+ * one node's data directory and would work on that node only).
+ */
+export function checkClusterMode(config: Readonly<Config>): void {
+  if (!config.redisUrl) return;
+  if (!config.databaseUrl)
+    throw new StartupError(
+      "PARLEY_DATABASE_URL",
+      "cluster mode (PARLEY_REDIS_URL is set) needs PostgreSQL shared by every node; SQLite is one node's file: set PARLEY_DATABASE_URL=postgres://… or unset PARLEY_REDIS_URL",
+    );
+  if (!config.adminToken)
+    throw new StartupError(
+      "PARLEY_ADMIN_TOKEN",
+      "cluster mode (PARLEY_REDIS_URL is set) needs the same admin token on every node: set PARLEY_ADMIN_TOKEN",
+    );
+}
+
+/** What cluster mode allows but probably did not mean: uploads kept on one node's disk. */
+export function clusterModeWarnings(config: Readonly<Config>): string[] {
+  if (!config.redisUrl || config.files.store !== "local") return [];
+  return [
+    `cluster mode with files.store=local: uploads stay in ${config.dataDir}/files of the node that took them; set files.store=database (PARLEY_FILES_STORE) unless that directory is shared storage`,
+  ];
+}
+
+/**
+ * Compares this node's cluster-wide settings with the live nodes' registry entries in Redis.
+ * Throws a `StartupError` naming the first differing setting (all differing keys in the message)
+ * unless `cluster.allowMixedSettings`, in which case the differences are returned as warnings.
+ */
+export async function checkClusterPeers(config: Readonly<Config>, timeoutMs = 5000): Promise<string[]> {
+  if (!config.redisUrl) return [];
+  const mine = clusterSettingsFingerprint(config);
+  const r = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  r.on("error", () => {});
+  let differing: Array<{ nodeId: string; keys: string[] }> = [];
+  try {
+    await r.connect();
+    const live = await r.zrangebyscore(`${config.redisPrefix}nodes`, Date.now() - config.cluster.nodeTtlMs, "+inf");
+    const infos = live.length ? await r.hmget(`${config.redisPrefix}nodeinfo`, ...live) : [];
+    differing = live
+      .map((nodeId, i) => {
+        let theirs: Record<string, unknown> = {};
+        try {
+          theirs = (JSON.parse(infos[i] ?? "{}") as { settings?: Record<string, unknown> }).settings ?? {};
+        } catch {
+          // an unreadable entry compares as "no settings" (an older version): skipped below
+        }
+        // keys a node of another version does not know are not compared
+        const keys = Object.keys(mine).filter((k) => k in theirs && theirs[k] !== mine[k]);
+        return { nodeId, keys };
+      })
+      .filter((d) => d.nodeId !== config.nodeId && d.keys.length > 0);
+  } catch (e) {
+    throw new StartupError(
+      "PARLEY_REDIS_URL",
+      `cannot read the node registry at ${urlWhere(config.redisUrl)}: ${why(e)}`,
+    );
+  } finally {
+    r.disconnect();
+  }
+  if (!differing.length) return [];
+  const keys = [...new Set(differing.flatMap((d) => d.keys))];
+  const text = `mixed settings in the cluster: live node ${differing[0].nodeId} runs with another ${keys.join(", ")}; set ${keys.length > 1 ? "them" : "it"} alike on every node (PARLEY_CLUSTER_ALLOW_MIXED_SETTINGS=1 starts anyway, for a rolling change)`;
+  if (config.cluster.allowMixedSettings) return [text];
+  throw new StartupError(envName(keys[0]), text);
 }

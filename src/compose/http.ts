@@ -18,6 +18,7 @@ import type { Services } from "../surfaces/deps.ts";
 import { enterpriseSurface } from "../surfaces/enterprise/index.ts";
 import { gatewaySurface } from "../surfaces/gateway/routes.ts";
 import { systemRoutes } from "../surfaces/system/routes.ts";
+import { adminConsoleSurface } from "../surfaces/webapp/admin.ts";
 import { webAppSurface } from "../surfaces/webapp/index.ts";
 
 export interface HttpInputs {
@@ -112,6 +113,7 @@ export async function buildHttp(inputs: HttpInputs): Promise<FastifyInstance> {
     await http.register(enterpriseSurface, { ...metered("enterprise"), mount: config.enterprise.prefix });
   await http.register(adminSurface, { ...services, mount: "/admin/api", counters: metrics.counters });
   if (config.web.enabled) await http.register(webAppSurface, { dir: config.web.dir });
+  if (config.web.adminEnabled) await http.register(adminConsoleSurface, { dir: config.web.adminDir });
 
   if (config.gateway.enabled) {
     await http.register(gatewaySurface, {

@@ -15,7 +15,13 @@ export function createHub(
   memoryBus?: MemoryBus,
 ): { hub: Hub & { presenceStore(): Presence }; limiter: RateLimiter } {
   if (config.redisUrl) {
-    const hub = new RedisHub({ url: config.redisUrl, prefix: config.redisPrefix, nodeId: config.nodeId });
+    const hub = new RedisHub({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      nodeId: config.nodeId,
+      heartbeatMs: config.cluster.heartbeatMs,
+      nodeTtlMs: config.cluster.nodeTtlMs,
+    });
     return { hub, limiter: new RedisRateLimiter(hub.pub, config.redisPrefix) };
   }
   return { hub: new MemoryHub(memoryBus, config.nodeId || undefined), limiter: new MemoryRateLimiter() };

@@ -1,7 +1,4 @@
-import { join } from "node:path";
 import type { Logger } from "pino";
-import { modesOf } from "../adapters/data-dir.ts";
-import { LocalFileStore } from "../adapters/files/local-file-store.ts";
 import { HttpSmsSender, LogSmsSender } from "../adapters/sms/senders.ts";
 import { type Config, sendRatePerUser } from "../config/schema.ts";
 import { AccountService, accountsOptions } from "../core/accounts/account-service.ts";
@@ -25,6 +22,7 @@ import { parseCoins, WalletService } from "../core/wallet/wallet-service.ts";
 import type { MetricsRecorder } from "../http/metrics.ts";
 import { meterSmsSender } from "../instrumentation.ts";
 import type { ChatroomRepo } from "../ports/chatrooms.ts";
+import type { FileStore } from "../ports/file-store.ts";
 import type { Hub, Presence } from "../ports/hub.ts";
 import type { RateLimiter } from "../ports/rate-limit.ts";
 import type { AdminSessionRepo } from "../ports/storage/admin-sessions.ts";
@@ -91,6 +89,8 @@ export function buildServices(
     chatroomRepo: ChatroomRepo;
     /** The cluster-admin repository (src/ports/storage/im.ts), built by the composition root. */
     imRepo: ImRepo;
+    /** Where uploads are kept (`files.store`, src/adapters/files/create-file-store.ts). */
+    fileStore: FileStore;
     /** The admin-session repository (src/ports/storage/admin-sessions.ts), built by the composition root. */
     adminSessionRepo: AdminSessionRepo;
   },
@@ -115,6 +115,8 @@ export function buildServices(
     {
       recallWindowMs: config.messages.recallWindowMs,
       maxBatch: config.messages.maxBatch,
+      // SQLite has one writer; lanes only help PostgreSQL (see BatchWriter)
+      writeLanes: config.databaseUrl ? config.messages.writeLanes : 1,
       sendRatePerUser: sendRatePerUser(config),
     },
     log.child({ component: "messages" }),
@@ -146,12 +148,7 @@ export function buildServices(
     log.child({ component: "groups" }),
     limiter,
   );
-  const files = new FileService(
-    storage,
-    new LocalFileStore(join(config.dataDir, "files"), modesOf(config)),
-    config.files,
-    log.child({ component: "files" }),
-  );
+  const files = new FileService(storage, inputs.fileStore, config.files, log.child({ component: "files" }));
   const wallet = new WalletService(storage, parseCoins(config.wallet.coins));
   const redPackets = new RedPacketService(
     storage,

@@ -180,6 +180,10 @@ export const Reasons = {
   node_unreachable: "unavailable",
   no_handler: "unavailable",
   hub_stopped: "unavailable",
+  /** this node's fan-out of a topic stayed full for the whole admission wait (realtime/fanout.ts) */
+  fanout_busy: "unavailable",
+  /** Redis (hub, presence, rate-limit counters) did not answer: a restart or an outage */
+  hub_unavailable: "unavailable",
   /** a storage transaction kept losing to concurrent updates (PostgreSQL SERIALIZABLE retries spent) */
   storage_contention: "unavailable",
   /** a remote node failed with something that was not an AppError */

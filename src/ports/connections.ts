@@ -31,4 +31,11 @@ export interface ConnectionOps<E extends EventShape = EventShape> {
    * owner, or its protocol refused.
    */
   bind(addr: ConnectionAddress, owner: string, topic: string, meta: Json): Promise<boolean>;
+  /**
+   * Backpressure before a publish on `topic` that may wait (an HTTP push): null when this node's
+   * fan-out of the topic has room now, else a promise of true once it has, or false when it
+   * stayed full (answer "busy"). Publishes are never dropped; this keeps their queue bounded.
+   * Absent: no bound.
+   */
+  admit?(topic: string): Promise<boolean> | null;
 }

@@ -1,15 +1,17 @@
 import type { Readable } from "node:stream";
 
 /**
- * Content-addressed blob storage for uploads (the local disk adapter in `src/adapters/files`; an
- * S3-compatible one can implement the same port).
+ * Content-addressed blob storage for uploads. Adapters in `src/adapters/files`, chosen by
+ * `files.store`: the local disk (`local-file-store.ts`) and chunk rows in the shared database
+ * (`sql-file-store.ts`); both pass `test/file-store.contract.test.ts`.
  *
  * Guarantees:
  * - A key is the lowercase sha256 hex of the bytes (64 characters), so the same bytes always get
  *   the same key and a key can never name anything outside the store (no path traversal).
  * - `put` is atomic and idempotent: a reader sees either no blob or the whole blob, never a
  *   partial one; storing bytes that are already stored is a no-op that returns the same key.
- * - `get`/`exists` answer null/false for any string that is not a well-formed key.
+ * - `get`/`exists`/`size` answer null/false for any string that is not a well-formed key.
+ * - `get` streams: an adapter never buffers a whole blob to serve it.
  */
 export interface FileStore {
   /** Stores the bytes (if not stored yet) and returns their key. */

@@ -10,6 +10,13 @@
  *   locally without serialisation.
  * - Payloads are plain JSON values (the Redis hub serialises them once per publish).
  */
+/**
+ * The node operation (`Hub.request`) that drains a node: it stops accepting connections, leaves
+ * iplist (its registry status becomes "draining") and closes its connections with the reconnect
+ * code 1013, so clients come back through the load balancer on another node.
+ */
+export const NODE_DRAIN_OP = "node.drain";
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export interface HubNodeInfo {
@@ -41,12 +48,21 @@ export interface Hub {
   nodes(): Promise<HubNodeInfo[]>;
   /** Merged into this node's registry entry at the next heartbeat. */
   setNodeInfo(info: { [key: string]: Json }): void;
+  /**
+   * Adds a function whose answer is merged into this node's registry entry at every heartbeat
+   * (e.g. connection totals, advertised addresses, status). Must be cheap and synchronous.
+   */
+  addNodeInfoProvider(fn: () => { [key: string]: Json }): void;
+  /** Writes this node's registry entry now instead of at the next heartbeat (e.g. it started draining). */
+  announce(): Promise<void>;
 }
 
 /**
  * Presence: named sets of members (e.g. the clients of a gateway group), contributed by each node.
  * A member added by a node disappears when that node removes it or when the node dies (its
- * heartbeat expires), so lists never keep ghosts of a crashed node for long.
+ * heartbeat expires: at most the hub's node TTL after its last heartbeat), so lists never keep
+ * ghosts of a crashed node for long. Each node keeps its own contribution in memory too and
+ * writes it again when the shared store lost it (a Redis restart, or the node was presumed dead).
  */
 export interface Presence {
   add(set: string, member: string): Promise<void>;

@@ -20,13 +20,26 @@ export const MAX_BATCH_EVENTS = 64;
 export const MAX_BATCH_BYTES = 64 * 1024;
 
 /**
+ * Events a topic may have queued behind its running pass before `admit` makes publishers wait
+ * (four full batches: enough to keep every batch full, little enough that the queue adds at
+ * most a few passes of latency). Events are never dropped: `publish` always queues; publishers
+ * that can wait (HTTP pushes) ask `admit` first, so the backlog stays bounded and the wait
+ * reaches the HTTP client instead of growing the latency of every member.
+ */
+export const MAX_PENDING_EVENTS = 4 * MAX_BATCH_EVENTS;
+
+/** How long `admit` waits for room before it answers false (the caller answers "busy"). */
+export const ADMIT_TIMEOUT_MS = 10_000;
+
+/**
  * Fan-out of one event to many local connections: rendered once per wire protocol, framed once
  * per (protocol, transport), and the same bytes written to every recipient.
  *
  * A topic whose local audience is larger than its shard size (chat rooms: `chatrooms.shardSize`
  * or the room's own; other topics `DEFAULT_SHARD_SIZE`) is written by a **pass**: a snapshot of
  * its subscribers, written shard by shard with a `setImmediate` between shards, so a 15 k audience
- * never holds the event loop for more than one shard. The first shard leaves at once. Events of the
+ * never holds the event loop for more than one shard. The first shard leaves once the current burst
+ * of publishes is over (same turn; a group commit's messages share it). Events of the
  * topic that arrive while a pass runs queue behind it (order per topic is kept) and the next pass
  * writes them together: their frames are concatenated (frames are self-delimiting on every
  * transport), so every connection gets all of its pending frames in one write. A connection that
@@ -35,6 +48,11 @@ export const MAX_BATCH_BYTES = 64 * 1024;
  * one step when it fits a shard), and a pass lingers one turn after its last batch, so the
  * messages of a busy room coalesce even when it fits one shard. Slow consumers are closed by the
  * writer's bounded-buffer rule.
+ *
+ * Backpressure: the events queued behind a topic's pass are bounded by `MAX_PENDING_EVENTS` for
+ * publishers that ask `admit` first (the gateway's `send_to_group`): they wait, in arrival order,
+ * until the pass has written enough; after `ADMIT_TIMEOUT_MS` they are told no (busy). `publish`
+ * itself never refuses or drops an event (hub deliveries from other nodes cannot wait).
  */
 export class FanOut {
   private shardSizer: (topic: string) => number | null = () => null;
@@ -79,7 +97,7 @@ export class FanOut {
   publish(topic: string, event: RealtimeEvent): number {
     const running = this.passes.get(topic);
     if (running) {
-      running.enqueue(event, this.hooked(event));
+      running.enqueue(event);
       return this.subscribers(topic)?.size ?? 0;
     }
     const set = this.subscribers(topic);
@@ -89,16 +107,71 @@ export class FanOut {
       this.deliver(set, event);
       return set.size;
     }
-    const pass = new Pass(this.protocols, topic, [...set], shard, [event]);
+    const pass = new Pass(this.protocols, topic, shard);
+    pass.enqueue(event);
     this.passes.set(topic, pass);
-    this.step(pass); // the first shard leaves now
+    // The first shard leaves as soon as the current burst of publishes is over (a group commit
+    // publishes its messages in one loop; a tick queued from a microtask runs once the microtask
+    // queue has drained), so a burst shares the first batch instead of the first message making
+    // a pass of its own.
+    queueMicrotask(() => process.nextTick(this.begin, pass));
     return set.size;
   }
 
-  /** Whether some protocol's `onEvent` wants this event (then it ends a batch, see `Pass`). */
-  private hooked(event: RealtimeEvent): boolean {
-    for (const p of this.protocols.values()) if (wantsHook(p, event)) return true;
-    return false;
+  private readonly begin = (pass: Pass): void => {
+    try {
+      const first = pass.shift();
+      if (first) pass.restart(this.subscribers(pass.topic), this.shardSize(pass.topic), first);
+      this.release(pass, false);
+    } catch (err) {
+      this.passes.delete(pass.topic);
+      this.release(pass, true);
+      this.log.error({ err, topic: pass.topic, undelivered: pass.pendingEvents }, "fan-out pass failed");
+      return;
+    }
+    this.step(pass);
+  };
+
+  /**
+   * Room for one more event on `topic`: null when there is room now (no pass, or its queue is
+   * below `MAX_PENDING_EVENTS` and nobody waits before us), else a promise that resolves true
+   * once there is (publishers are let in in arrival order, as many as there is room for) or
+   * false after `timeoutMs`. Admission bounds the queue; it reserves nothing, so the caller
+   * publishes right after it resolves.
+   */
+  admit(topic: string, timeoutMs = ADMIT_TIMEOUT_MS): Promise<boolean> | null {
+    const pass = this.passes.get(topic);
+    if (!pass || (pass.pendingEvents < MAX_PENDING_EVENTS && pass.waiters.length === 0)) return null;
+    return new Promise<boolean>((resolve) => {
+      const waiter: Waiter = {
+        resolve,
+        timer: setTimeout(() => {
+          const i = pass.waiters.indexOf(waiter);
+          if (i !== -1) pass.waiters.splice(i, 1);
+          resolve(false);
+        }, timeoutMs).unref(),
+      };
+      pass.waiters.push(waiter);
+    });
+  }
+
+  /** Events queued behind running passes, all topics (metrics, tests). */
+  get pendingEvents(): number {
+    let n = 0;
+    for (const p of this.passes.values()) n += p.pendingEvents;
+    return n;
+  }
+
+  /** Lets in as many waiting publishers as the pass has room for (all of them when it ended). */
+  private release(pass: Pass, ended: boolean): void {
+    const ws = pass.waiters;
+    if (ws.length === 0) return;
+    const n = ended ? ws.length : Math.min(ws.length, MAX_PENDING_EVENTS - pass.pendingEvents);
+    if (n <= 0) return;
+    for (const w of ws.splice(0, n)) {
+      clearTimeout(w.timer);
+      w.resolve(true);
+    }
   }
 
   private readonly step = (pass: Pass): void => {
@@ -110,24 +183,31 @@ export class FanOut {
         setImmediate(this.step, pass);
         return;
       }
-      const next = pass.pending.shift();
+      const next = pass.shift();
       if (!next) {
         // Linger one turn: events of this topic published meanwhile (the next commits of a busy
         // room) queue behind the pass and leave together, one write per connection.
         if (!pass.lingered) {
           pass.lingered = true;
           setImmediate(this.step, pass);
-        } else this.passes.delete(pass.topic);
+        } else {
+          this.passes.delete(pass.topic);
+          this.release(pass, true);
+        }
         return;
       }
       pass.lingered = false;
-      const set = this.subscribers(pass.topic);
-      pass.restart(set ? [...set] : [], this.shardSize(pass.topic), next);
+      pass.restart(this.subscribers(pass.topic), this.shardSize(pass.topic), next);
+      this.release(pass, false);
       setImmediate(this.step, pass);
     } catch (err) {
-      // never leave a topic blocked behind a broken pass
+      // never leave a topic blocked behind a broken pass (what it still held is counted and logged)
       this.passes.delete(pass.topic);
-      this.log.error({ err, topic: pass.topic }, "fan-out pass failed");
+      this.release(pass, true);
+      this.log.error(
+        { err, topic: pass.topic, undelivered: pass.batch.length + pass.pendingEvents },
+        "fan-out pass failed",
+      );
     }
   };
 
@@ -246,43 +326,88 @@ function deliveredKind(event: RealtimeEvent): string | null {
 /**
  * One pass over a large topic: the audience snapshot, the position reached, the batch of events
  * being written (with their concatenated frames per protocol and transport) and the batches
- * waiting behind it. A batch ends at an event a protocol hooks (e.g. a room deletion that drops
- * the connection), so nothing published after such an event reaches a connection before its hook ran.
+ * waiting behind it. A batch ends at an event a protocol present in the audience hooks (e.g. a
+ * room deletion that drops the connection), so nothing published after such an event reaches a
+ * connection before its hook ran; protocols with no connection in the topic do not matter.
  */
 class Pass {
   pos = 0;
   /** The pass finished its batch and waits one turn for more events before it ends. */
   lingered = false;
-  readonly pending: RealtimeEvent[][] = [];
-  private pendingHooked = false;
-  private caches: RenderCache[];
+  conns: Connection[] = [];
+  batch: RealtimeEvent[] = [];
+  /** Events in `pending`. */
+  pendingEvents = 0;
+  /** Publishers waiting for room (`FanOut.admit`), in arrival order. */
+  readonly waiters: Waiter[] = [];
+  private readonly pending: RealtimeEvent[][] = [];
+  /** The hook-wanting handlers of the protocols in the snapshot (usually none). */
+  private hookers: ProtocolHandler[] = [];
+  private caches: RenderCache[] = [];
   private frames = new Map<string, Frames | null>();
 
   constructor(
     private readonly protocols: ReadonlyMap<string, ProtocolHandler>,
     readonly topic: string,
-    public conns: Connection[],
     public shard: number,
-    public batch: RealtimeEvent[],
-  ) {
-    this.caches = batch.map((e) => new RenderCache(protocols, e));
-  }
+  ) {}
 
-  enqueue(event: RealtimeEvent, hooked: boolean): void {
+  enqueue(event: RealtimeEvent): void {
     const last = this.pending[this.pending.length - 1];
-    if (!last || this.pendingHooked || last.length >= MAX_BATCH_EVENTS) this.pending.push([event]);
+    if (!last || last.length >= MAX_BATCH_EVENTS) this.pending.push([event]);
     else last.push(event);
-    this.pendingHooked = hooked;
+    this.pendingEvents++;
   }
 
-  restart(conns: Connection[], shard: number, batch: RealtimeEvent[]): void {
+  /** The next batch waiting, if any. */
+  shift(): RealtimeEvent[] | undefined {
+    const next = this.pending.shift();
+    if (next) this.pendingEvents -= next.length;
+    return next;
+  }
+
+  /** Puts events back at the head of the queue (the part of a batch cut off). */
+  private unshift(events: RealtimeEvent[]): void {
+    this.pending.unshift(events);
+    this.pendingEvents += events.length;
+  }
+
+  /**
+   * Starts writing `batch` to a fresh snapshot of the audience. The batch is cut after the first
+   * event a protocol of the snapshot hooks (the rest goes back to the head of the queue).
+   */
+  restart(set: Set<Connection> | undefined, shard: number, batch: RealtimeEvent[]): void {
+    const conns: Connection[] = [];
+    let hookers: ProtocolHandler[] | null = null;
+    if (set) {
+      let last = "";
+      for (const conn of set) {
+        conns.push(conn);
+        if (conn.protocol !== last) {
+          last = conn.protocol;
+          const handler = this.protocols.get(last);
+          if (handler?.onEvent && !(hookers ?? this.hookers).includes(handler)) {
+            hookers ??= [...this.hookers];
+            hookers.push(handler);
+          }
+        }
+      }
+    }
+    // the handlers of protocols seen so far in this pass (a protocol seen once is kept: cheap, safe)
+    if (hookers) this.hookers = hookers;
+    if (this.hookers.length > 0)
+      for (let i = 0; i < batch.length - 1; i++)
+        if (this.hookers.some((h) => wantsHook(h, batch[i]))) {
+          this.unshift(batch.slice(i + 1));
+          batch = batch.slice(0, i + 1);
+          break;
+        }
     this.conns = conns;
     this.shard = shard;
     this.pos = 0;
     this.batch = batch;
     this.caches = batch.map((e) => new RenderCache(this.protocols, e));
     this.frames = new Map();
-    if (this.pending.length === 0) this.pendingHooked = false;
   }
 
   /**
@@ -301,8 +426,7 @@ class Pass {
       if (!f) continue;
       if (parts.length > 0 && bytes + f.length > MAX_BATCH_BYTES && this.pos === 0 && this.frames.size === 0) {
         // first rendering of this batch: cut it here (nobody has been written yet)
-        if (this.pending.length === 0) this.pendingHooked = true; // the rest must not grow
-        this.pending.unshift(this.batch.slice(i));
+        this.unshift(this.batch.slice(i));
         this.batch = this.batch.slice(0, i);
         this.caches = this.caches.slice(0, i);
         break;
@@ -318,6 +442,9 @@ class Pass {
     return frame;
   }
 }
+
+/** A publisher waiting in `FanOut.admit`. */
+type Waiter = { resolve: (ok: boolean) => void; timer: NodeJS.Timeout };
 
 /** A connection's pending frames of one pass, concatenated: the bytes and how many frames. */
 type Frames = { buf: Buffer; count: number };

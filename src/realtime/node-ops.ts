@@ -1,5 +1,6 @@
 import type { Hub, Json } from "../ports/hub.ts";
 import { CloseCodes } from "./close-codes.ts";
+import type { Connection } from "./connection.ts";
 import type { FanOut } from "./fanout.ts";
 import type { ProtocolHandler, RealtimeEvent } from "./protocol.ts";
 import type { ConnectionRegistry } from "./registry.ts";
@@ -96,4 +97,58 @@ export class NodeOps {
     this.writer.close(conn, code, reason);
     return true;
   }
+}
+
+/**
+ * Live connections of a node by wire protocol and their total, and the distinct users and sessions
+ * they belong to (from the surfaces' socket state: `userId`/`sid` of session sockets, `uid`/`sid`
+ * of 003 access connections that are online) — the node registry's `conns`.
+ */
+export function connectionTotals(connections: ReadonlyMap<number, Connection>): { [key: string]: number } {
+  const out: { [key: string]: number } = { total: 0 };
+  const users = new Set<number>();
+  const sessions = new Set<string>();
+  for (const c of connections.values()) {
+    if (c.closing) continue;
+    out.total++;
+    out[c.protocol] = (out[c.protocol] ?? 0) + 1;
+    const st = c.state as { userId?: unknown; uid?: unknown; sid?: unknown; online?: unknown } | null;
+    if (!st || typeof st !== "object") continue;
+    const uid =
+      typeof st.userId === "number" ? st.userId : st.online === true && typeof st.uid === "number" ? st.uid : 0;
+    if (uid > 0) users.add(uid);
+    if (uid > 0 && (typeof st.sid === "string" || typeof st.sid === "number") && st.sid !== "" && st.sid !== 0)
+      sessions.add(`${typeof st.sid}:${st.sid}`);
+  }
+  out.users = users.size;
+  out.sessions = sessions.size;
+  return out;
+}
+
+/** What a node writes into its registry entry at every heartbeat: status and connection totals. */
+export function nodeRegistryInfo(
+  realtime: { connections: ReadonlyMap<number, Connection> },
+  draining: boolean,
+): { [key: string]: Json } {
+  return { status: draining ? "draining" : "serving", conns: connectionTotals(realtime.connections) };
+}
+
+/**
+ * Drains this node (`NODE_DRAIN_OP`, requested by any node): refuses new WebSocket upgrades and
+ * TCP connections, tells the surfaces (e.g. the 003 access layer sends its kick frame), writes the
+ * "draining" status into the node registry at once (so iplist leaves it out on every node), then
+ * closes every remaining connection with 1013 (reconnect, elsewhere) in batches.
+ */
+export async function drainNode(
+  realtime: {
+    startDraining(): void;
+    closeAll(code?: number, reason?: string): Promise<void>;
+  },
+  hub: Pick<Hub, "announce">,
+  surfaces: () => void,
+): Promise<void> {
+  realtime.startDraining();
+  surfaces();
+  await hub.announce().catch(() => {});
+  await realtime.closeAll(CloseCodes.TRY_AGAIN_LATER, "draining");
 }

@@ -162,6 +162,19 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     this.fanout.setShardSizer(fn);
   }
 
+  /**
+   * Waits for room in this node's fan-out of `topic` (see `FanOut.admit`): null = room now, else
+   * a promise of true (room) or false (still full after `timeoutMs`: the caller answers busy).
+   */
+  admit(topic: string, timeoutMs?: number): Promise<boolean> | null {
+    return this.fanout.admit(topic, timeoutMs);
+  }
+
+  /** Events queued behind running fan-out passes (metrics, tests). */
+  get fanoutPending(): number {
+    return this.fanout.pendingEvents;
+  }
+
   /** Fan-out passes running now (large audiences being written shard by shard). */
   get fanoutPasses(): number {
     return this.fanout.activePasses;

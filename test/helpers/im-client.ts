@@ -107,7 +107,7 @@ export class AccessClient {
   async silent(ms = 200): Promise<boolean> {
     if (this.queue.length) return false;
     try {
-      await this.nextRaw(ms);
+      this.queue.unshift(await this.nextRaw(ms));
       return false;
     } catch {
       return true;

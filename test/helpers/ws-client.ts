@@ -46,14 +46,27 @@ export class TestClient {
     });
   }
 
-  /** Resolves true when no frame arrives within `ms`. */
+  /** Resolves true when no frame arrives within `ms`. Never consumes a frame: one that arrives is kept for `next()`. */
   async silent(ms = 200): Promise<boolean> {
     if (this.queue.length) return false;
     try {
-      await this.next(ms);
+      this.queue.unshift(await this.next(ms));
       return false;
     } catch {
       return true;
+    }
+  }
+
+  /** Discards frames until none arrives for `quietMs`; returns how many were discarded. */
+  async drain(quietMs = 150): Promise<number> {
+    let n = 0;
+    for (;;) {
+      try {
+        await this.next(quietMs);
+        n++;
+      } catch {
+        return n;
+      }
     }
   }
 

@@ -17,6 +17,8 @@ export interface ClientOptions {
   backoff?: Backoff;
   store?: StoreOptions;
   fetch?: typeof fetch;
+  /** Also receive event 61, friend read cursors (see SocketOptions.readEvents). */
+  readEvents?: boolean;
 }
 
 /**
@@ -57,6 +59,20 @@ export class ParleyClient {
   async register(mobile: string, password: string, code: string): Promise<LoginInfo> {
     return this.adopt(await this.api.register(mobile, password, code));
   }
+  /** Login by the SMS code sent with `api.sendSms` (an existing account). */
+  async loginWithSms(mobile: string, code: string): Promise<LoginInfo> {
+    return this.adopt(await this.api.phoneLogin(mobile, code));
+  }
+  /** Ends the session on the server (the cookie too) and stops the socket. */
+  async logout(): Promise<void> {
+    this.stop();
+    try {
+      await this.api.logout();
+    } finally {
+      this.api.token = undefined;
+      this.me = null;
+    }
+  }
   /** Resumes the session of the cookie (or the token given), e.g. after a page reload; null when there is none. */
   async resume(token?: string): Promise<LoginInfo | null> {
     if (token) this.api.token = token;
@@ -85,6 +101,7 @@ export class ParleyClient {
       device: this.opts.device,
       connect: this.opts.connect,
       backoff: this.opts.backoff,
+      readEvents: this.opts.readEvents,
     });
     const store = new ConversationStore(this.api, this.me.id, this.opts.store);
     this.store = store;

@@ -12,12 +12,15 @@ import {
   type Member,
   type Page,
   type ReadInfo,
+  type ReadState,
   type RedPacketClaim,
   type RedPacketDetail,
+  type RedPacketRecord,
   type RedPacketSend,
   type RedPacketSent,
   type SearchResult,
   type Unread,
+  type UploadedImage,
   type UserInfo,
 } from "./types.ts";
 
@@ -58,6 +61,24 @@ export class Chat33Api {
     this.doFetch = (input, init) => f(input, init);
   }
 
+  /**
+   * Uploads an image (PNG, JPEG, GIF or WebP; `/chat33/upload`, multipart): its path on the server
+   * (`imageUrl`, for `msg.imageUrl` of msgType 3), a thumbnail's, the dimensions.
+   */
+  async uploadImage(file: Blob, name = "image"): Promise<UploadedImage> {
+    const headers: Record<string, string> = { "FZM-DEVICE": this.device };
+    if (this.token) headers["FZM-AUTH-TOKEN"] = this.token;
+    const form = new FormData();
+    form.append("file", file, name);
+    const res = await this.doFetch(`${this.baseUrl}/chat33/upload`, {
+      method: "POST",
+      headers,
+      body: form,
+      credentials: "same-origin",
+    });
+    return this.unwrap<UploadedImage>(res, "/chat33/upload");
+  }
+
   /** One call: the envelope's `data`, or a `Chat33Error` with its `result` and `message`. */
   async call<T>(path: string, body: object = {}): Promise<T> {
     const headers: Record<string, string> = { "content-type": "application/json", "FZM-DEVICE": this.device };
@@ -69,6 +90,10 @@ export class Chat33Api {
       body: JSON.stringify(body),
       credentials: "same-origin",
     });
+    return this.unwrap<T>(res, path);
+  }
+
+  private async unwrap<T>(res: Response, path: string): Promise<T> {
     const text = await res.text();
     let env: { result?: number; message?: string; data?: unknown };
     try {
@@ -86,6 +111,10 @@ export class Chat33Api {
   register = (mobile: string, password: string, captcha: string) =>
     this.call<LoginInfo>("/user/register", { mobile, password, captcha });
   pwdLogin = (mobile: string, password: string) => this.call<LoginInfo>("/user/pwdLogin", { mobile, password });
+  /** Login by the SMS code from `sendSms` (an existing account; an unknown number is -2001). */
+  phoneLogin = (mobile: string, code: string) => this.call<LoginInfo>("/user/phoneLogin", { phone: mobile, code });
+  /** Ends the session (its sockets close) and clears the cookie. */
+  logout = () => this.call<Record<string, never>>("/user/logout");
   /** Checks the session (header or cookie) and sets the httpOnly `FZM-AUTH-TOKEN` cookie. */
   tokenLogin = () => this.call<LoginInfo>("/user/tokenLogin");
   userInfo = (id: string) => this.call<UserInfo>("/user/userInfo", { id });
@@ -113,6 +142,8 @@ export class Chat33Api {
   /** Moves the read cursor (`type` 1 group, 2 friend) up to `logId` (the newest when absent). */
   markRead = (type: 1 | 2, id: string, logId?: string) =>
     this.call<object>("/chat33/markRead", logId ? { type, id, logId } : { type, id });
+  /** Both read cursors (seq) of the conversation with friend `id`: the peer has read your messages up to `peerReadSeq`. */
+  readState = (id: string) => this.call<ReadState>("/chat33/readState", { id });
   recall = (type: 1 | 2, logId: string) => this.call<object>("/chat33/revokeMsg", { type, logId });
   deleteMsg = (type: 1 | 2, logId: string) => this.call<object>("/chat33/deleteMsg", { type, logId });
 
@@ -160,5 +191,8 @@ export class Chat33Api {
   /** A logged-in member of the packet's conversation claims one share (credited at once). */
   claimRedPacket = (packetId: string) =>
     this.call<RedPacketClaim>("/red-packet/receive-entry", { packet_id: packetId });
+  /** Sent and received packets of a month (`"2026-12"`) or a year (`"2026"`), in coin `coin` (default 1). */
+  redPacketRecord = (date: string, coin?: number) =>
+    this.call<RedPacketRecord>("/red-packet/record", coin === undefined ? { date } : { date, coin });
   redPacketDetail = (packetId: string) => this.call<RedPacketDetail>("/red-packet/detail", { packet_id: packetId });
 }

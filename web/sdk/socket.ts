@@ -50,6 +50,8 @@ export interface SocketOptions {
   random?: () => number;
   /** Prefix of generated msgIds (default random per socket). */
   idPrefix?: string;
+  /** Also receive event 61 (a friend conversation's read cursor moved; `?readEvents=1`). */
+  readEvents?: boolean;
 }
 
 /** Close codes after which reconnecting cannot help (the session ended: docs/ARCHITECTURE.md). */
@@ -130,6 +132,7 @@ export class Chat33Socket {
     if (this.opts.token) q.set("token", this.opts.token);
     else if (this.opts.uuid) q.set("uuid", this.opts.uuid);
     if (this.opts.device && this.opts.device !== "Web") q.set("device", this.opts.device);
+    if (this.opts.readEvents) q.set("readEvents", "1");
     const qs = q.toString();
     return `${base}/ws${qs ? `?${qs}` : ""}`;
   }

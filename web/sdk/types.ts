@@ -27,6 +27,55 @@ export interface LoginInfo {
   token?: string;
 }
 
+/** `/chat33/upload`: an image stored on the server. */
+export interface UploadedImage {
+  id: string;
+  /** A path on the server (`/chat33/files/<sha256>`), for `msg.imageUrl`. */
+  imageUrl: string;
+  thumbUrl: string;
+  /** `imageUrl` as an absolute URL. */
+  url: string;
+  width: number;
+  height: number;
+  size: number;
+  mime: string;
+}
+
+/** `/red-packet/record` (seed 002 查询用户红包收发记录). */
+export interface RedPacketRecord {
+  receive_num: number;
+  receive_amount: number;
+  send_num: number;
+  send_amount: number;
+  receive: Array<{
+    red_packet_id: string;
+    type: number;
+    amount: number;
+    receive_time: number;
+    coin: number;
+    username: string;
+  }>;
+  send: Array<{ red_packet_id: string; type: number; amount: number; send_time: number; coin: number }>;
+}
+
+/** `/chat33/readState`: read cursors of a friend conversation (seq). */
+export interface ReadState {
+  readSeq: number;
+  peerReadSeq: number;
+}
+
+/** Event 61 (extension): a read cursor of a friend conversation moved. */
+export interface FriendReadFrame {
+  eventType: 61;
+  channelType: 3;
+  /** The reader. */
+  fromId: string;
+  targetId: string;
+  logId: string;
+  seq: number;
+  datetime: number;
+}
+
 export interface UserInfo {
   id: string;
   sex: number;
@@ -279,6 +328,7 @@ export type ServerFrame =
   | { eventType: 24; roomId: string; number: string; datetime: number }
   | { eventType: 3; mutedTime: number; mutedLastTime: number; datetime: number; roomId?: string; groupId?: string }
   | { eventType: 60; roomId: string; logId: string; readNumber: number; unreadNumber: number; datetime: number }
+  | FriendReadFrame
   | { eventType: 4 | 5; groupId: string; datetime: number }
   | ({ eventType: 7 } & Chatroom)
   | { eventType: -1; code: number; content: string };

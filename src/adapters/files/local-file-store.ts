@@ -10,7 +10,7 @@ import { type FileStore, isBlobKey } from "../../ports/file-store.ts";
  * never sees a partial blob and concurrent puts of the same bytes simply replace each other with
  * identical content. Paths are built from the hash only; nothing a client sends reaches a path.
  *
- * In a cluster every node must see the same `<root>` (a shared volume), or use an object store.
+ * In a cluster every node must see the same `<root>` (a shared volume), or use the database store.
  */
 export class LocalFileStore implements FileStore {
   private readonly tmp: string;

@@ -29,6 +29,7 @@ export abstract class HubBase {
   private pending = new Map<string, Pending>();
   private seq = 0;
   protected info: { [key: string]: Json } = {};
+  private readonly infoProviders: Array<() => { [key: string]: Json }> = [];
 
   constructor(nodeId: string) {
     this.nodeId = nodeId;
@@ -44,6 +45,23 @@ export abstract class HubBase {
 
   setNodeInfo(info: { [key: string]: Json }): void {
     this.info = { ...this.info, ...info };
+  }
+
+  addNodeInfoProvider(fn: () => { [key: string]: Json }): void {
+    this.infoProviders.push(fn);
+  }
+
+  /** This node's registry entry now: the static info merged with every provider's answer. */
+  protected currentInfo(): { [key: string]: Json } {
+    let out = this.info;
+    for (const fn of this.infoProviders) {
+      try {
+        out = { ...out, ...fn() };
+      } catch {
+        // a broken provider must not stop the heartbeat
+      }
+    }
+    return out;
   }
 
   protected dispatchTopic(topic: string, payload: Json): void {

@@ -62,8 +62,11 @@ export class MemoryHub extends HubBase implements Hub {
 
   async nodes(): Promise<HubNodeInfo[]> {
     const now = Date.now();
-    return [...this.bus.hubs.values()].map((h) => ({ nodeId: h.nodeId, seenAt: now, info: h.info }));
+    return [...this.bus.hubs.values()].map((h) => ({ nodeId: h.nodeId, seenAt: now, info: h.currentInfo() }));
   }
+
+  /** Nothing to write: `nodes()` reads every hub's entry live. */
+  async announce(): Promise<void> {}
 
   presenceStore(): Presence {
     return new MemoryPresence(this.bus, this.nodeId);

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { RateLimiter } from "../../ports/rate-limit.ts";
+import { redisCall } from "../hub/redis-hub.ts";
 
 /** DECR that never leaves a key at or below zero. */
 const RELEASE = `local v = redis.call('DECR', KEYS[1]) if v <= 0 then redis.call('DEL', KEYS[1]) end return v`;
@@ -25,7 +26,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   async hit(key: string, limit: number, windowMs: number) {
     const k = `${this.prefix}rl:${key}`;
-    const res = await this.redis.multi().incr(k).pexpire(k, windowMs, "NX").pttl(k).exec();
+    const res = await redisCall(this.redis.multi().incr(k).pexpire(k, windowMs, "NX").pttl(k).exec());
     const count = Number(res?.[0]?.[1] ?? 0);
     const ttl = Number(res?.[2]?.[1] ?? windowMs);
     const ok = count <= limit;
@@ -33,20 +34,23 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async peek(key: string) {
-    return Number((await this.redis.get(`${this.prefix}rl:${key}`)) ?? 0);
+    return Number((await redisCall(this.redis.get(`${this.prefix}rl:${key}`))) ?? 0);
   }
 
   async release(key: string) {
     // DECR keeps the window's TTL; a key that expired meanwhile comes back as -1 and is deleted.
-    await this.redis.eval(RELEASE, 1, `${this.prefix}rl:${key}`);
+    await redisCall(this.redis.eval(RELEASE, 1, `${this.prefix}rl:${key}`));
   }
 
   async reset(key: string) {
-    await this.redis.del(`${this.prefix}rl:${key}`);
+    await redisCall(this.redis.del(`${this.prefix}rl:${key}`));
   }
 
   async slot(key: string, spacingMs: number, maxWaitMs: number) {
-    const res = (await this.redis.eval(SLOT, 1, `${this.prefix}slot:${key}`, spacingMs, maxWaitMs)) as [number, number];
+    const res = (await redisCall(this.redis.eval(SLOT, 1, `${this.prefix}slot:${key}`, spacingMs, maxWaitMs))) as [
+      number,
+      number,
+    ];
     return { ok: Number(res[0]) === 1, waitMs: Number(res[1]) };
   }
 }

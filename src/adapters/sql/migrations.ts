@@ -619,6 +619,32 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
         await db.schema.dropIndex("group_applications_one_waiting").execute();
       },
     },
+    "0013_file_chunks": {
+      // files.store=database (src/adapters/files/sql-file-store.ts): one row per blob, its bytes
+      // in chunk rows. PostgreSQL: the chunks are stored uncompressed out of line (uploads are
+      // mostly compressed media already; EXTERNAL skips a useless compression attempt).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("file_blobs")
+          .addColumn("key", "text", (c) => c.primaryKey())
+          .addColumn("size", "bigint", (c) => c.notNull())
+          .addColumn("chunk_bytes", "integer", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("file_chunks")
+          .addColumn("key", "text", (c) => c.notNull().references("file_blobs.key").onDelete("cascade"))
+          .addColumn("idx", "integer", (c) => c.notNull())
+          .addColumn("data", kind === "postgres" ? "bytea" : "blob", (c) => c.notNull())
+          .addPrimaryKeyConstraint("file_chunks_pk", ["key", "idx"])
+          .execute();
+        if (kind === "postgres") await sql`ALTER TABLE file_chunks ALTER COLUMN data SET STORAGE EXTERNAL`.execute(db);
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable("file_chunks").execute();
+        await db.schema.dropTable("file_blobs").execute();
+      },
+    },
     "0014_admin_sessions": {
       // Admin sessions (docs/admin.md "Signing in as an admin user"): an administrator user's
       // revocable sign-in to the admin API, apart from the user's own sessions

@@ -18,6 +18,12 @@ const key = (senderId: number, clientMsgId: string) => `${senderId}\u0000${clien
  * `UNIQUE(conversation_id, seq)` and `UNIQUE(sender_id, client_msg_id)` remain the final arbiters.
  * On a `Storage.transaction` handle the three statements run inside that transaction.
  * Content travels as `NewMessage.contentJson`, serialised by the edge (never here).
+ *
+ * Several of these transactions run at once (`BatchWriter` lanes, `messages.writeLanes`): the
+ * lanes of one node hold disjoint conversations, so they never wait on each other's row locks;
+ * between nodes the `order by id for update` keeps concurrent batches free of deadlocks on the
+ * conversations, and a `(sender, client id)` raced by two lanes or nodes is settled by the unique
+ * index and the one-by-one retry in `SqlMessages.appendBatch`.
  */
 export async function pgAppendBatch(
   db: Kysely<Database>,

@@ -218,6 +218,30 @@ export class AccountService {
   }
 
   /**
+   * Login by SMS code for an existing account (chat33 `/user/phoneLogin`): the newest code sent to
+   * `mobile` (by `/send/sms`), single use, under the SMS code's own limits (5 wrong tries burn it;
+   * one code per 60 s, a daily cap). Every try counts against the client address's login budget
+   * (`loginFailuresPerAddress` per `loginAddressWindowMs`, shared with password logins) before
+   * anything is looked up, and a successful one is taken back — so the route cannot be used to
+   * probe which numbers are registered faster than failed logins allow. An unknown mobile is
+   * `user_not_found` and leaves any code untouched.
+   */
+  async smsLogin(mobile: string, code: string, login: LoginOptions): Promise<LoginResult> {
+    if (!MOBILE_RE.test(mobile)) throw invalid("bad_mobile", "mobile must be 11 digits starting with 1");
+    const address = login.ip ?? "?";
+    const addrKey = `login:ip:${address}`;
+    const byAddr = await this.limiter.hit(addrKey, this.opts.loginFailuresPerAddress, this.opts.loginAddressWindowMs);
+    if (!byAddr.ok) throw new AppError("rate_limited", "login_limited", "too many failed logins, try again later");
+    const user = await this.storage.users.findByMobile(mobile);
+    if (!user) throw notFound("user_not_found", "user does not exist");
+    await this.sms.verify(mobile, code);
+    // the right code: this try was no failure
+    await this.limiter.release(addrKey);
+    if (user.disabled) throw forbidden("user_disabled", "account disabled");
+    return this.startSession(user, login);
+  }
+
+  /**
    * Password login by mobile or username, under the login policy (docs/OPERATIONS.md "Login
    * limits"). Every attempt is counted before the password is hashed, so concurrent attempts
    * cannot all pass a check; a successful one is taken back. In order:

@@ -48,12 +48,22 @@ export class FileService {
    * Stores an upload. Errors: `file_empty` / `file_too_large` / `file_type_not_allowed`
    * (invalid_argument). The bytes are stored before the row, so a row never points at nothing.
    */
-  async upload(owner: User, input: { bytes: Buffer; name: string | undefined; clientType: string | undefined }) {
+  async upload(
+    owner: User,
+    input: {
+      bytes: Buffer;
+      name: string | undefined;
+      clientType: string | undefined;
+      /** Narrower than the allow-list for this upload (e.g. images only); detected types. */
+      only?: readonly string[];
+    },
+  ) {
     const { bytes } = input;
     if (bytes.length === 0) throw invalid("file_empty", "the file is empty");
     if (bytes.length > this.opts.maxBytes) throw invalid("file_too_large", `larger than ${this.opts.maxBytes} bytes`);
     const mime = detectType(bytes, input.clientType, this.opts.allowedTypes);
-    if (!this.opts.allowedTypes.includes(mime)) throw invalid("file_type_not_allowed", `type ${mime} is not accepted`);
+    if (!this.opts.allowedTypes.includes(mime) || (input.only && !input.only.includes(mime)))
+      throw invalid("file_type_not_allowed", `type ${mime} is not accepted`);
     const name = sanitizeName(input.name);
 
     let width: number | null = null;

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { ConnectionAddress, ConnectionOps } from "../../ports/connections.ts";
 import type { Json, Presence } from "../../ports/hub.ts";
 import type { GatewaySystem, Repos } from "../../ports/storage.ts";
-import { AppError, conflict, invalid, unauthenticated } from "../errors.ts";
+import { AppError, conflict, invalid, unauthenticated, unavailable } from "../errors.ts";
 import type { CoreEvent, CoreEvents, GatewayPresenceEvent, GatewayPushEvent } from "../events.ts";
 import { gatewayAllSet, gatewayGroupTopic, gatewayOwner } from "../topics.ts";
 import { ClientIdCodec } from "./client-id.ts";
@@ -242,9 +242,18 @@ export class GatewayService {
     return true;
   }
 
+  /**
+   * Publishes a push to a group. When this node's fan-out of the group is behind (a big group
+   * under many concurrent pushes), the request waits for room first, so the backlog — and every
+   * member's latency — stays bounded and the wait reaches the caller; still full after the wait:
+   * `unavailable` (HTTP 503, "服务暂不可用"), nothing pushed.
+   */
   async sendToGroup(system: GatewaySystem, group: string, push: Push): Promise<string> {
+    const topic = gatewayGroupTopic(system.systemId, group);
+    const wait = this.connections.admit?.(topic);
+    if (wait && !(await wait)) throw unavailable("fanout_busy", "the group's fan-out is behind; try again");
     const event = pushEvent(push);
-    await this.events.publish(gatewayGroupTopic(system.systemId, group), event);
+    await this.events.publish(topic, event);
     return event.messageId;
   }
 

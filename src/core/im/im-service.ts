@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import type { Hub, Json, Presence } from "../../ports/hub.ts";
+import { type Hub, type HubNodeInfo, type Json, NODE_DRAIN_OP, type Presence } from "../../ports/hub.ts";
 import type { ImNodeKind, ImRepo, ImSession } from "../../ports/storage/im.ts";
 import type { SettingsRepo } from "../../ports/storage/settings.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
@@ -57,8 +57,23 @@ export type PushTarget =
 
 /** The node operation every node answers with its `ImNodeReport`. */
 export const IM_NODE_OP = "im.node";
-/** The node operation that drains a node's access layer. */
+/** The node operation that drains a node's access layer only (the whole node: `NODE_DRAIN_OP`). */
 export const IM_DRAIN_OP = "im.drain";
+
+/** A node's `ImNodeReport` from its registry entry (`info.im`, written at each heartbeat), or null. */
+export function reportOf(n: HubNodeInfo): ImNodeReport | null {
+  const im = n.info.im as unknown as ImNodeReport | undefined;
+  if (!im || typeof im !== "object" || typeof im.nid !== "number") return null;
+  const conns = (im.conns ?? {}) as { ws?: unknown; tcp?: unknown };
+  return {
+    nodeId: n.nodeId,
+    nid: im.nid,
+    ws: typeof im.ws === "string" ? im.ws : null,
+    tcp: typeof im.tcp === "string" ? im.tcp : null,
+    draining: im.draining === true || n.info.status === "draining",
+    conns: { ws: Number(conns.ws) || 0, tcp: Number(conns.tcp) || 0 },
+  };
+}
 
 /** The seed's integer node id of a Parley node id (stable: derived from it). */
 export function nidOf(nodeId: string): number {
@@ -320,19 +335,16 @@ export class ImService {
   // ---------------------------------------------------------------------------------------------
   // nodes
 
-  /** Every live node's access-layer report (nodes that do not answer are left out). */
+  /**
+   * Every live node's access-layer report, from the node registry (each node writes its id,
+   * advertised addresses, status and connection totals at every heartbeat, and at once when it
+   * starts draining): a node whose heartbeat expired is left out.
+   */
   async nodeReports(): Promise<ImNodeReport[]> {
     const nodes = await this.hub.nodes();
-    const reports = await Promise.all(
-      nodes.map((n) =>
-        this.hub.request(n.nodeId, { op: IM_NODE_OP }, 1500).then(
-          (r) => r as unknown as ImNodeReport,
-          () => null,
-        ),
-      ),
-    );
-    return reports
-      .filter((r): r is ImNodeReport => r !== null && typeof r === "object" && typeof r.nodeId === "string")
+    return nodes
+      .map(reportOf)
+      .filter((r): r is ImNodeReport => r !== null)
       .sort((a, b) => a.nid - b.nid);
   }
 
@@ -373,7 +385,8 @@ export class ImService {
     const addr = `${ipaddr}:${port}`;
     const node = (await this.nodeReports()).find((n) => n.nid === nid && (n.ws === addr || n.tcp === addr));
     if (!node) throw notFound("im_no_node", `no node ${nid} at ${addr}`);
-    await this.hub.request(node.nodeId, { op: IM_DRAIN_OP } as Json);
+    // the whole node drains (every surface), not only its access layer
+    await this.hub.request(node.nodeId, { op: NODE_DRAIN_OP } as Json, 15_000);
     return "drained";
   }
 }

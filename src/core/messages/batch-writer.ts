@@ -6,12 +6,28 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** One writer lane: its own queue and at most one transaction of its own in flight. */
+interface Lane {
+  queue: Pending[];
+  running: boolean;
+}
+
 /**
  * Group commit: every message submitted during one event-loop turn (e.g. all the frames that
  * arrived in one poll) — and while a transaction is in flight — is written by one transaction of
  * up to `maxBatch` messages. The flush runs in `setImmediate`, right after the current turn, so an
  * idle writer adds microseconds, not a timer's worth. Every promise resolves only after its
  * transaction committed — an ack never precedes its commit.
+ *
+ * Lanes (`lanes` > 1, PostgreSQL: `messages.writeLanes`): conversations are partitioned over
+ * `lanes` independent writers by `conversationId % lanes`, each with its own queue and its own
+ * transaction in flight, so up to `lanes` batch transactions run at once on separate pool
+ * connections (one waits for its commit's WAL flush while the next is built and sent). One
+ * conversation is always in one lane and a lane writes its batches one after the other in
+ * submission order, so each conversation's seq stays gapless and in submission order, and no two
+ * lanes of this node ever lock the same conversation row. Commits of different conversations may
+ * complete out of submission order (as they already do between the nodes of a cluster). SQLite has
+ * one writer: it always runs one lane.
  *
  * One message never fails another's: when a batch's transaction fails (it rolled back as a whole),
  * the batch is split in halves and each half written again, down to single messages, so only the
@@ -21,33 +37,43 @@ interface Pending {
  * failure: a vanished conversation, a constraint, the database being down.)
  */
 export class BatchWriter {
-  private queue: Pending[] = [];
-  private running = false;
+  private readonly lanes: Lane[];
 
   constructor(
     private readonly repo: MessageRepo,
     private readonly maxBatch = 512,
     /** Called before a committed batch's promises settle (MessageService coalesces the acks' writes). */
     private readonly beforeSettle: () => void = () => {},
-  ) {}
+    lanes = 1,
+  ) {
+    const n = Number.isSafeInteger(lanes) && lanes > 1 ? lanes : 1;
+    this.lanes = Array.from({ length: n }, () => ({ queue: [], running: false }));
+  }
+
+  /** How many lanes this writer runs (1 = one transaction in flight at a time). */
+  get laneCount(): number {
+    return this.lanes.length;
+  }
 
   submit(msg: NewMessage): Promise<{ message: Message; duplicate: boolean }> {
+    const n = this.lanes.length;
+    const lane = n === 1 ? this.lanes[0] : this.lanes[((msg.conversationId % n) + n) % n];
     return new Promise((resolve, reject) => {
-      this.queue.push({ msg, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.run());
+      lane.queue.push({ msg, resolve, reject });
+      if (!lane.running) {
+        lane.running = true;
+        setImmediate(() => void this.run(lane));
       }
     });
   }
 
-  private async run(): Promise<void> {
+  private async run(lane: Lane): Promise<void> {
     try {
-      while (this.queue.length) {
-        await this.write(this.queue.splice(0, this.maxBatch));
+      while (lane.queue.length) {
+        await this.write(lane.queue.splice(0, this.maxBatch));
       }
     } finally {
-      this.running = false;
+      lane.running = false;
     }
   }
 

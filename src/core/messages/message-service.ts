@@ -15,6 +15,8 @@ export interface MessagesOptions {
   /** How long after sending a user may recall their own message. */
   recallWindowMs: number;
   maxBatch?: number;
+  /** Group-commit writer lanes (`messages.writeLanes`; 1 on SQLite): see `BatchWriter`. */
+  writeLanes?: number;
   /** Messages one user may send per second, over every surface, device and node (`messages.sendRatePerUser`). */
   sendRatePerUser: number;
 }
@@ -114,7 +116,7 @@ export class MessageService {
     private readonly userCache: UserCache,
     private readonly limiter: RateLimiter,
   ) {
-    this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => events.afterCommit());
+    this.writer = new BatchWriter(storage.messages, opts.maxBatch, () => events.afterCommit(), opts.writeLanes ?? 1);
     this.direct = new DirectPolicy(userCache, friends, this.directory);
     this.registerPolicy(this.direct);
   }
@@ -539,6 +541,20 @@ export class MessageService {
       readByRecipient: m.seq <= cursorOf(m.senderId === actor.id ? peer.id : actor.id),
     }));
     return { total, items };
+  }
+
+  /**
+   * Both read cursors of the direct conversation with `peerId` (the seq each user has read up
+   * to; 0 = nothing, or no conversation yet): the 1:1 read state a client shows on its own
+   * messages. Any user the actor may address by id (like the history: friendship ended or not).
+   */
+  async directReadState(actor: User, peerId: number): Promise<{ mine: number; peer: number }> {
+    const peer = await this.direct.peer(actor, peerId);
+    const conv = await this.findDirect(actor.id, peer.id);
+    if (!conv) return { mine: 0, peer: 0 };
+    const cursors = await this.storage.readCursors.getMany([conv.id], [actor.id, peer.id]);
+    const of = (id: number) => cursors.get(conv.id)?.get(id) ?? 0;
+    return { mine: of(actor.id), peer: of(peer.id) };
   }
 
   /** `markRead`, for a message that must belong to the direct conversation with `peerId`. */

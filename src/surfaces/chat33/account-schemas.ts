@@ -25,6 +25,17 @@ export const RegisterBody = Type.Object({
   captcha: Type.String({ minLength: 1, maxLength: 16, description: "the code sent by /send/sms" }),
 });
 
+/** `/user/phoneLogin` (the later server's 验证验证码): `phone` (or `mobile`) and `code` (or `Code`). */
+export const PhoneLoginBody = Type.Object({
+  phone: Type.Optional(Mobile),
+  mobile: Type.Optional(Mobile),
+  code: Type.Optional(Type.String({ minLength: 1, maxLength: 16, description: "the code sent by /send/sms" })),
+  Code: Type.Optional(Type.String({ minLength: 1, maxLength: 16, description: "the later server's spelling of code" })),
+});
+
+/** `/user/sendCode` (the later server's 发送验证码): `phone` (or `mobile`). */
+export const SendCodeBody = Type.Object({ phone: Type.Optional(Mobile), mobile: Type.Optional(Mobile) });
+
 export const UserInfoBody = Type.Object({ id: UserId });
 
 export const EditAvatarBody = Type.Object({
@@ -66,6 +77,11 @@ const LoginFields = {
 
 export const LoginData = Type.Object(LoginFields);
 export const LoginWithTokenData = Type.Object({ ...LoginFields, token: Type.String() });
+export const PhoneLoginData = Type.Object({
+  ...LoginFields,
+  token: Type.String(),
+  type: Type.Integer({ description: "1 = logged in (the later server's 0 = registered never happens here)" }),
+});
 
 export const UserInfoData = Type.Object({
   id: Type.String(),

@@ -15,8 +15,11 @@ import {
   MutedBody,
   NICKNAME_MAX,
   PermissionData,
+  PhoneLoginBody,
+  PhoneLoginData,
   PwdLoginBody,
   RegisterBody,
+  SendCodeBody,
   SmsBody,
   UserInfoBody,
   UserInfoData,
@@ -85,6 +88,35 @@ export function accountRoutes(api: FastifyInstance, deps: Chat33Deps): void {
       const { mobile, password, captcha } = req.body;
       const { user, token } = await accounts.register(mobile, password, captcha, { device, ip: req.ip });
       return { ...loginView(user), token };
+    },
+  });
+
+  postRoute<Static<typeof SendCodeBody>>(api, {
+    path: "/user/sendCode",
+    summary: "发送验证码 (the later server's) — the same as /send/sms, the mobile in `phone`",
+    body: SendCodeBody,
+    data: Empty,
+    handler: async (req) => {
+      const mobile = req.body.phone ?? req.body.mobile;
+      if (!mobile) throw invalid("missing_parameter", "phone is required");
+      await sms.send(mobile, req.ip);
+      return {};
+    },
+  });
+
+  postRoute<Static<typeof PhoneLoginBody>>(api, {
+    path: "/user/phoneLogin",
+    summary: "验证码登录 (the later server's) — log in an existing account with the code from /send/sms",
+    body: PhoneLoginBody,
+    data: PhoneLoginData,
+    handler: async (req) => {
+      const device = requireDevice(cred(req).device);
+      const mobile = req.body.phone ?? req.body.mobile;
+      const code = req.body.code ?? req.body.Code;
+      if (!mobile) throw invalid("missing_parameter", "phone is required");
+      if (!code) throw invalid("missing_parameter", "code is required");
+      const { user, token } = await accounts.smsLogin(mobile, code, { device, ip: req.ip });
+      return { ...loginView(user), token, type: 1 };
     },
   });
 

@@ -14,4 +14,5 @@ export type Chat33Deps = SurfaceDeps<
   | "admin"
   | "wallet"
   | "redPackets"
+  | "files"
 >;

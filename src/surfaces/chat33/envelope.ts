@@ -191,6 +191,14 @@ const REASONS: ReasonTable<[number, string?]> = {
   no_system_permission: [Codes.noSystemMsgPermission],
   msg_rate_limited: [Codes.tooFrequent],
   bad_content: [Codes.msgFormat],
+  // image uploads (/chat33/upload, uploads.ts)
+  file_empty: [Codes.paramError, "参数错误: 文件为空"],
+  file_too_large: [Codes.paramError, "参数错误: 文件过大"],
+  file_type_not_allowed: [Codes.paramError, "参数错误: 只能上传 PNG、JPEG、GIF 或 WebP 图片"],
+  not_multipart: [Codes.paramError, "参数错误: 请用 multipart/form-data 上传"],
+  missing_upload: [Codes.missingParam, "缺少参数: file"],
+  too_many_parts: [Codes.paramError, "参数错误: 只能上传一个文件"],
+  bad_multipart: [Codes.paramError, "参数错误: multipart 格式错误"],
   // wallet and red packets (core/wallet): -4000…-4010; see docs/red-packets.md
   bad_coin: [Codes.paramError, "参数错误: 不支持的币种"],
   bad_amount: [Codes.paramError, "参数错误: 金额须为正数、最多8位小数，每份至少0.00000001"],

@@ -88,6 +88,13 @@ export const MarkReadBody = Type.Object({
   logId: Type.Optional(LogId),
 });
 
+export const ReadStateBody = Type.Object({ id: UserId });
+
+export const ReadStateData = Type.Object({
+  readSeq: Type.Integer({ description: "the seq you have read up to in the conversation with id (0 = none)" }),
+  peerReadSeq: Type.Integer({ description: "the seq the other user has read up to: your messages up to it are read" }),
+});
+
 // --- answers (documentation) ---
 
 const Card = Type.Object({ id: Type.String(), name: Type.String(), avatar: Type.String(), position: Type.String() });

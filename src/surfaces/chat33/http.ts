@@ -75,6 +75,7 @@ export const chat33Http = httpScope<Envelope>({
 /** Routes that need no credentials at all, and those that need only `FZM-DEVICE` (logins). */
 const PUBLIC = new Set([
   "/send/sms",
+  "/user/sendCode",
   "/user/isreg",
   // the hosted-account service's voice code (-9002, docs/chat33.md "Compatibility")
   "/v1/send/voice",
@@ -84,7 +85,7 @@ const PUBLIC = new Set([
   "/red-packet/register-entry",
   "/red-packet/detail",
 ]);
-const DEVICE_ONLY = new Set(["/user/pwdLogin", "/user/register"]);
+const DEVICE_ONLY = new Set(["/user/pwdLogin", "/user/register", "/user/phoneLogin"]);
 
 /** OpenAPI security of a chat33 route: every route not listed above needs a session. */
 export function chat33Security(path: string): Security | undefined {

@@ -10,6 +10,7 @@ import { redPacketPage } from "./red-packet-page.ts";
 import { redPacketRoutes } from "./red-packets.ts";
 import { roomRoutes } from "./rooms.ts";
 import { installSocket } from "./socket.ts";
+import { uploadRoutes } from "./uploads.ts";
 
 /**
  * The chat33 surface (seed 002): see docs/chat33.md. One encapsulated scope under `deps.mount`
@@ -34,4 +35,6 @@ export async function chat33Surface(app: FastifyInstance, deps: Chat33Deps): Pro
   );
   // the red packet's page (packetUrl): GET, HTML, outside the POST-only JSON scope
   await app.register(async (web) => redPacketPage(web, deps), { prefix: deps.mount });
+  // image uploads: multipart, in a scope of their own (uploads.ts)
+  await app.register(async (up) => uploadRoutes(up, deps), { prefix: deps.mount });
 }

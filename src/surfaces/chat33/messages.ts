@@ -12,6 +12,8 @@ import {
   ChatLogData,
   MarkReadBody,
   MsgOpBody,
+  ReadStateBody,
+  ReadStateData,
   SearchBody,
   SearchData,
   UnreadData,
@@ -134,6 +136,19 @@ export function messageRoutes(api: FastifyInstance, deps: Chat33Deps): void {
       // the message must belong to the conversation with `id` (and be visible to the user)
       await messages.markDirectReadUpTo(user, peer.id, logIdOf(logId));
       return {};
+    },
+  });
+
+  postRoute<Static<typeof ReadStateBody>>(api, {
+    path: "/chat33/readState",
+    summary: "好友会话已读状态 (Parley extension) — both read cursors (seq) of the conversation with id",
+    body: ReadStateBody,
+    data: ReadStateData,
+    handler: async (req) => {
+      const user = await me(req);
+      const peer = await userById(deps, req.body.id, { includeDisabled: true });
+      const { mine, peer: theirs } = await messages.directReadState(user, peer.id);
+      return { readSeq: mine, peerReadSeq: theirs };
     },
   });
 

@@ -29,6 +29,7 @@ import {
   messageFrame,
   renderEvent,
   renderLaterEvent,
+  renderWithReads,
   revokedFrame,
   SYNC_DONE_FRAME,
 } from "./ws-frames.ts";
@@ -37,6 +38,8 @@ import {
 export const CHAT33_PROTOCOL = "chat33";
 /** The same socket opened at `/ws/`: the later clients' numbering where it differs (ws-frames.ts `renderLaterEvent`). */
 export const CHAT33_LATER_PROTOCOL = "chat33-later";
+/** `/ws?readEvents=1`: `/ws` plus event 61, friend read cursors (ws-frames.ts `renderWithReads`). */
+export const CHAT33_READS_PROTOCOL = "chat33-reads";
 
 /** Event-0 sends one connection may have waiting for their commit; more → -1012 at once. */
 export const MAX_PENDING_SENDS = 64;
@@ -153,6 +156,7 @@ const UpgradeQuery = Type.Object({
   token: Type.Optional(Type.String({ maxLength: 1024 })),
   uuid: Type.Optional(Type.String({ maxLength: 256 })),
   device: Type.Optional(Type.String({ maxLength: 32 })),
+  readEvents: Type.Optional(Type.String({ maxLength: 8, description: "1: also event 61 (friend read cursors)" })),
 });
 const checkQuery = upgradeQueryValidator(UpgradeQuery, "/ws");
 
@@ -423,6 +427,7 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
   };
   realtime.registerProtocol<CoreEvent>(CHAT33_PROTOCOL, handler);
   realtime.registerProtocol<CoreEvent>(CHAT33_LATER_PROTOCOL, { ...handler, render: renderLaterEvent });
+  realtime.registerProtocol<CoreEvent>(CHAT33_READS_PROTOCOL, { ...handler, render: renderWithReads });
 
   // `/ws/` too: the later clients (33cn/chat33-pc) open the socket with a trailing slash
   const route: Parameters<typeof realtime.route>[1] = async (req, url) => {
@@ -457,7 +462,11 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
     return {
       accept: true,
       // `/ws/` (the later clients' path) speaks their numbering where it differs from the seed's
-      protocol: url.pathname.endsWith("/") ? CHAT33_LATER_PROTOCOL : CHAT33_PROTOCOL,
+      protocol: url.pathname.endsWith("/")
+        ? CHAT33_LATER_PROTOCOL
+        : url.searchParams.get("readEvents") === "1"
+          ? CHAT33_READS_PROTOCOL
+          : CHAT33_PROTOCOL,
       onOpen(conn) {
         if (failure || !device) {
           conn.state = null;

@@ -51,6 +51,8 @@ export const EventTypes = {
   laterGroupMuted: 25,
   /** Parley extension: the read count of a group message you sent changed. */
   groupReceipt: 60,
+  /** Parley extension: a user's read cursor in a friend conversation moved (both users hear it). */
+  friendRead: 61,
 } as const;
 
 /** chat33 `isSnap`: 1 burn after reading, 2 normal. */
@@ -205,7 +207,8 @@ export function renderEvent(e: CoreEvent): string | null {
     case "group.online":
     case "group.read":
       return groupFrame(e);
-    // chat33 has no frame for these (QR login and the gateway are other surfaces' events)
+    // chat33 has no frame for these (QR login and the gateway are other surfaces' events); reads:
+    // only sockets that asked for event 61 (`renderWithReads`)
     case "message.read":
     case "qr.confirmed":
     case "gw.push":
@@ -218,6 +221,25 @@ export function renderEvent(e: CoreEvent): string | null {
     default:
       return assertNever(e);
   }
+}
+
+/**
+ * `/ws?readEvents=1` (Parley extension, the web client's): everything as `/ws`, plus event 61 when
+ * a read cursor of a friend conversation moves — to both users' sockets, so the sender shows
+ * "read" and the reader's other devices learn it. Plain `/ws` and `/ws/` never get it.
+ */
+export function renderWithReads(e: CoreEvent): string | null {
+  if (e.type !== "message.read") return renderEvent(e);
+  if (e.conversationKind !== "direct") return null;
+  return JSON.stringify({
+    eventType: EventTypes.friendRead,
+    channelType: 3,
+    fromId: String(e.readerId),
+    targetId: String(e.peerId),
+    logId: e.logId,
+    seq: e.seq,
+    datetime: Date.now(),
+  });
 }
 
 /**

@@ -167,6 +167,8 @@ export class ImAccess {
       if (topic === IM_BROADCAST_TOPIC) this.broadcastLocal(payload as CoreEvent);
     });
     realtime.registerOp(IM_NODE_OP, () => this.report() as never);
+    // the node registry entry (read by /im/iplist and /im/config listend|frwder on every node)
+    realtime.hub.addNodeInfoProvider(() => ({ im: this.report() as never }));
     realtime.registerOp(IM_DRAIN_OP, () => this.drain());
     const tick = Math.max(50, Math.min(1000, Math.floor(d.onlineTimeoutMs / 4)));
     this.deadlineTimer = setInterval(() => this.expirePending(), tick);
@@ -226,6 +228,8 @@ export class ImAccess {
         this.d.realtime.sendText(c, kick);
         this.d.realtime.close(c, CloseCodes.TRY_AGAIN_LATER, "draining");
       }
+    // leave iplist on every node now, not at the next heartbeat
+    this.d.realtime.hub.announce().catch((err: unknown) => this.d.log.warn({ err }, "node registry update failed"));
     return true;
   }
 

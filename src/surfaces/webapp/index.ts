@@ -102,8 +102,29 @@ const NOT_BUILT =
   "The web client is not built: run `npm run build:web` (npm install does it), then reload.\n" +
   "网页客户端尚未构建：请运行 npm run build:web，然后刷新。\n";
 
-export async function webAppSurface(app: FastifyInstance, opts: WebAppOptions): Promise<void> {
-  const dir = opts.dir || DEFAULT_DIR;
+export interface MountOptions {
+  /** The URL folder without its trailing slash, e.g. `/app`. */
+  mount: string;
+  /** The build's folder. */
+  dir: string;
+  /** The text of the 503 answer while there is no build. */
+  notBuilt: string;
+  /** The OpenAPI summary's name of what is served. */
+  name: string;
+  /**
+   * The client-side routes (`<mount>/<route>`), when the folder shares its URL space with other
+   * routes: then only these, `<mount>/` and `<mount>/assets/*` are served, and every other path
+   * under `<mount>/` is left to whoever owns it. Without it, `<mount>/*` is the build's.
+   */
+  clientRoutes?: string[];
+}
+
+/**
+ * Serves one Vite build at `<mount>/` with the rules above (used for `/app/` and the admin
+ * console's `/admin/`, src/surfaces/webapp/admin.ts): `<mount>` redirects to `<mount>/`.
+ */
+export function mountBuild(app: FastifyInstance, opts: MountOptions): void {
+  const { dir, mount } = opts;
   let files = loadBuild(dir);
   /** A missing build is looked for again (at most once a second), so building after start works. */
   let lastTry = Date.now();
@@ -138,7 +159,7 @@ export async function webAppSurface(app: FastifyInstance, opts: WebAppOptions): 
         .header("cache-control", "no-store")
         .header("content-security-policy", CSP)
         .type("text/plain; charset=utf-8")
-        .send(NOT_BUILT);
+        .send(opts.notBuilt);
     }
     const f = built.get(path);
     if (f) return send(req, reply, f);
@@ -153,28 +174,39 @@ export async function webAppSurface(app: FastifyInstance, opts: WebAppOptions): 
   };
 
   const hidden = { hide: true, tags: ["web"] };
-  app.get("/", { schema: { ...hidden, summary: "redirects to the web client" } }, async (_req, reply) =>
-    reply.header("cache-control", "no-cache").redirect("/app/", 302),
+  app.get(mount, { schema: { ...hidden, summary: `redirects to ${mount}/` } }, async (_req, reply) =>
+    reply.redirect(`${mount}/`, 301),
   );
-  app.get("/app", { schema: { ...hidden, summary: "redirects to /app/" } }, async (_req, reply) =>
-    reply.redirect("/app/", 301),
-  );
-  app.get("/app/", { schema: { ...hidden, summary: "the web client" } }, async (req, reply) =>
+  app.get(`${mount}/`, { schema: { ...hidden, summary: opts.name } }, async (req, reply) =>
     serve(req, reply, "index.html"),
   );
-  app.get<{ Params: { "*": string } }>(
-    "/app/*",
-    {
-      schema: {
-        ...hidden,
-        summary: "the web client's files (hashed assets immutable) and its client-side routes",
-        params: Type.Object({ "*": Type.String({ maxLength: 512 }) }),
-      },
+  const fileRoute = {
+    schema: {
+      ...hidden,
+      summary: `${opts.name}: files (hashed assets immutable) and client-side routes`,
+      params: Type.Object({ "*": Type.String({ maxLength: 512 }) }),
     },
-    async (req, reply) => {
-      const path = req.params["*"];
+  };
+  const wildcard =
+    (prefix: string) => async (req: FastifyRequest<{ Params: { "*": string } }>, reply: FastifyReply) => {
+      const path = `${prefix}${req.params["*"]}`;
       if (path.includes("..") || path.includes("\\") || path.includes("\0")) return reply.code(404).send();
       return serve(req, reply, path || "index.html");
-    },
+    };
+  if (!opts.clientRoutes) {
+    app.get<{ Params: { "*": string } }>(`${mount}/*`, fileRoute, wildcard(""));
+    return;
+  }
+  app.get<{ Params: { "*": string } }>(`${mount}/assets/*`, fileRoute, wildcard("assets/"));
+  for (const route of opts.clientRoutes)
+    app.get(`${mount}/${route}`, { schema: { ...hidden, summary: `${opts.name}: ${route}` } }, async (req, reply) =>
+      serve(req, reply, "index.html"),
+    );
+}
+
+export async function webAppSurface(app: FastifyInstance, opts: WebAppOptions): Promise<void> {
+  app.get("/", { schema: { hide: true, tags: ["web"], summary: "redirects to the web client" } }, async (_req, reply) =>
+    reply.header("cache-control", "no-cache").redirect("/app/", 302),
   );
+  mountBuild(app, { mount: "/app", dir: opts.dir || DEFAULT_DIR, notBuilt: NOT_BUILT, name: "the web client" });
 }

@@ -12,6 +12,28 @@ type Row = { kind: "msg"; log: Log } | { kind: "pending"; p: PendingSend } | { k
 const EMOJI = "😀 😂 🥲 😊 😍 🤔 😎 😭 😡 👍 👎 👏 🙏 💪 🎉 ❤️ 🔥 ✨ 🌹 🍵 🍺 🎁 🧧 ✅ ❌ ❓ 💯 🚀 🌙 ☀️".split(" ");
 const RECALL_MS = 2 * 60 * 1000;
 
+/** Uploaded images on this server (`/chat33/upload`): the only URLs shown as <img>. */
+const OWN_IMAGE_RE = /^\/chat33\/files\/[0-9a-f]{64}$/;
+/** The path of `url` when it is one of this server's uploaded images (a path, or an absolute URL of this origin). */
+export function ownImagePath(url: unknown): string | null {
+  if (typeof url !== "string" || url.length > 512) return null;
+  if (OWN_IMAGE_RE.test(url)) return url;
+  try {
+    const u = new URL(url);
+    return u.origin === location.origin && OWN_IMAGE_RE.test(u.pathname) && !u.search && !u.hash ? u.pathname : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Display size of an image within 240×240, from the dimensions the message gives (no layout shift). */
+function fit(w: unknown, h: unknown): { width: number; height: number } {
+  const W = typeof w === "number" && w > 0 ? w : 240;
+  const H = typeof h === "number" && h > 0 ? h : 180;
+  const k = Math.min(1, 240 / Math.max(W, H));
+  return { width: Math.max(24, Math.round(W * k)), height: Math.max(24, Math.round(H * k)) };
+}
+
 const clock = (ms: number) => {
   const d = new Date(ms);
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
@@ -160,6 +182,10 @@ function Bubble({
   const canRecall = convKey[0] !== "1" && ((mine && Date.now() - log.datetime < RECALL_MS) || (group && level >= 2));
   const canDelete = convKey[0] !== "1" && (mine || (group && level >= 2));
   const reads = mine && group ? m.receipts.get(log.logId) : undefined;
+  const friend = convKey[0] === "3";
+  const peerRead = mine && friend ? log.seq <= (m.peerRead.get(convKey.slice(2)) ?? 0) : false;
+  const image = log.msgType === 3 ? ownImagePath(log.msg.imageUrl) : null;
+  const thumb = image ? (ownImagePath(log.msg.thumbUrl) ?? image) : null;
   const content = typeof log.msg.content === "string" ? log.msg.content : "";
   return (
     <div class={`msg ${mine ? "mine" : ""}`} data-logid={log.logId}>
@@ -177,8 +203,15 @@ function Bubble({
                 <small>{t("redPacket")}</small>
               </span>
             </button>
-          ) : log.msgType === 3 && typeof log.msg.imageUrl === "string" ? (
-            <img class="bubble image" src={log.msg.imageUrl} alt="" loading="lazy" />
+          ) : image && thumb ? (
+            <a class="bubble image" href={image} target="_blank" rel="noopener noreferrer" aria-label={t("image")}>
+              <img src={thumb} alt={t("image")} loading="lazy" {...fit(log.msg.width, log.msg.height)} />
+            </a>
+          ) : log.msgType === 3 ? (
+            // an image elsewhere (another client's upload service): its address as text, never loaded
+            <div class="bubble">
+              [{t("image")}] {typeof log.msg.imageUrl === "string" ? log.msg.imageUrl : ""}
+            </div>
           ) : (
             <div class="bubble">{content}</div>
           )}
@@ -236,6 +269,11 @@ function Bubble({
         </div>
         <div class="meta">
           <time dateTime={new Date(log.datetime).toISOString()}>{clock(log.datetime)}</time>
+          {mine && friend && (
+            <span class={`peer-read ${peerRead ? "on" : ""}`} data-read={peerRead ? "1" : "0"}>
+              {peerRead ? t("peerRead") : t("peerUnread")}
+            </span>
+          )}
           {mine && group && (
             <button
               type="button"
@@ -262,7 +300,9 @@ function PendingBubble({ p }: { p: PendingSend }) {
     <div class={`msg mine ${p.state}`} data-msgid={p.msgId}>
       <div class="body">
         <div class="bubble-row">
-          <div class="bubble">{typeof p.msg.content === "string" ? p.msg.content : ""}</div>
+          <div class="bubble">
+            {p.msgType === 3 ? `[${t("image")}]` : typeof p.msg.content === "string" ? p.msg.content : ""}
+          </div>
         </div>
         <div class="meta">
           {p.state === "sending" ? (
@@ -287,6 +327,7 @@ function Composer({ convKey, onPacket }: { convKey: ConvKey; onPacket?: () => vo
   const [text, setText] = useState("");
   const [emoji, setEmoji] = useState(false);
   const input = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
   useEffect(() => {
     setText("");
     input.current?.focus();
@@ -316,6 +357,21 @@ function Composer({ convKey, onPacket }: { convKey: ConvKey; onPacket?: () => vo
         >
           <Icon name="smile" />
         </button>
+        <button type="button" class="icon" aria-label={t("sendImage")} onClick={() => picker.current?.click()}>
+          <Icon name="image" />
+        </button>
+        <input
+          ref={picker}
+          type="file"
+          name="image"
+          accept="image/png,image/jpeg,image/gif,image/webp"
+          hidden
+          onChange={(e) => {
+            const file = e.currentTarget.files?.[0];
+            e.currentTarget.value = "";
+            if (file) m.sendImage(convKey, file);
+          }}
+        />
         {onPacket && (
           <button type="button" class="icon" aria-label={t("sendRedPacket")} onClick={onPacket}>
             <Icon name="packet" />

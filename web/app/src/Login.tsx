@@ -3,9 +3,14 @@ import { Chat33Error } from "../../sdk/types.ts";
 import { currentLang, setLang, t } from "./i18n.ts";
 import { model } from "./model.ts";
 
-/** Sign in by password, or sign up with an SMS code (the `log` sender's outbox works locally); or a guest. */
+type Mode = "password" | "code" | "sms";
+
+/**
+ * Sign in by password or by SMS code, or sign up with an SMS code (the `log` sender's outbox works
+ * locally); or a guest.
+ */
 export function Login({ onLang }: { onLang: () => void }) {
-  const [mode, setMode] = useState<"password" | "sms">("password");
+  const [mode, setMode] = useState<Mode>("password");
   const [mobile, setMobile] = useState("");
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
@@ -25,7 +30,11 @@ export function Login({ onLang }: { onLang: () => void }) {
     try {
       await fn();
     } catch (e) {
-      setError(e instanceof Chat33Error ? e.message : t("error"));
+      // an unknown number on the code login: say so, and offer the sign-up with the same number
+      if (e instanceof Chat33Error && e.code === -2001 && mode === "code") {
+        setError(t("notRegistered"));
+        setMode("sms");
+      } else setError(e instanceof Chat33Error ? e.message : t("error"));
     } finally {
       setBusy(false);
     }
@@ -36,7 +45,9 @@ export function Login({ onLang }: { onLang: () => void }) {
     run(() =>
       mode === "password"
         ? model.loginPassword(mobile.trim(), password)
-        : model.register(mobile.trim(), password, code.trim()),
+        : mode === "code"
+          ? model.loginSms(mobile.trim(), code.trim())
+          : model.register(mobile.trim(), password, code.trim()),
     );
   };
 
@@ -51,24 +62,28 @@ export function Login({ onLang }: { onLang: () => void }) {
       <form class="login-card" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">Parley</h1>
         <div class="seg" role="tablist">
-          <button
-            type="button"
-            role="tab"
-            aria-selected={mode === "password"}
-            class={mode === "password" ? "on" : ""}
-            onClick={() => setMode("password")}
-          >
-            {t("passwordLogin")}
-          </button>
-          <button
-            type="button"
-            role="tab"
-            aria-selected={mode === "sms"}
-            class={mode === "sms" ? "on" : ""}
-            onClick={() => setMode("sms")}
-          >
-            {t("smsRegister")}
-          </button>
+          {(
+            [
+              ["password", "passwordLogin"],
+              ["code", "codeLogin"],
+              ["sms", "smsRegister"],
+            ] as const
+          ).map(([m, label]) => (
+            <button
+              type="button"
+              role="tab"
+              key={m}
+              data-mode={m}
+              aria-selected={mode === m}
+              class={mode === m ? "on" : ""}
+              onClick={() => {
+                setMode(m);
+                setError("");
+              }}
+            >
+              {t(label)}
+            </button>
+          ))}
         </div>
         <label>
           {t("mobile")}
@@ -81,7 +96,7 @@ export function Login({ onLang }: { onLang: () => void }) {
             required
           />
         </label>
-        {mode === "sms" && (
+        {mode !== "password" && (
           <label>
             {t("code")}
             <span class="row">
@@ -99,24 +114,26 @@ export function Login({ onLang }: { onLang: () => void }) {
             </span>
           </label>
         )}
-        <label>
-          {t("password")}
-          <input
-            name="password"
-            type="password"
-            autoComplete={mode === "sms" ? "new-password" : "current-password"}
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-            required
-          />
-        </label>
+        {mode !== "code" && (
+          <label>
+            {t("password")}
+            <input
+              name="password"
+              type="password"
+              autoComplete={mode === "sms" ? "new-password" : "current-password"}
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+              required
+            />
+          </label>
+        )}
         {error && (
           <p class="error" role="alert">
             {error}
           </p>
         )}
         <button type="submit" class="primary" disabled={busy}>
-          {mode === "password" ? t("signIn") : t("register")}
+          {mode === "sms" ? t("register") : t("signIn")}
         </button>
         <button type="button" class="link" onClick={() => run(() => model.startGuest())}>
           {t("guest")}

@@ -1,6 +1,6 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { type ConvKey, convKey } from "../../sdk/store.ts";
-import type { Log, SearchResult } from "../../sdk/types.ts";
+import type { Log, RedPacketRecord, SearchResult } from "../../sdk/types.ts";
 import { Avatar, Badge, Modal } from "./common.tsx";
 import { currentLang, setLang, t } from "./i18n.ts";
 import { useModel } from "./model.ts";
@@ -350,10 +350,18 @@ export function Me({ onLang }: { onLang: () => void }) {
   const [nickname, setNickname] = useState(m.me?.username ?? "");
   const [avatar, setAvatar] = useState(m.me?.avatar ?? "");
   const [balance, setBalance] = useState<Array<{ coin: number; amount: number }>>([]);
+  const [records, setRecords] = useState<RedPacketRecord | null>(null);
+  const picker = useRef<HTMLInputElement>(null);
   useEffect(() => {
+    if (m.guest) return;
     m.api
       .balance()
       .then(setBalance)
+      .catch(() => {});
+    const now = new Date();
+    m.api
+      .redPacketRecord(`${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`)
+      .then(setRecords)
       .catch(() => {});
   }, []);
   if (m.guest)
@@ -394,26 +402,76 @@ export function Me({ onLang }: { onLang: () => void }) {
       </label>
       <label>
         {t("avatar")}
+        <span class="row">
+          <input
+            name="avatar"
+            value={avatar}
+            maxLength={1024}
+            placeholder="https://…"
+            onInput={(e) => setAvatar(e.currentTarget.value)}
+          />
+          <button type="button" class="ghost" onClick={() => picker.current?.click()}>
+            {t("uploadAvatar")}
+          </button>
+        </span>
         <input
-          name="avatar"
-          value={avatar}
-          maxLength={1024}
-          placeholder="https://…"
-          onInput={(e) => setAvatar(e.currentTarget.value)}
+          ref={picker}
+          type="file"
+          name="avatarFile"
+          accept="image/png,image/jpeg,image/gif,image/webp"
+          hidden
+          onChange={async (e) => {
+            const file = e.currentTarget.files?.[0];
+            e.currentTarget.value = "";
+            if (!file) return;
+            const up = await m.attempt(() => m.api.uploadImage(file, file.name || "avatar"));
+            if (up) setAvatar(up.thumbUrl);
+          }}
         />
       </label>
       <button type="submit" class="primary">
         {t("save")}
       </button>
-      {balance.length > 0 && (
-        <p>
-          {t("balance")}:{" "}
-          {balance.map((b) => (
-            <span key={b.coin} class="pill">
-              {b.amount} {b.coin === 2 ? "YCC" : "BTY"}
-            </span>
-          ))}
-        </p>
+      <p data-balances>
+        {t("balance")}:{" "}
+        {(balance.length ? balance : [{ coin: 1, amount: 0 }]).map((b) => (
+          <span key={b.coin} class="pill" data-coin={b.coin}>
+            {b.amount} {b.coin === 2 ? "YCC" : "BTY"}
+          </span>
+        ))}
+      </p>
+      {records && (
+        <section class="records" aria-label={t("packetRecords")}>
+          <h3>
+            {t("packetRecords")} · {t("recordsMonth")}
+          </h3>
+          <p class="small" data-records-received={records.receive_num}>
+            {t("received", { n: records.receive_num, amount: records.receive_amount })}
+          </p>
+          <p class="small" data-records-sent={records.send_num}>
+            {t("sentPackets", { n: records.send_num, amount: records.send_amount })}
+          </p>
+          {records.receive.length + records.send.length === 0 ? (
+            <p class="small">{t("noRecords")}</p>
+          ) : (
+            <ul class="claims">
+              {records.receive.map((r) => (
+                <li key={`r${r.red_packet_id}`}>
+                  <span>
+                    🧧 {r.username} · {new Date(r.receive_time).toLocaleDateString()}
+                  </span>
+                  <span>+{r.amount}</span>
+                </li>
+              ))}
+              {records.send.map((r) => (
+                <li key={`s${r.red_packet_id}`}>
+                  <span>🧧 {new Date(r.send_time).toLocaleDateString()}</span>
+                  <span>−{r.amount}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
       )}
       <LangSwitch onLang={onLang} />
       <button type="button" onClick={() => m.signOut()}>

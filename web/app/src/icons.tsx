@@ -8,6 +8,7 @@ const P = {
   packet: "M6 3h12v18H6zM6 8c3 2.5 9 2.5 12 0M12 11.5v.01",
   more: "M5 12h.01M12 12h.01M19 12h.01",
   back: "M15 5l-7 7 7 7",
+  image: "M4 5h16v14H4zM4 16l5-5 4 4 2-2 5 5M15.5 9.5h.01",
 } as const;
 
 export type IconName = keyof typeof P;

@@ -40,7 +40,7 @@ export interface Toast {
  * notifications. Components read it through `useModel()` and re-render on `notify()`.
  */
 export class Model {
-  client = new ParleyClient({ auth: "cookie" });
+  client = new ParleyClient({ auth: "cookie", readEvents: true });
   me: LoginInfo | null = null;
   guest = false;
   booted = false;
@@ -60,6 +60,9 @@ export class Model {
   pending = new Map<string, PendingSend>();
   /** Group read counts of one's own messages (event 60 / /room/readInfo), by logId. */
   receipts = new Map<string, number>();
+  /** 1:1 read state: the seq each friend has read up to (/chat33/readState, event 61). */
+  peerRead = new Map<string, number>();
+  private readTimer: ReturnType<typeof setTimeout> | null = null;
   toasts: Toast[] = [];
   private toastSeq = 0;
   private version = 0;
@@ -101,6 +104,9 @@ export class Model {
 
   async loginPassword(mobile: string, password: string): Promise<void> {
     await this.startSession(await this.client.loginWithPassword(mobile, password));
+  }
+  async loginSms(mobile: string, code: string): Promise<void> {
+    await this.startSession(await this.client.loginWithSms(mobile, code));
   }
   async register(mobile: string, password: string, code: string): Promise<void> {
     await this.startSession(await this.client.register(mobile, password, code));
@@ -151,6 +157,13 @@ export class Model {
     });
     this.conn = socket.state;
     if (this.guest) socket.on("message", (f) => store.ingestLive(f).catch(() => {}));
+    else
+      socket.on("message", (f) => {
+        // a message arriving in the open conversation while the page is visible is read
+        const other = f.fromId === this.me?.id ? f.targetId : f.fromId;
+        const key = f.channelType === 3 ? convKey(3, other) : convKey(f.channelType, f.targetId);
+        if (f.fromId !== this.me?.id && key === this.open && key[0] !== "1") this.readSoon(key);
+      });
     socket.on("frame", (f) => this.onFrame(f));
     socket.on("ended", () => {
       this.toast(t("error"));
@@ -230,6 +243,13 @@ export class Model {
         this.receipts.set(f.logId, f.readNumber);
         this.notify();
         break;
+      case 61:
+        // a friend read our conversation up to seq (our own other devices' reads: nothing to show)
+        if (f.fromId !== meId && f.seq > (this.peerRead.get(f.fromId) ?? 0)) {
+          this.peerRead.set(f.fromId, f.seq);
+          this.notify();
+        }
+        break;
       default:
         break;
     }
@@ -286,7 +306,21 @@ export class Model {
       await store.open(key);
     });
     if (!this.guest) await store.markRead(key).catch(() => {});
+    if (key[0] === "3" && !this.guest) {
+      const id = key.slice(2);
+      const st = await this.api.readState(id).catch(() => null);
+      if (st && st.peerReadSeq > (this.peerRead.get(id) ?? 0)) this.peerRead.set(id, st.peerReadSeq);
+    }
     this.notify();
+  }
+
+  /** Marks the open conversation read shortly (after the live message is in the store), when visible. */
+  private readSoon(key: ConvKey): void {
+    if (this.readTimer) return;
+    this.readTimer = setTimeout(() => {
+      this.readTimer = null;
+      if (this.open === key && document.visibilityState === "visible") this.store?.markRead(key).catch(() => {});
+    }, 200);
   }
 
   closeConversation(): void {
@@ -320,6 +354,25 @@ export class Model {
       });
   }
 
+  /**
+   * Sends an image: uploaded first (`/chat33/upload`: the server checks type and size), then a
+   * msgType 3 message pointing at it. Shown as "sending" meanwhile; an upload failure is a notice.
+   */
+  async sendImage(key: ConvKey, file: File): Promise<void> {
+    const socket = this.socket;
+    if (!socket) return;
+    const id = socket.nextMsgId();
+    this.pending.set(id, { msgId: id, key, msgType: 3, msg: {}, state: "sending", at: Date.now() });
+    this.notify();
+    try {
+      const up = await this.api.uploadImage(file, file.name || "image");
+      this.send(key, 3, { imageUrl: up.imageUrl, thumbUrl: up.thumbUrl, width: up.width, height: up.height }, id);
+    } catch (e) {
+      this.pending.delete(id);
+      this.toast(e instanceof Chat33Error ? e.message || t("error") : t("error"));
+    }
+  }
+
   retry(msgId: string): void {
     const p = this.pending.get(msgId);
     if (p) this.send(p.key, p.msgType, p.msg, p.msgId);
@@ -335,9 +388,9 @@ export class Model {
     }
   }
 
+  /** Ends the session on the server (`/user/logout` revokes the token and clears the cookie), then reloads. */
   async signOut(): Promise<void> {
-    await this.api.call("/user/logout").catch(() => {});
-    this.client.stop();
+    await this.client.logout().catch(() => {});
     location.reload();
   }
 }
