@@ -363,21 +363,22 @@ export class ImService {
   }
 
   /**
-   * `del`: a recorded address is removed; the address of a live node's own listener drains that
-   * node (it leaves iplist, kicks its access connections with a reconnect code and refuses new
-   * ones). `im_no_node` when the address is neither.
-   */
-  /**
-   * Drains a live node by its node id (admin API): as `listend del` of one of its own listeners —
-   * it leaves iplist, its access connections are kicked, new ones refused until it restarts.
+   * Drains a live node by its node id (admin API), as `listend del` of one of its own listeners
+   * does: the whole node drains (every surface), leaves iplist, tells its connections to reconnect
+   * elsewhere and refuses new ones until it restarts.
    */
   async drainNode(nodeId: string): Promise<ImNodeReport> {
     const node = (await this.nodeReports()).find((n) => n.nodeId === nodeId);
     if (!node) throw notFound("im_no_node", `no live node ${nodeId} with an access layer`);
-    await this.hub.request(node.nodeId, { op: IM_DRAIN_OP } as Json);
+    await this.hub.request(node.nodeId, { op: NODE_DRAIN_OP } as Json, 15_000);
     return node;
   }
 
+  /**
+   * `del`: a recorded address is removed; the address of a live node's own listener drains that
+   * node (it leaves iplist, kicks its access connections with a reconnect code and refuses new
+   * ones). `im_no_node` when the address is neither.
+   */
   async deleteAddress(kind: ImNodeKind, nid: number, ipaddr: string, port: number): Promise<"removed" | "drained"> {
     const removed = await this.repo.deleteAddress(kind, nid, ipaddr, port);
     if (removed > 0) return "removed";
