@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createBackend, type TestBackend } from "../helpers/backend.ts";
 import { socketsReady } from "../helpers/ready.ts";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import type { TestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws-client.ts";
 import { record } from "./figures.ts";
-import { makeWorld, type World } from "./world.ts";
+import { makeWorld, startNode, type World } from "./world.ts";
 
 /**
  * The authorisation matrix: every route that takes the id of a conversation, group, packet or
@@ -184,7 +184,7 @@ describe("authorisation matrix: an outsider is refused as not found", () => {
   before(async () => {
     backend = await createBackend();
     w = await makeWorld(backend);
-    s = await startServer({}, { backend });
+    s = await startNode({}, { backend });
     ws = new TestClient(`${s.ws}/ws`, { headers: { "FZM-AUTH-TOKEN": w.carol.chat33, "FZM-DEVICE": "iOS" } });
     await ws.opened;
     await socketsReady(s.app);

@@ -12,8 +12,8 @@ import type { User } from "../../src/ports/storage.ts";
 import { createBackend, type TestBackend } from "../helpers/backend.ts";
 import type { Ack, SenderJob } from "../helpers/load-sender.ts";
 import { runCli, spawnServer } from "../helpers/process-server.ts";
-import { startServer } from "../helpers/server.ts";
 import { record } from "./figures.ts";
+import { startNode } from "./world.ts";
 
 /**
  * kill -9 under load, on this run's storage (SQLite by default, PostgreSQL + Redis in CI's second
@@ -83,7 +83,7 @@ describe("kill -9 under load", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "parley-kill9-"));
     backend = await createBackend();
-    const s = await startServer({ "wallet.sendPerMinute": 1000 }, { backend });
+    const s = await startNode({ "wallet.sendPerMinute": 1000 }, { backend });
     try {
       const a = s.app;
       const mk = async (name: string, device: "ios" | "pc" = "ios") => {
@@ -216,7 +216,7 @@ describe("kill -9 under load", () => {
     assert.match(first.out, /wallet: consistent/);
 
     // restart, then check from the database
-    const again = await startServer({}, { backend });
+    const again = await startNode({}, { backend });
     try {
       const stored = await rows<Row>(
         backend,

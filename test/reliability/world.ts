@@ -1,7 +1,20 @@
 import { contentOrThrow } from "../../src/core/messages/content.ts";
 import type { User } from "../../src/ports/storage.ts";
 import type { TestBackend } from "../helpers/backend.ts";
-import { startServer } from "../helpers/server.ts";
+import type { TestServer } from "../helpers/server.ts";
+
+/**
+ * `startServer` of test/helpers/server.ts, loaded on first use: importing the whole server at
+ * module load would compete with test/helpers/backend.ts's start-up probe of PostgreSQL and
+ * Redis (a 3 s connect timeout) for the event loop, which on a loaded machine makes the probe fail.
+ */
+export async function startNode(
+  overrides: Record<string, unknown>,
+  options: { backend: TestBackend },
+): Promise<TestServer> {
+  const { startServer } = await import("../helpers/server.ts");
+  return startServer(overrides, options);
+}
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const PASSWORD = "secret-pass-1";
@@ -38,7 +51,7 @@ export interface World {
  * packet in the group, an upload by alice, and a gateway system; carol is in none of them.
  */
 export async function makeWorld(backend: TestBackend, overrides: Record<string, unknown> = {}): Promise<World> {
-  const s = await startServer({ "wallet.sendPerMinute": 1000, ...overrides }, { backend });
+  const s = await startNode({ "wallet.sendPerMinute": 1000, ...overrides }, { backend });
   try {
     const a = s.app;
     const person = async (name: string): Promise<Person> => {
