@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { createBackend, type TestBackend } from "../helpers/backend.ts";
 import { socketsReady } from "../helpers/ready.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { TestClient } from "../helpers/ws-client.ts";
+import { gatewayClient, TestClient } from "../helpers/ws-client.ts";
 import { record } from "./figures.ts";
 import { makeWorld, startNode, type World } from "./world.ts";
 
@@ -11,7 +11,8 @@ import { makeWorld, startNode, type World } from "./world.ts";
  * The authorisation matrix: every route that takes the id of a conversation, group, packet or
  * message, called by carol, who is outside all of them. Each row names the surface's documented
  * answer (docs/chat33.md "Non-members see not found": -3001 for groups, -2023 for messages;
- * docs/enterprise.md: 404 会话不存在 / 资源不存在; docs/red-packets.md: -4010 may not claim) and
+ * docs/enterprise.md: 404 会话不存在 / 资源不存在; docs/red-packets.md: -4010 may not claim;
+ * docs/gateway.md: another system's client id fails like a forged one, -1 客户端ID无效) and
  * checks, over real sockets:
  * - carol with the real id gets exactly that answer, and nothing changes;
  * - where the document promises that existence does not leak, a made-up id gets the same answer;
@@ -23,14 +24,14 @@ import { makeWorld, startNode, type World } from "./world.ts";
 
 type Who = "alice" | "carol";
 interface Row {
-  surface: "chat33" | "chat33 ws" | "enterprise";
+  surface: "chat33" | "chat33 ws" | "enterprise" | "gateway";
   route: string;
   /** The request body (chat33) or query (enterprise) for the id `id`. */
   body: (w: World, id: string) => Record<string, unknown>;
   id: (w: World) => string;
   /** A well-formed id of nothing. */
   missing: string;
-  /** The documented answer for an outsider: chat33 `result`, enterprise HTTP status. */
+  /** The documented answer for an outsider: chat33 `result`, enterprise HTTP status, gateway `code` (-1 客户端ID无效). */
   refused: number;
   /** A made-up id gets the same answer (the document says existence does not leak). */
   sameAsMissing: boolean;
@@ -39,6 +40,18 @@ interface Row {
 }
 
 const G = (w: World) => String(w.groupId);
+/** A live gateway client of the world's system; the "outsider" here is another system. */
+let gatewayClientId = "";
+const gateway = (route: string, body: (id: string) => Record<string, unknown>, read: boolean): Row => ({
+  surface: "gateway",
+  route,
+  body: (_w, id) => body(id),
+  id: () => gatewayClientId,
+  missing: "bm90LWEtcmVhbC1jbGllbnQtaWQ",
+  refused: -1,
+  sameAsMissing: true,
+  read,
+});
 const group = (route: string, body: (w: World, id: string) => Record<string, unknown>, read: boolean): Row => ({
   surface: "chat33",
   route,
@@ -174,6 +187,11 @@ const ROWS: Row[] = [
     sameAsMissing: true,
     read: true,
   },
+  // the gateway: another system's client id is refused like a forged one
+  gateway("/api/send_to_client", (id) => ({ clientId: id, sendUserId: "u", code: 0, msg: "m", data: "x" }), true),
+  gateway("/api/send_to_clients", (id) => ({ clientIds: [id], sendUserId: "u", code: 0, msg: "m", data: "x" }), false),
+  gateway("/api/bind_to_group", (id) => ({ clientId: id, groupName: "theirs" }), true),
+  gateway("/api/close_client", (id) => ({ clientId: id }), false),
 ];
 
 describe("authorisation matrix: an outsider is refused as not found", () => {
@@ -181,16 +199,26 @@ describe("authorisation matrix: an outsider is refused as not found", () => {
   let s: TestServer;
   let w: World;
   let ws: TestClient;
+  let gwSocket: TestClient | null = null;
   before(async () => {
     backend = await createBackend();
     w = await makeWorld(backend);
     s = await startNode({}, { backend });
     ws = new TestClient(`${s.ws}/ws`, { headers: { "FZM-AUTH-TOKEN": w.carol.chat33, "FZM-DEVICE": "iOS" } });
     await ws.opened;
+    const gw = await gatewayClient(s.ws, w.systemId);
+    gwSocket = gw.c;
+    gatewayClientId = gw.clientId;
+    await fetch(`${s.base}/api/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ systemId: "other-system" }),
+    });
     await socketsReady(s.app);
   });
   after(async () => {
     ws?.close();
+    gwSocket?.close();
     await s?.close();
     await backend?.cleanup();
   });
@@ -213,6 +241,15 @@ describe("authorisation matrix: an outsider is refused as not found", () => {
         const f = await c.next<{ msgId?: string; code?: number }>(10_000);
         if (f.msgId === body.msgId) return f.code ?? 0;
       }
+    }
+    if (row.surface === "gateway") {
+      const r = await fetch(`${s.base}${row.route}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", SystemId: who === "carol" ? "other-system" : w.systemId },
+        body: JSON.stringify(body),
+      });
+      const env = (await r.json()) as { code: number; msg: string };
+      return env.code === -1 && env.msg !== "客户端ID无效" ? -999 : env.code;
     }
     if (row.surface === "enterprise") {
       const q = new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)]));
@@ -245,7 +282,7 @@ describe("authorisation matrix: an outsider is refused as not found", () => {
       if (row.read) {
         const ok = await call(row, "alice", row.id(w));
         checks++;
-        const success = row.surface === "enterprise" ? 200 : 0;
+        const success = row.surface === "enterprise" ? 200 : 0; // chat33 result, gateway code: 0
         if (ok !== success) failures.push(`${name}: the member's control got ${ok}`);
       }
     }
@@ -254,6 +291,7 @@ describe("authorisation matrix: an outsider is refused as not found", () => {
     assert.equal(info.members.length, 2, "the group still has its two members");
     assert.ok(await s.app.messages.findSent(w.alice.user, "w-d1"), "the direct message is still there");
     assert.ok(await s.app.messages.findSent(w.alice.user, "w-g1"), "the group message is still there");
+    assert.equal(gwSocket?.ws.readyState, gwSocket?.ws.OPEN, "the other system could not close the client");
     record("authorisation matrix", { rows: ROWS.length, checks, leaks: failures.length });
     assert.deepEqual(failures, []);
   });
