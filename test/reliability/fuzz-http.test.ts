@@ -173,6 +173,7 @@ function casesOf(path: string, method: string, op: Operation, auth: Record<strin
   for (const p of qParams) {
     for (const v of WRONG.slice(0, 12))
       add(`query ${p.name}=${JSON.stringify(v)}`, { path: url({ ...q0, [p.name]: v }) });
+    add(`query ${p.name}=NUL`, { path: url({ ...q0, [p.name]: "a\u0000" }) });
     const { [p.name]: _, ...rest } = q0;
     add(`query without ${p.name}`, { path: url(rest) });
     add(`query ${p.name} twice`, { path: `${url(q0)}&${encodeURIComponent(p.name)}=2` });
@@ -218,6 +219,8 @@ function casesOf(path: string, method: string, op: Operation, auth: Record<strin
         const v = WRONG[(i * 6 + j) % WRONG.length];
         add(`${k}=${JSON.stringify(v)?.slice(0, 20)}`, { body: JSON.stringify({ ...obj, [k]: v }) });
       }
+      // NUL in every field: PostgreSQL text cannot hold it (each field, not only the cycled ones)
+      add(`${k}=NUL`, { body: JSON.stringify({ ...obj, [k]: "a\u0000" }) });
       add(`${k} deep`, { body: `${JSON.stringify({ ...obj, [k]: 0 }).slice(0, -2)}${deepArray(5000)}}` });
     });
     const first = keys[0] ?? "a";
