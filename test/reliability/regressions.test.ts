@@ -40,4 +40,31 @@ describe("reliability regressions", () => {
     assert.equal((await admin("/org/dict", { type: "sex", code: "9", text: "ok" })).status, 200);
     assert.equal((await admin(`/users?query=a`)).status, 200);
   });
+
+  test("every surface: a NUL reaching PostgreSQL text is the surface's bad-input answer, not a 500", async () => {
+    const answers: Array<[string, number, unknown]> = [];
+    const call = async (what: string, url: string, init: RequestInit) => {
+      const r = await fetch(`${s.base}${url}`, init);
+      answers.push([what, r.status, await r.json().catch(() => null)]);
+    };
+    const json = (body: unknown, headers: Record<string, string> = {}) => ({
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+    await call(
+      "chat33 pwdLogin",
+      "/user/pwdLogin",
+      json({ mobile: "a\u0000", password: "secret-pass-1" }, { "FZM-DEVICE": "iOS" }),
+    );
+    await call("enterprise login", `/auth/login?account=a%00&password=secret-pass-1&platform=pc&device=pc`, {
+      method: "POST",
+    });
+    await call("enterprise scan_login_url", "/auth/scan_login_url?platform=a%00&device=pc", { method: "GET" });
+    await call("gateway register", "/api/register", json({ systemId: "a\u0000" }));
+    for (const [what, status, body] of answers) {
+      assert.ok(status < 500, `${what}: ${status} ${JSON.stringify(body)}`);
+      assert.notEqual((body as { result?: number } | null)?.result, -9000, what);
+    }
+  });
 });
