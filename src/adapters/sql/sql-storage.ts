@@ -44,7 +44,7 @@ import {
 import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { SqlChatrooms } from "./chatroom-repos.ts";
 import { SqlCustomers, SqlTelemetry } from "./customer-repos.ts";
-import { mapErrors } from "./errors.ts";
+import { mapErrors, mapPgTextErrors } from "./errors.ts";
 import { SqlFiles } from "./file-repo.ts";
 import { SqlFriends } from "./friend-repo.ts";
 import { SqlGroups } from "./group-repos.ts";
@@ -130,7 +130,11 @@ function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: Storag
     // An idle client that errors (server restart) must not crash the process.
     pool.on("error", () => {});
     return {
-      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: opts.onQuery && queryLog(opts.onQuery) }),
+      db: new Kysely<Database>({
+        // a NUL reaching PostgreSQL text is bad input, not a 500 (errors.ts)
+        dialect: new PostgresDialect({ pool: mapPgTextErrors(pool) }),
+        log: opts.onQuery && queryLog(opts.onQuery),
+      }),
       kind: "postgres",
       raw: null,
     };

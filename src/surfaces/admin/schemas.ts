@@ -5,6 +5,11 @@ import { type TSchema, Type } from "@sinclair/typebox";
  * fields refused); query strings are coerced from text (see index.ts).
  */
 const strict = { additionalProperties: false };
+/**
+ * Free text the admin API stores or searches: anything but NUL, which PostgreSQL `text` cannot
+ * hold (a NUL reaching it was a 500 there; found by the reliability fuzzer).
+ */
+const NO_NUL = "^[^\\u0000]*$";
 
 /** A user id: the API presents it as a string; a JSON number is accepted too. */
 export const UserId = Type.Union(
@@ -23,10 +28,10 @@ const Username = Type.String({
   description: "2–64 of A–Z a–z 0–9 _ . @ - (must not be a mobile number)",
 });
 const Password = Type.String({ minLength: 6, maxLength: 128, description: "6–128 characters; stored as scrypt" });
-const Nickname = Type.String({ minLength: 1, maxLength: 64 });
-const Avatar = Type.String({ maxLength: 1024, description: "avatar URL" });
+const Nickname = Type.String({ minLength: 1, maxLength: 64, pattern: NO_NUL });
+const Avatar = Type.String({ maxLength: 1024, pattern: NO_NUL, description: "avatar URL" });
 const Sex = Type.Integer({ minimum: 0, maximum: 2, description: "0 unset, 1 male, 2 female" });
-const Position = Type.String({ maxLength: 64, description: "job title" });
+const Position = Type.String({ maxLength: 64, pattern: NO_NUL, description: "job title" });
 const Email = Type.String({ maxLength: 128, pattern: "^(|[^\\s@]+@[^\\s@]+)$", description: "e-mail or empty" });
 const Level = Type.Integer({ minimum: 0, maximum: 2, description: "0 guest, 1 user, 2 customer service" });
 
@@ -111,7 +116,9 @@ export const UserSessionOut = Type.Object({
 
 export const ListUsersQuery = Type.Object(
   {
-    query: Type.Optional(Type.String({ maxLength: 64, description: "substring of mobile, username, nickname or uid" })),
+    query: Type.Optional(
+      Type.String({ maxLength: 64, pattern: NO_NUL, description: "substring of mobile, username, nickname or uid" }),
+    ),
     page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: "from 1" })),
     size: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20, description: "1–200" })),
   },
@@ -120,18 +127,20 @@ export const ListUsersQuery = Type.Object(
 
 export const OutboxQuery = Type.Object(
   {
-    mobile: Type.Optional(Type.String({ maxLength: 32, description: "only codes sent to this mobile" })),
+    mobile: Type.Optional(
+      Type.String({ maxLength: 32, pattern: NO_NUL, description: "only codes sent to this mobile" }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, description: "1–500" })),
   },
   strict,
 );
 
-const Text = (description: string) => Type.String({ minLength: 1, maxLength: 128, description });
-const Short = (max: number, description: string) => Type.String({ maxLength: max, description });
+const Text = (description: string) => Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL, description });
+const Short = (max: number, description: string) => Type.String({ maxLength: max, pattern: NO_NUL, description });
 const NullableInt = (description: string) =>
   Type.Union([Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()], { description });
 const NullableStr = (description: string) =>
-  Type.Union([Type.String({ maxLength: 256 }), Type.Null()], { description });
+  Type.Union([Type.String({ maxLength: 256, pattern: NO_NUL }), Type.Null()], { description });
 
 /** Documented 001 company fields Parley stores without interpreting (kept in `attrs`). */
 const COMPANY_ATTRS = {
@@ -202,7 +211,7 @@ export const DictBody = Type.Object(
   {
     type: Type.String({ pattern: "^[A-Za-z0-9_.-]{1,32}$", description: "dictionary name, e.g. sex" }),
     text: Text("display text"),
-    code: Type.String({ minLength: 1, maxLength: 32, description: "code, unique within the type" }),
+    code: Type.String({ minLength: 1, maxLength: 32, pattern: NO_NUL, description: "code, unique within the type" }),
     url: Type.Optional(Type.Union([Short(1024, "icon URL"), Type.Null()])),
   },
   strict,
