@@ -231,6 +231,26 @@ describe("admin console in a real browser", { skip: haveChromium ? false : `no C
     await admin.screenshot({ path: join(SHOTS, "admin-people.png") });
   });
 
+  test("Money: deposit into a user's wallet, see the entry in the ledger and the packet list, run the ledger check", async () => {
+    await h.open(admin, "people");
+    const id = await createInConsole(admin, newMobile(), "Mona");
+    await h.open(admin, "money");
+    await admin.fill("[data-form=deposit] input[name=userId]", id);
+    await admin.fill("[data-form=deposit] input[name=amount]", "12.5");
+    await admin.click("[data-form=deposit] button[type=submit]");
+    await admin.waitForSelector(`[data-deposit-result]:has-text("User ${id}")`);
+    assert.match((await admin.textContent("[data-deposit-result]")) ?? "", /balance 12\.5/);
+    await admin.fill("[data-section=ledger] input[name=userId]", id);
+    await admin.press("[data-section=ledger] input[name=userId]", "Enter");
+    const entry = admin.locator("[data-section=ledger] tbody tr", { hasText: "deposit" });
+    await entry.first().waitFor();
+    assert.equal(await entry.first().locator("td[data-label=User]").textContent(), id);
+    assert.equal(await entry.first().locator("td[data-label=Amount]").textContent(), "12.5");
+    await admin.waitForSelector("[data-section=packets] table, [data-section=packets] :text('No red packet.')");
+    await admin.click("[data-action=ledger-check]");
+    await admin.waitForSelector("[data-check-result=ok]");
+  });
+
   test("disable a user in People: the /app/ client is signed out and cannot sign in again", async () => {
     const mobile = newMobile();
     const id = await createInConsole(admin, mobile, "Dora");

@@ -1,5 +1,4 @@
 import { useState } from "preact/hooks";
-import { optional } from "../api.ts";
 import { session } from "../session.ts";
 import { act, Field, Form, Loading, Section, Table, useLoad, when } from "../ui.tsx";
 
@@ -7,26 +6,37 @@ const api = () => session()!.api;
 
 interface LedgerRow {
   id: string | number;
-  userId?: string;
-  coin?: number;
-  amount?: number | string;
-  kind?: string;
-  ref?: string;
-  balance?: number | string;
-  createdAt?: number;
+  entryId: string | number;
+  account: string;
+  userId: string | null;
+  coin: number;
+  amount: number | string;
+  reason: string;
+  ref: string | null;
+  createdAt: number;
 }
 interface PacketRow {
   id: string | number;
-  senderId?: string;
-  coin?: number;
-  amount?: number | string;
-  size?: number;
-  remain?: number;
-  status?: number | string;
-  createdAt?: number;
+  senderId: string;
+  senderName?: string;
+  coin: number;
+  type: number;
+  amount: number | string;
+  size: number;
+  target: string;
+  toId: string;
+  claimed: number;
+  refunded: number;
+  settledAt: number | null;
+  expiresAt: number;
+  createdAt: number;
 }
-
-const list = <T,>(d: T[] | { list: T[] }) => (Array.isArray(d) ? d : d.list);
+interface VerifyResult {
+  ok: boolean;
+  issues: Array<{ check: string; detail: string }>;
+  checkedAt: number;
+  durationMs: number;
+}
 
 function Deposit() {
   const [last, setLast] = useState<{
@@ -80,10 +90,15 @@ function Deposit() {
 
 function Ledger() {
   const [userId, setUserId] = useState("");
+  const [beforeId, setBeforeId] = useState<string | null>(null);
   const l = useLoad(
     () =>
-      optional(() => api().admin<LedgerRow[] | { list: LedgerRow[] }>("GET", "/wallet/ledger", { userId, limit: 100 })),
-    [userId],
+      api().admin<{ list: LedgerRow[]; nextBeforeId: string | number | null }>("GET", "/wallet/ledger", {
+        ...(userId ? { userId } : {}),
+        ...(beforeId ? { beforeId } : {}),
+        limit: 50,
+      }),
+    [userId, beforeId],
   );
   return (
     <Section title="Ledger" id="ledger">
@@ -91,6 +106,7 @@ function Ledger() {
         class="search"
         onSubmit={(e) => {
           e.preventDefault();
+          setBeforeId(null);
           setUserId(String(new FormData(e.currentTarget as HTMLFormElement).get("userId") ?? "").trim());
         }}
       >
@@ -98,83 +114,125 @@ function Ledger() {
         <button type="submit">Show</button>
       </form>
       <Loading l={l}>
-        {(d) =>
-          d === null ? (
-            <p class="hint">Needs GET /admin/api/wallet/ledger (not on this server yet).</p>
-          ) : (
+        {(d) => (
+          <>
             <Table
-              rows={list(d)}
+              rows={d.list}
               rowKey={(r) => String(r.id)}
               empty="No entry."
               columns={[
-                { title: "Entry", cell: (r) => String(r.id) },
+                { title: "Entry", cell: (r) => String(r.entryId) },
+                { title: "Account", cell: (r) => r.account },
                 { title: "User", cell: (r) => r.userId ?? "" },
-                { title: "Coin", cell: (r) => String(r.coin ?? "") },
-                { title: "Amount", cell: (r) => String(r.amount ?? "") },
-                { title: "Kind", cell: (r) => r.kind ?? "" },
+                { title: "Coin", cell: (r) => String(r.coin) },
+                { title: "Amount", cell: (r) => String(r.amount) },
+                { title: "Reason", cell: (r) => r.reason },
                 { title: "Reference", cell: (r) => r.ref ?? "" },
-                { title: "When", cell: (r) => when(r.createdAt ?? 0) },
+                { title: "When", cell: (r) => when(r.createdAt) },
               ]}
             />
-          )
-        }
+            <p>
+              {beforeId ? (
+                <button type="button" onClick={() => setBeforeId(null)}>
+                  Newest
+                </button>
+              ) : null}{" "}
+              {d.nextBeforeId !== null ? (
+                <button type="button" data-action="ledger-older" onClick={() => setBeforeId(String(d.nextBeforeId))}>
+                  Older
+                </button>
+              ) : null}
+            </p>
+          </>
+        )}
       </Loading>
     </Section>
   );
 }
 
 function Packets() {
+  const [page, setPage] = useState(1);
+  const size = 20;
   const l = useLoad(
-    () => optional(() => api().admin<PacketRow[] | { list: PacketRow[] }>("GET", "/wallet/packets", { limit: 100 })),
-    [],
+    () => api().admin<{ total: number; list: PacketRow[] }>("GET", "/wallet/packets", { page, size }),
+    [page],
   );
   return (
     <Section title="Red packets" id="packets">
       <Loading l={l}>
-        {(d) =>
-          d === null ? (
-            <p class="hint">Needs GET /admin/api/wallet/packets (not on this server yet).</p>
-          ) : (
+        {(d) => (
+          <>
             <Table
-              rows={list(d)}
+              rows={d.list}
               rowKey={(r) => String(r.id)}
               empty="No red packet."
               columns={[
                 { title: "Packet", cell: (r) => String(r.id) },
-                { title: "Sender", cell: (r) => r.senderId ?? "" },
-                { title: "Coin", cell: (r) => String(r.coin ?? "") },
-                { title: "Amount", cell: (r) => String(r.amount ?? "") },
-                { title: "Shares", cell: (r) => `${r.remain ?? "?"} / ${r.size ?? "?"}` },
-                { title: "Status", cell: (r) => String(r.status ?? "") },
-                { title: "Sent", cell: (r) => when(r.createdAt ?? 0) },
+                { title: "Sender", cell: (r) => (r.senderName ? `${r.senderName} (${r.senderId})` : r.senderId) },
+                { title: "Coin", cell: (r) => String(r.coin) },
+                { title: "Amount", cell: (r) => String(r.amount) },
+                { title: "Kind", cell: (r) => (r.type === 1 ? "random" : "equal") },
+                { title: "To", cell: (r) => `${r.target} ${r.toId}` },
+                { title: "Claimed", cell: (r) => `${r.claimed} / ${r.size}` },
+                { title: "Refunded", cell: (r) => String(r.refunded) },
+                {
+                  title: "State",
+                  cell: (r) => (r.settledAt ? "settled" : r.expiresAt < Date.now() ? "expired" : "open"),
+                },
+                { title: "Sent", cell: (r) => when(r.createdAt) },
               ]}
             />
-          )
-        }
+            <p>
+              {page > 1 ? (
+                <button type="button" onClick={() => setPage(page - 1)}>
+                  Previous
+                </button>
+              ) : null}{" "}
+              {page * size < d.total ? (
+                <button type="button" onClick={() => setPage(page + 1)}>
+                  Next
+                </button>
+              ) : null}{" "}
+              <span>{d.total} in all</span>
+            </p>
+          </>
+        )}
       </Loading>
     </Section>
   );
 }
 
 function Check() {
-  const [result, setResult] = useState<unknown>(null);
+  const [result, setResult] = useState<VerifyResult | null>(null);
   return (
     <Section title="Ledger check" id="check">
-      <p class="hint">Sums every account against its ledger entries; a healthy ledger balances to zero.</p>
+      <p class="hint">Sums every account against its ledger entries (parley wallet verify); runs on click only.</p>
       <button
         type="button"
         data-action="ledger-check"
         onClick={async () => {
-          const r = await act("Ledger checked", () => api().admin("POST", "/wallet/check", {}));
+          const r = await act("Ledger checked", () => api().admin<VerifyResult>("POST", "/wallet/verify", {}));
           if (r !== undefined) setResult(r);
         }}
       >
         Run the check
       </button>
       {result !== null ? (
-        <pre class="result" data-check-result>
-          {JSON.stringify(result, null, 2)}
-        </pre>
+        <div data-check-result={result.ok ? "ok" : "issues"}>
+          <p>
+            {result.ok ? "The ledger is consistent." : `${result.issues.length} issue(s) found.`} Checked{" "}
+            {when(result.checkedAt)} in {result.durationMs} ms.
+          </p>
+          {result.issues.length ? (
+            <ul>
+              {result.issues.map((i) => (
+                <li key={`${i.check}:${i.detail}`}>
+                  {i.check}: {i.detail}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
       ) : null}
     </Section>
   );
