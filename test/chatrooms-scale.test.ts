@@ -111,7 +111,7 @@ describe(`chat-room fan-out at scale (${REDIS_URL ? "PostgreSQL + Redis" : "SQLi
       // two events in one burst (like a group commit's): they share the first batch
       s.app.realtime.deliverLocal(topic, events[0]);
       s.app.realtime.deliverLocal(topic, events[1]);
-      assert.equal(s.app.realtime.fanoutPasses, 1);
+      assert.equal(s.app.realtime.fanoutLoad.passes, 1);
       assert.equal(out() - before, 0, "nothing is written while the burst of publishes goes on");
       await new Promise((r) => setImmediate(r));
       assert.equal(
@@ -124,7 +124,7 @@ describe(`chat-room fan-out at scale (${REDIS_URL ? "PostgreSQL + Redis" : "SQLi
       s.app.realtime.unsubscribe(leaver, topic);
       await new Promise((r) => setImmediate(r));
       assert.equal(out() - before, 4 * SHARD, "one more shard per turn");
-      await until("the passes to finish", () => s.app.realtime.fanoutPasses === 0);
+      await until("the passes to finish", () => s.app.realtime.fanoutLoad.passes === 0);
       assert.equal(out() - before, (N - 1) * events.length, "every frame once, none to the member that left");
       assert.equal(writes, 2, "the burst's two events in one write, then the three queued behind them in one write");
 

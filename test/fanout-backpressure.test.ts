@@ -107,7 +107,7 @@ test(`${SENDERS} concurrent senders to a ${MEMBERS}-member gateway group: every 
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        maxPending = Math.max(maxPending, realtime.fanoutPending);
+        maxPending = Math.max(maxPending, realtime.fanoutLoad.pending);
         await new Promise((r) => setImmediate(r));
       }
     })();

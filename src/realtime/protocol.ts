@@ -62,6 +62,17 @@ export interface RealtimeStats {
   messagesDelivered: Map<string, number>;
 }
 
+/** Empty counters, all keyed by protocol (or `<protocol> <kind>`). */
+export function newRealtimeStats(): RealtimeStats {
+  return {
+    framesIn: new Map(),
+    framesOut: new Map(),
+    slowConsumers: new Map(),
+    open: new Map(),
+    messagesDelivered: new Map(),
+  };
+}
+
 export function bump(m: Map<string, number>, key: string, by = 1): void {
   m.set(key, (m.get(key) ?? 0) + by);
 }

@@ -8,6 +8,7 @@ import type { Connection } from "./connection.ts";
 import { FanOut } from "./fanout.ts";
 import { NodeOps } from "./node-ops.ts";
 import type { ProtocolHandler, RealtimeEvent, RealtimeStats, UpgradeRoute } from "./protocol.ts";
+import { newRealtimeStats } from "./protocol.ts";
 import { ConnectionRegistry } from "./registry.ts";
 import { Sweeper } from "./sweeper.ts";
 import { TopicIndex } from "./topic-index.ts";
@@ -37,13 +38,7 @@ export interface RealtimeOptions {
  * upgrade routes; core services reach it only through the events and connection-ops ports.
  */
 export class Realtime implements ConnectionOps<RealtimeEvent> {
-  readonly stats: RealtimeStats = {
-    framesIn: new Map(),
-    framesOut: new Map(),
-    slowConsumers: new Map(),
-    open: new Map(),
-    messagesDelivered: new Map(),
-  };
+  readonly stats: RealtimeStats = newRealtimeStats();
   private readonly protocols = new Map<string, ProtocolHandler>();
   private readonly topics: TopicIndex;
   private readonly writer: Writer;
@@ -170,14 +165,9 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     return this.fanout.admit(topic, timeoutMs);
   }
 
-  /** Events queued behind running fan-out passes (metrics, tests). */
-  get fanoutPending(): number {
-    return this.fanout.pendingEvents;
-  }
-
-  /** Fan-out passes running now (large audiences being written shard by shard). */
-  get fanoutPasses(): number {
-    return this.fanout.activePasses;
+  /** Fan-out passes running now (large audiences written shard by shard) and events queued behind them. */
+  get fanoutLoad(): { passes: number; pending: number } {
+    return { passes: this.fanout.activePasses, pending: this.fanout.pendingEvents };
   }
 
   /** Sends an event to one connection on any node. Best effort (live-only). */
@@ -212,22 +202,9 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
     return this.writer.send(conn, conn.transport.frame(text));
   }
 
-  /**
-   * Sends one text message to many local connections, framed once per transport (e.g. a
-   * cluster-admin broadcast); returns how many frames were written.
-   */
+  /** One text message to many local connections, framed once per transport (see `Writer.sendTextMany`). */
   sendTextMany(conns: Iterable<Connection>, text: string): number {
-    let lastTransport: Transport | null = null;
-    let frame: Buffer | null = null;
-    let sent = 0;
-    for (const conn of conns) {
-      if (conn.transport !== lastTransport) {
-        lastTransport = conn.transport;
-        frame = conn.transport.frame(text);
-      }
-      if (frame && this.writer.send(conn, frame)) sent++;
-    }
-    return sent;
+    return this.writer.sendTextMany(conns, text);
   }
 
   /** See `Writer.holdWrites` (wired as the events port's after-commit hook). */

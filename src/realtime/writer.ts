@@ -105,4 +105,22 @@ export class Writer {
     conn.transport.close(conn, code, reason);
     setTimeout(() => conn.transport.terminate(conn), 2000).unref();
   }
+
+  /**
+   * Sends one text message to many local connections, framed once per transport (e.g. a
+   * cluster-admin broadcast); returns how many frames were written.
+   */
+  sendTextMany(conns: Iterable<Connection>, text: string): number {
+    let lastTransport: Connection["transport"] | null = null;
+    let frame: Buffer | null = null;
+    let sent = 0;
+    for (const conn of conns) {
+      if (conn.transport !== lastTransport) {
+        lastTransport = conn.transport;
+        frame = conn.transport.frame(text);
+      }
+      if (frame && this.send(conn, frame)) sent++;
+    }
+    return sent;
+  }
 }
