@@ -4,6 +4,7 @@
 //   node --import tsx bench/scale-chart.ts bench/results/scale-latest.json bench/results/scale-latest.png
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../test/helpers/chromium.ts";
 
 interface Series {
   name: string;
@@ -182,17 +183,8 @@ export async function renderCharts(result: any, png: string): Promise<string> {
   // playwright-core gives the browser a fresh temporary profile of its own
   const { chromium } = await import("playwright-core");
   const browser = await chromium.launch({
-    executablePath: process.env.PARLEY_CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    executablePath: CHROMIUM,
+    args: CHROMIUM_FLAGS,
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 940 } });

@@ -11,6 +11,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../test/helpers/chromium.ts";
 import { startServer } from "../test/helpers/server.ts";
 
 const runs = Number(process.argv[2] ?? 10);
@@ -33,17 +34,8 @@ console.log(`initial JS gzipped: ${(js / 1024).toFixed(1)} KiB`);
 
 const s = await startServer();
 const browser = await chromium.launch({
-  executablePath: process.env.PARLEY_CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
+  executablePath: CHROMIUM,
+  args: CHROMIUM_FLAGS,
 });
 const marks: number[] = [];
 const dcl: number[] = [];

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { MemoryBus } from "../src/adapters/hub/memory-hub.ts";
 import { createBackend, createPgDatabase, DATABASE_URL, dropRedisPrefix, REDIS_URL } from "./helpers/backend.ts";
+import { CHROMIUM, CHROMIUM_FLAGS } from "./helpers/chromium.ts";
 import { AccessClient } from "./helpers/im-client.ts";
 import { freePort } from "./helpers/ports.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
@@ -29,26 +30,8 @@ import { gatewayClient } from "./helpers/ws-client.ts";
  * where it fails.
  */
 
-function findChromium(): string {
-  const given = process.env.PARLEY_CHROMIUM ?? "/usr/bin/chromium";
-  if (given.includes("/")) return given;
-  for (const dir of (process.env.PATH ?? "").split(":"))
-    if (dir && existsSync(join(dir, given))) return join(dir, given);
-  return given;
-}
-const CHROMIUM = findChromium();
 const ROOT = join(import.meta.dirname, "..");
 const SHOTS = process.env.PARLEY_SCREENSHOTS ?? join(tmpdir(), "parley-admin-screenshots");
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 function newest(path: string): number {
   const st = statSync(path);
@@ -82,7 +65,7 @@ class Harness {
   async start() {
     ensureBuilt();
     mkdirSync(SHOTS, { recursive: true });
-    this.browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
+    this.browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: 30_000 });
   }
   async stop() {
     for (const c of this.contexts) await c.close().catch(() => {});
@@ -249,6 +232,7 @@ describe("admin console in a real browser", { skip: haveChromium ? false : `no C
     await admin.waitForSelector("[data-section=packets] table, [data-section=packets] :text('No red packet.')");
     await admin.click("[data-action=ledger-check]");
     await admin.waitForSelector("[data-check-result=ok]");
+    await h.open(admin, "people"); // the next tests start on People
   });
 
   test("disable a user in People: the /app/ client is signed out and cannot sign in again", async () => {

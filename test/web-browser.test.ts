@@ -8,6 +8,7 @@ import { gzipSync } from "node:zlib";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import sharp from "sharp";
 import type { ParleyClient } from "../web/sdk/client.ts";
+import { CHROMIUM, CHROMIUM_FLAGS } from "./helpers/chromium.ts";
 import { socketsReady } from "./helpers/ready.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 import {
@@ -34,28 +35,9 @@ import {
  * where it fails.
  */
 
-/** `PARLEY_CHROMIUM`: a path, or a command name looked up on PATH (as .ci/run does); default Debian's. */
-function findChromium(): string {
-  const given = process.env.PARLEY_CHROMIUM ?? "/usr/bin/chromium";
-  if (given.includes("/")) return given;
-  for (const dir of (process.env.PATH ?? "").split(":"))
-    if (dir && existsSync(join(dir, given))) return join(dir, given);
-  return given;
-}
-const CHROMIUM = findChromium();
 const ROOT = join(import.meta.dirname, "..");
 const DIST = join(ROOT, "web", "dist", "index.html");
 const SHOTS = process.env.PARLEY_SCREENSHOTS ?? join(tmpdir(), "parley-web-screenshots");
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** The newest modification time under `dir`. */
 function newest(dir: string): number {
@@ -99,7 +81,7 @@ describe("web client in a real browser", {
     ensureBuilt();
     mkdirSync(SHOTS, { recursive: true });
     s = await startServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: 30_000 });
   });
   after(async () => {
     for (const c of clients) c.stop();
