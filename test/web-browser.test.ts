@@ -542,8 +542,8 @@ describe("web client in a real browser", {
       await s.app.close();
       await old.backend.cleanup();
     };
-    await bob.page.waitForSelector(".bubble:has-text('断线时发的 2')", { timeout: 20_000 });
-    await alice.page.waitForSelector(".msg.sending", { state: "detached", timeout: 20_000 });
+    await bob.page.waitForSelector(".bubble:has-text('断线时发的 2')", { timeout: 60_000 });
+    await alice.page.waitForSelector(".msg.sending", { state: "detached", timeout: 60_000 });
     await say(alice.page, "重启之后");
     await bob.page.waitForSelector(".bubble:has-text('重启之后')");
     for (const p of [alice.page, bob.page]) {
