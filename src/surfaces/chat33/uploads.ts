@@ -1,8 +1,9 @@
 import multipart from "@fastify/multipart";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { AppError, invalid } from "../../core/errors.ts";
+import { invalid } from "../../core/errors.ts";
 import { isImage } from "../../core/files/sniff.ts";
+import { multipartError } from "../../http/multipart-errors.ts";
 import { documentRoutes, rawResponse } from "../../http/openapi.ts";
 import { requireUser } from "./auth.ts";
 import type { Chat33Deps } from "./deps.ts";
@@ -32,17 +33,6 @@ const UploadData = Type.Object({
 
 const FileParams = Type.Object({ sha256: Type.String({ maxLength: 64, description: "64 hex digits" }) });
 const SHA256_RE = /^[0-9a-f]{64}$/;
-
-/** Multipart errors (busboy's and @fastify/multipart's) → this surface's reasons. */
-function multipartError(e: unknown): AppError {
-  if (e instanceof AppError) return e;
-  const code = (e as { code?: string }).code;
-  if (code === "FST_REQ_FILE_TOO_LARGE") return invalid("file_too_large");
-  if (code === "FST_FILES_LIMIT" || code === "FST_PARTS_LIMIT" || code === "FST_FIELDS_LIMIT")
-    return invalid("too_many_parts");
-  if (code === "FST_INVALID_MULTIPART_CONTENT_TYPE") return invalid("not_multipart");
-  return invalid("bad_multipart", (e as Error).message);
-}
 
 /**
  * Image uploads for chat33 clients, the web client's way to send msgType 3 (Parley extension;

@@ -2,10 +2,11 @@ import multipart from "@fastify/multipart";
 import type { Static } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Authenticated } from "../../core/accounts/account-service.ts";
-import { AppError, invalid, notFound } from "../../core/errors.ts";
+import { invalid, notFound } from "../../core/errors.ts";
 import { parseRange } from "../../core/files/file-service.ts";
 import { nameExtension } from "../../core/files/names.ts";
 import { extensionOf, isImage, isMedia } from "../../core/files/sniff.ts";
+import { multipartError } from "../../http/multipart-errors.ts";
 import { rawResponse } from "../../http/openapi.ts";
 import type { StoredFile } from "../../ports/storage/files.ts";
 import { type EnterpriseContext, publicBase, routeWith405 } from "./context.ts";
@@ -42,17 +43,6 @@ export function uploadVo(f: StoredFile, urls: FileUrls) {
     playTime: 0,
     category: extensionOf(f.mime) ?? nameExtension(f.name) ?? "",
   };
-}
-
-/** Multipart errors (and busboy's plain parse errors) → core errors of this surface. */
-function multipartError(e: unknown): AppError {
-  if (e instanceof AppError) return e;
-  const code = (e as { code?: string }).code;
-  if (code === "FST_REQ_FILE_TOO_LARGE") return invalid("file_too_large");
-  if (code === "FST_FILES_LIMIT" || code === "FST_PARTS_LIMIT" || code === "FST_FIELDS_LIMIT")
-    return invalid("too_many_parts");
-  if (code === "FST_INVALID_MULTIPART_CONTENT_TYPE") return invalid("not_multipart");
-  return invalid("bad_multipart", (e as Error).message);
 }
 
 /**
