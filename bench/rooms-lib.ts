@@ -2,7 +2,7 @@
 // started is stopped at the end, on error and on signals), a tiny HTTP client, Node servers with
 // the event-loop probe, and the load-generator handle (bench/rooms-loadgen.ts).
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
@@ -180,3 +180,17 @@ export const waitProgress = (ms: number) =>
       r();
     };
   });
+
+/**
+ * Write-type system calls a process (all its threads) has made: `syscw` of /proc/<pid>/io
+ * (write, writev, pwrite…: the socket writes of a server, plus its few file writes). NaN when
+ * unreadable. Deliveries ÷ the change over a window = frames per write syscall.
+ */
+export function procWriteSyscalls(pid: number): number {
+  try {
+    const m = /^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m?.[1] ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}

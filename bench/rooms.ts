@@ -27,6 +27,7 @@ import {
   cleanups,
   Loadgen,
   onProgress,
+  procWriteSyscalls,
   ROOT,
   request,
   startNode,
@@ -225,7 +226,9 @@ interface Row {
   otherCpuPct: number;
   rssMiB: number;
   kibPerMember: number;
-  eld: { max: number; p99: number; mean: number } | null;
+  eld: { max: number; p99: number; mean: number; elu: number | null } | null;
+  /** Deliveries per write system call of the server (/proc/<pid>/io `syscw`; NaN if unreadable). */
+  framesPerWrite: number;
   bottleneck: string;
 }
 
@@ -247,6 +250,7 @@ async function scenario(
   await sleep(150);
   const lgPids = lgs.map((l) => l.pid());
   const s0 = procCpuSeconds(server.pid);
+  const w0 = procWriteSyscalls(server.pid);
   const g0 = cpuOf(lgPids);
   const me0 = process.cpuUsage();
   const m0 = machineCpu();
@@ -279,6 +283,7 @@ async function scenario(
     lgs.map((l) => l.ask<{ recv: number; hist: HistogramJSON }>({ type: "collect" }, "stats")),
   );
   const s1 = procCpuSeconds(server.pid);
+  const w1 = procWriteSyscalls(server.pid);
   const g1 = cpuOf(lgPids);
   const me = process.cpuUsage(me0);
   const m1 = machineCpu();
@@ -302,8 +307,13 @@ async function scenario(
   }
   for (let i = 0; i < 100 && server.eldFile && !eld; i++) {
     try {
-      const e = JSON.parse(readFileSync(server.eldFile, "utf8")) as { max: number; p99: number; mean: number };
-      eld = { max: e.max, p99: e.p99, mean: e.mean };
+      const e = JSON.parse(readFileSync(server.eldFile, "utf8")) as {
+        max: number;
+        p99: number;
+        mean: number;
+        elu?: number;
+      };
+      eld = { max: e.max, p99: e.p99, mean: e.mean, elu: e.elu ?? null };
     } catch {
       await sleep(20); // not written yet, or half-written
     }
@@ -340,6 +350,7 @@ async function scenario(
     rssMiB: Math.round(rss / 102.4) / 10,
     kibPerMember: Math.round(((rss - baseRss) / size) * 10) / 10,
     eld,
+    framesPerWrite: w1 > w0 ? Math.round((deliveries / (w1 - w0)) * 100) / 100 : Number.NaN,
     bottleneck,
   };
 }
@@ -403,7 +414,7 @@ async function runTarget(
         const row = await scenario(target, server, senders, lgs, size, w, baseRss);
         rows.push(row);
         process.stderr.write(
-          `[rooms] ${target} ${size} ${row.scenario}: ${row.deliveriesPerSec}/s p50 ${row.p50Ms} p99 ${row.p99Ms} ms, ${row.serverCpuUsPerDelivery} µs/delivery, lost ${row.lost}, load ${os.loadavg()[0].toFixed(1)}\n`,
+          `[rooms] ${target} ${size} ${row.scenario}: ${row.deliveriesPerSec}/s p50 ${row.p50Ms} p99 ${row.p99Ms} ms, ${row.serverCpuUsPerDelivery} µs/delivery (server ${row.serverCpuPct} %, other ${row.otherCpuPct} %, ${row.framesPerWrite} deliveries/write, ELU ${row.eld?.elu ?? "n/a"}), lost ${row.lost}, load ${os.loadavg()[0].toFixed(1)}\n`,
         );
       }
     }
@@ -428,14 +439,14 @@ function markdown(
     `Machine: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, Node ${process.version}; load average before ${meta.loadBefore}, after ${meta.loadAfter} (shared with other agents).`,
     `Command: \`${meta.command}\`; ${LOADGENS} load generators; ${SECONDS} s per scenario; many in flight = ${WINDOW} messages.`,
     "",
-    "| target | members | scenario | deliveries/s | p50 ms | p99 ms | server CPU µs/delivery | server CPU % | loadgen CPU % | other CPU % | RSS MiB | KiB/member | event-loop delay max / p99 ms | lost | bottleneck |",
-    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    "| target | members | scenario | deliveries/s | p50 ms | p99 ms | server CPU µs/delivery | server CPU % | loadgen CPU % | other CPU % | RSS MiB | KiB/member | event-loop delay max / p99 ms | event-loop utilisation | deliveries per server write | lost | bottleneck |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
   ];
   for (const r of results) {
     if (r.error) lines.push(`| ${r.target} | — | failed: ${r.error.replaceAll("|", "/").slice(0, 200)} |`);
     for (const x of r.rows)
       lines.push(
-        `| ${x.target} | ${x.size} | ${x.scenario} | ${x.deliveriesPerSec} | ${x.p50Ms} | ${x.p99Ms} | ${x.serverCpuUsPerDelivery} | ${x.serverCpuPct} | ${x.loadgenCpuPct + x.senderCpuPct} | ${x.otherCpuPct} | ${x.rssMiB} | ${x.kibPerMember} | ${x.eld ? `${x.eld.max} / ${x.eld.p99}` : "n/a"} | ${x.lost} | ${x.bottleneck} |`,
+        `| ${x.target} | ${x.size} | ${x.scenario} | ${x.deliveriesPerSec} | ${x.p50Ms} | ${x.p99Ms} | ${x.serverCpuUsPerDelivery} | ${x.serverCpuPct} | ${x.loadgenCpuPct + x.senderCpuPct} | ${x.otherCpuPct} | ${x.rssMiB} | ${x.kibPerMember} | ${x.eld ? `${x.eld.max} / ${x.eld.p99}` : "n/a"} | ${x.eld?.elu ?? "n/a"} | ${Number.isNaN(x.framesPerWrite) ? "n/a" : x.framesPerWrite} | ${x.lost} | ${x.bottleneck} |`,
       );
   }
   // ratios against the peers, same size and scenario
