@@ -131,10 +131,20 @@ async function createInConsole(page: Page, mobile: string, nickname: string): Pr
   return (await row.getAttribute("data-row")) ?? "";
 }
 
+/** A user's id by mobile, from the admin API. */
+async function adminUserIdOn(base: string, mobile: string): Promise<string> {
+  const res = await fetch(`${base}/admin/api/users?query=${mobile}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const list = ((await res.json()) as { data: { list: Array<{ id: string; mobile: string }> } }).data.list;
+  const u = list.find((x) => x.mobile === mobile);
+  assert.ok(u, `user ${mobile}`);
+  return u.id;
+}
+
 describe("admin console in a real browser", { skip: haveChromium ? false : `no Chromium at ${CHROMIUM}` }, () => {
   const h = new Harness();
   let s: TestServer;
   let admin: Page;
+  const adminUserId = (mobile: string) => adminUserIdOn(s.base, mobile);
 
   before(async () => {
     await h.start();
@@ -212,6 +222,78 @@ describe("admin console in a real browser", { skip: haveChromium ? false : `no C
     await appSignIn(app, s.base, mobile);
     await app.waitForSelector(".shell");
     await admin.screenshot({ path: join(SHOTS, "admin-people.png") });
+  });
+
+  test("People: the organisation directory — add, edit and move, a delete refused while in use, then deleted", async () => {
+    await h.open(admin, "people");
+    const org = admin.locator("[data-section=org]");
+    const notice = (re: string) => admin.waitForSelector(`[data-notice]:has-text('${re}')`);
+    // a licence and a company, added with the forms
+    await admin.fill("[data-form=new-license] input[name=text]", "浏览器许可");
+    await admin.click("[data-form=new-license] button[type=submit]");
+    await notice("Added licence");
+    await admin.fill("[data-form=new-company] input[name=text]", "Org <b>Co</b>");
+    await admin.fill("[data-form=new-company] input[name=code]", "B1");
+    await admin.click("[data-form=new-company] button[type=submit]");
+    const companyRow = org.locator("tr", { hasText: "Org <b>Co</b>" });
+    await companyRow.waitFor();
+    const companyId = Number(await companyRow.getAttribute("data-row"));
+    // edit it: the dialog holds its values; the row shows the new ones
+    await companyRow.locator("[data-action=edit-org]").click();
+    assert.equal(await admin.inputValue("[data-form=edit-companies] input[name=code]"), "B1");
+    await admin.fill("[data-form=edit-companies] input[name=text]", "组织公司");
+    await admin.click("[data-form=edit-companies] button[type=submit]");
+    await org.locator(`tr[data-row="${companyId}"]:has-text('组织公司')`).waitFor();
+    // its departments: a root and a child; a user placed in the child (through the API)
+    await org.locator(`tr[data-row="${companyId}"] button:has-text('Open')`).click();
+    await admin.waitForSelector(`[data-company="${companyId}"]`);
+    await admin.fill("[data-form=new-dept] input[name=text]", "总部");
+    await admin.click("[data-form=new-dept] button[type=submit]");
+    const root = org.locator("li[data-dept]", { hasText: "总部" }).first();
+    await root.waitFor();
+    const rootId = await root.getAttribute("data-dept");
+    await admin.fill("[data-form=new-dept] input[name=text]", "研发");
+    await admin.fill("[data-form=new-dept] input[name=parentId]", String(rootId));
+    await admin.click("[data-form=new-dept] button[type=submit]");
+    const child = org.locator(`li[data-dept="${rootId}"] li[data-dept]`);
+    await child.waitFor();
+    const childId = Number(await child.getAttribute("data-dept"));
+    const made = await fetch(`${s.base}/admin/api/users`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ mobile: newMobile(), password: PASSWORD, companyId, deptId: childId }),
+    });
+    assert.equal(made.status, 200);
+    const user = ((await made.json()) as { data: { id: string } }).data;
+    // deleting the root is refused (it has a sub-department), and so is the child (a user): both stay
+    await root.locator(":scope > span [data-action=delete-org]").click();
+    await notice("Cannot delete department 总部: department still has 1 sub-department");
+    await child.locator("[data-action=delete-org]").click();
+    await notice("Cannot delete department 研发: department still has 1 user");
+    // rename the child and move it to the top level: the tree follows
+    await child.locator("[data-action=edit-org]").click();
+    await admin.fill("[data-form=edit-departments] input[name=text]", "研发中心");
+    await admin.fill("[data-form=edit-departments] input[name=parentId]", "");
+    await admin.click("[data-form=edit-departments] button[type=submit]");
+    const moved = org.locator(`[data-company="${companyId}"] > div > ul.tree > li[data-dept="${childId}"]`);
+    await moved.locator("[data-dept-name]:has-text('研发中心')").waitFor();
+    await admin.screenshot({ path: join(SHOTS, "admin-people-org.png"), fullPage: true });
+    // with the user moved out, the department goes; then the root; then the company
+    const out = await fetch(`${s.base}/admin/api/users/update`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: user.id, companyId: null, deptId: null }),
+    });
+    assert.equal(out.status, 200);
+    await moved.locator(":scope > span [data-action=delete-org]").click();
+    await notice("Deleted department 研发中心");
+    await org.locator(`li[data-dept="${childId}"]`).waitFor({ state: "detached" });
+    await root.locator(":scope > span [data-action=delete-org]").click();
+    await notice("Deleted department 总部");
+    await org.locator(`[data-org="companies-${companyId}"] [data-action=delete-org]`).click();
+    await notice("Deleted company 组织公司");
+    await org.locator(`[data-org="companies-${companyId}"]`).waitFor({ state: "detached" });
+    await admin.waitForSelector(`[data-company="${companyId}"]`, { state: "detached" });
   });
 
   test("Money: deposit into a user's wallet, see the entry in the ledger and the packet list, run the ledger check", async () => {
@@ -350,6 +432,15 @@ describe("admin console in a real browser", { skip: haveChromium ? false : `no C
     await app.waitForSelector(".toast:has-text('聊天室已关闭')");
     await admin.click("[data-action=open-room]");
     await admin.waitForSelector("[data-notice=ok]:has-text('Room opened')");
+    // bar Rita from the room and take her off the blacklist again (POST /admin/api/rooms/blacklist)
+    const ritaId = await adminUserId(mobile);
+    const black = admin.locator(`[data-blacklist="room-${groupId}"]`);
+    await black.locator("input[name=uid]").fill(ritaId);
+    await black.locator("button[type=submit]").click();
+    await black.locator(`tr[data-row="${ritaId}"]:has-text('Rita')`).waitFor();
+    await black.locator(`tr[data-row="${ritaId}"] [data-action=unbar]`).click();
+    await admin.waitForSelector("[data-notice=ok]:has-text('Unbarred')");
+    await black.locator(`tr[data-row="${ritaId}"]`).waitFor({ state: "detached" });
     await admin.screenshot({ path: join(SHOTS, "admin-conversations.png") });
     // the dashboard with users in rooms: a few samples later, for the screenshot
     await h.open(admin, "dashboard");

@@ -4,6 +4,7 @@ import { contentOrThrow } from "../src/core/messages/content.ts";
 import type { User } from "../src/ports/storage/accounts.ts";
 import { socketsReady } from "./helpers/ready.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
+import { until } from "./helpers/web-users.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
 /**
@@ -290,6 +291,67 @@ describe("admin API: conversations", () => {
     assert.equal((await post("/rooms/mute", { id: room.id, durationMs: -1 })).status, 400);
     assert.equal((await post("/rooms/mute", { id: room.id, userId: 999999, durationMs: 1 })).status, 404);
     assert.equal((await get("/rooms?status=deleted")).status, 400);
+  });
+
+  test("chat rooms: bar a user and take it off the blacklist through /admin/api/rooms/blacklist", async () => {
+    // (the list shape comes from the admin detail; adding and removing from /admin/api alone)
+    const room = await data(post<RoomOut>("/rooms", { name: "Barred room" }));
+    const erin = await person("Erin-bl");
+    const { c } = await chat33Socket(erin);
+    c.ws.send(JSON.stringify({ eventType: 1, msgId: "join-bl", groupId: String(room.id) }));
+    await c.next(); // the join answer
+    const detail = async () =>
+      data(
+        get<{ audience: { users: Array<{ id: string }> }; blacklist: Array<{ id: string; nickname: string }> }>(
+          `/rooms/detail?id=${room.id}`,
+        ),
+      );
+    assert.deepEqual(
+      (await detail()).audience.users.map((u) => u.id),
+      [String(erin.id)],
+    );
+
+    const barred = await data(post("/rooms/blacklist", { id: room.id, userId: erin.id, blacklisted: true }));
+    assert.deepEqual(barred, { id: room.id, userId: String(erin.id), blacklisted: true, changed: true });
+    const d = await detail();
+    assert.deepEqual(
+      d.blacklist.map((u) => [u.id, u.nickname]),
+      [[String(erin.id), "Erin-bl"]],
+    );
+    // the socket in the room is told and leaves the audience (the room's event, as on every node)
+    const told = await c.next<{ groupId?: string; removed?: boolean }>(10_000);
+    assert.deepEqual([told.groupId, told.removed], [String(room.id), true], JSON.stringify(told));
+    await until(async () => (await detail()).audience.users.length === 0, "removed from the audience");
+    await assert.rejects(s.app.chatrooms.join(room.id, { userId: erin.id }), /removed from the room/);
+    // the /im view agrees
+    assert.equal((await im(`/room/config?action=del&option=blacklist&rid=${room.id}&uid=${erin.id}`)).code, 0);
+    await data(post("/rooms/blacklist", { id: room.id, userId: erin.id, blacklisted: true }));
+
+    const lifted = await data(post("/rooms/blacklist", { id: room.id, userId: erin.id, blacklisted: false }));
+    assert.deepEqual(lifted, { id: room.id, userId: String(erin.id), blacklisted: false, changed: true });
+    assert.deepEqual((await detail()).blacklist, []);
+    c.ws.send(JSON.stringify({ eventType: 1, msgId: "rejoin", groupId: String(room.id) }));
+    await c.next(); // may come back
+    await until(async () => (await detail()).audience.users.length === 1, "back in the audience");
+    const again = await data(
+      post<{ changed: boolean }>("/rooms/blacklist", { id: room.id, userId: erin.id, blacklisted: false }),
+    );
+    assert.equal(again.changed, false, "was not on the blacklist");
+
+    // bad input: the admin envelope's errors
+    assert.equal((await post("/rooms/blacklist", { id: room.id, userId: erin.id })).status, 400);
+    assert.equal((await post("/rooms/blacklist", { id: room.id, userId: erin.id, blacklisted: "no" })).status, 400);
+    assert.equal((await post("/rooms/blacklist", { id: room.id, userId: 0, blacklisted: false })).status, 400);
+    assert.equal(
+      (await post("/rooms/blacklist", { id: room.id, userId: erin.id, blacklisted: false, x: 1 })).status,
+      400,
+    );
+    const noUser = await post("/rooms/blacklist", { id: room.id, userId: 999999, blacklisted: true });
+    assert.deepEqual([noUser.status, noUser.body.msg], [404, "user does not exist"]);
+    const noRoom = await post("/rooms/blacklist", { id: 999999, userId: erin.id, blacklisted: false });
+    assert.deepEqual([noRoom.status, noRoom.body.msg], [404, "chat room does not exist"]);
+    await data(post("/rooms/status", { id: room.id, status: "deleted" }));
+    assert.equal((await post("/rooms/blacklist", { id: room.id, userId: erin.id, blacklisted: true })).status, 404);
   });
 
   test("reports from chat33 /group/report with the message; recall and delete it, the conversation is told", async () => {

@@ -93,6 +93,10 @@ describe("admin API (/admin/api)", () => {
       ["GET", "/org/licenses"],
       ["POST", "/org/dict"],
       ["GET", "/org/dict?type=sex"],
+      ...(["companies", "departments", "roles", "licenses"] as const).flatMap((k) => [
+        ["POST", `/org/${k}/update`] as ["POST", string],
+        ["POST", `/org/${k}/delete`] as ["POST", string],
+      ]),
     ];
     test("every route answers 401 without the token and with a wrong one, before reading the body", async () => {
       for (const [method, path] of routes) {
@@ -485,6 +489,142 @@ describe("admin API (/admin/api)", () => {
         post("/users/update", { id: u.id, companyId: other.id, roleId: foreign.id, deptId: dept.id }),
       );
       assert.deepEqual([moved.companyId, moved.roleId, moved.deptId], [other.id, foreign.id, dept.id]);
+    });
+
+    test("edit: companies, licenses and roles change only the fields given; references checked", async () => {
+      const l1 = await created<{ id: number }>(post("/org/licenses", { text: "L1", userCount: 5 }));
+      const l2 = await created<{ id: number }>(post("/org/licenses", { text: "L2" }));
+      const c = await created<Company>(
+        post("/org/companies", { text: "Edit Co", code: "E1", licenseId: l1.id, industryText: "水" }),
+      );
+      const edited = await created<Company>(
+        post("/org/companies/update", {
+          id: c.id,
+          text: "编辑公司",
+          enable: 0,
+          licenseId: l2.id,
+          regionText: "文山州",
+        }),
+      );
+      assert.deepEqual(
+        { ...edited, createdAt: 0 },
+        { ...c, text: "编辑公司", enable: false, licenseId: l2.id, regionText: "文山州", createdAt: 0 },
+        "only the given fields change; the other 001 extras are kept",
+      );
+      assert.deepEqual(
+        (await created<Company[]>(get("/org/companies"))).find((x) => x.id === c.id),
+        edited,
+        "stored",
+      );
+      assert.equal(
+        (await created<Company>(post("/org/companies/update", { id: c.id, licenseId: null }))).licenseId,
+        null,
+      );
+      // a parent that exists; never itself or below itself
+      const child = await created<Company>(post("/org/companies", { text: "Edit child", pid: String(c.id) }));
+      const grandchild = await created<Company>(post("/org/companies", { text: "Edit gc", pid: String(child.id) }));
+      assertError(await post("/org/companies/update", { id: c.id, pid: String(c.id) }), 400, /own parent/);
+      assertError(await post("/org/companies/update", { id: c.id, pid: String(grandchild.id) }), 400, /below itself/);
+      assertError(await post("/org/companies/update", { id: c.id, pid: "99999" }), 400, /unknown parent/);
+      assert.equal((await created<Company>(post("/org/companies/update", { id: grandchild.id, pid: "" }))).pid, "");
+      assertError(await post("/org/companies/update", { id: c.id, licenseId: 99999 }), 400, /licenseId/);
+      assertError(await post("/org/companies/update", { id: c.id, createUser: "99999" }), 400, /createUser/);
+      assertError(await post("/org/companies/update", { id: 99999, text: "x" }), 404, /company does not exist/);
+      assertError(await post("/org/companies/update", { id: c.id, text: "" }), 400, /text/);
+      assertError(await post("/org/companies/update", { id: c.id, text: "x".repeat(129) }), 400, /text/);
+      assertError(await post("/org/companies/update", { id: c.id, createdAt: 1 }), 400, /unknown field: createdAt/);
+      assertError(await post("/org/companies/update", { text: "x" }), 400, /missing field: id/);
+      assertError(await post("/org/companies/update", { id: "1", text: "x" }), 400, /id/);
+
+      const lic = await created(post("/org/licenses/update", { id: l1.id, text: "集团", maxlevel: 3 }));
+      assert.deepEqual(lic, { id: l1.id, text: "集团", maxlevel: 3, single: 0, userCount: 5 });
+      assertError(await post("/org/licenses/update", { id: l1.id, userCount: -1 }), 400, /userCount/);
+      assertError(await post("/org/licenses/update", { id: 99999, text: "x" }), 404, /license does not exist/);
+
+      const r = await created<{ id: number }>(post("/org/roles", { companyId: c.id, text: "员工" }));
+      const role = await created(post("/org/roles/update", { id: r.id, text: "经理", admin: true }));
+      assert.deepEqual(role, { id: r.id, companyId: c.id, text: "经理", admin: true, note: "" });
+      assertError(await post("/org/roles/update", { id: r.id, companyId: child.id }), 400, /unknown field: companyId/);
+      assertError(await post("/org/roles/update", { id: 99999, text: "x" }), 404, /role does not exist/);
+    });
+
+    test("edit: a department renamed, given a head, and moved with its subtree (levels follow)", async () => {
+      const c = await created<Company>(post("/org/companies", { text: "Move Co" }));
+      const other = await created<Company>(post("/org/companies", { text: "Move Other" }));
+      const head = await created<UserOut>(post("/users", { username: "movehead", password: "secret12" }));
+      const a = await created<Dept>(post("/org/departments", { companyId: c.id, text: "A" }));
+      const b = await created<Dept>(post("/org/departments", { companyId: c.id, text: "B" }));
+      const b1 = await created<Dept>(post("/org/departments", { companyId: c.id, parentId: b.id, text: "B1" }));
+      const b2 = await created<Dept>(post("/org/departments", { companyId: c.id, parentId: b1.id, text: "B2" }));
+      const foreign = await created<Dept>(post("/org/departments", { companyId: other.id, text: "F" }));
+
+      const renamed = await created<Dept>(
+        post("/org/departments/update", { id: a.id, text: "甲", code: "A1", ownerId: head.id }),
+      );
+      assert.deepEqual(renamed, { ...a, text: "甲", code: "A1", ownerId: Number(head.id) });
+      const moved = await created<Dept>(post("/org/departments/update", { id: b.id, parentId: a.id }));
+      assert.deepEqual([moved.parentId, moved.level], [a.id, 2]);
+      const levels = async () =>
+        Object.fromEntries(
+          (await created<Dept[]>(get(`/org/departments?companyId=${c.id}`))).map((d) => [d.text, d.level]),
+        );
+      assert.deepEqual(await levels(), { 甲: 1, B: 2, B1: 3, B2: 4 });
+      // never under itself or its own subtree, never into another company
+      assertError(await post("/org/departments/update", { id: b.id, parentId: b.id }), 400, /itself/);
+      assertError(await post("/org/departments/update", { id: b.id, parentId: b2.id }), 400, /sub-departments/);
+      assertError(await post("/org/departments/update", { id: b.id, parentId: foreign.id }), 400, /same company/);
+      assertError(await post("/org/departments/update", { id: b.id, companyId: other.id }), 400, /unknown field/);
+      assertError(await post("/org/departments/update", { id: b.id, ownerId: "99999" }), 400, /ownerId/);
+      assertError(await post("/org/departments/update", { id: 99999, text: "x" }), 404, /department does not exist/);
+      assert.deepEqual(await levels(), { 甲: 1, B: 2, B1: 3, B2: 4 }, "refused moves changed nothing");
+      // back to the root
+      assert.equal((await created<Dept>(post("/org/departments/update", { id: b.id, parentId: null }))).level, 1);
+      assert.deepEqual(await levels(), { 甲: 1, B: 1, B1: 2, B2: 3 });
+      assert.equal((await created<Dept>(post("/org/departments/update", { id: a.id, ownerId: null }))).ownerId, null);
+    });
+
+    test("delete: refused with 409 while anything refers to it, so nothing is left orphaned", async () => {
+      const lic = await created<{ id: number }>(post("/org/licenses", { text: "Del L" }));
+      const c = await created<Company>(post("/org/companies", { text: "Del Co", licenseId: lic.id }));
+      const sub = await created<Company>(post("/org/companies", { text: "Del Sub", pid: String(c.id) }));
+      const root = await created<Dept>(post("/org/departments", { companyId: c.id, text: "Root" }));
+      const leaf = await created<Dept>(post("/org/departments", { companyId: c.id, parentId: root.id, text: "Leaf" }));
+      const role = await created<{ id: number }>(post("/org/roles", { companyId: c.id, text: "R" }));
+      const u = await created<UserOut>(
+        post("/users", { username: "delorg", password: "secret12", companyId: c.id, deptId: leaf.id, roleId: role.id }),
+      );
+      const del = (kind: string, id: number) => post(`/org/${kind}/delete`, { id });
+
+      assertError(await del("licenses", lic.id), 409, /^license still has 1 company: move or delete them first$/);
+      assertError(await del("companies", c.id), 409, /^company still has 1 user, 2 departments, 1 role, 1 company/);
+      assertError(await del("departments", root.id), 409, /^department still has 1 sub-department:/);
+      assertError(await del("departments", leaf.id), 409, /^department still has 1 user:/);
+      assertError(await del("roles", role.id), 409, /^role still has 1 user:/);
+      assertError(await del("roles", 99999), 404, /role does not exist/);
+      assertError(await del("departments", 99999), 404, /department does not exist/);
+      assertError(await del("companies", 99999), 404, /company does not exist/);
+      assertError(await del("licenses", 99999), 404, /license does not exist/);
+      assertError(await post("/org/roles/delete", { id: role.id, force: true }), 400, /unknown field: force/);
+      assertError(await post("/org/roles/delete", {}), 400, /missing field: id/);
+      assertError(await post("/org/roles/delete", { id: 0 }), 400, /id/);
+
+      // empty things out, bottom up: each delete then succeeds
+      await created(post("/users/update", { id: u.id, deptId: null, roleId: null }));
+      assert.deepEqual(await created(del("departments", leaf.id)), { id: leaf.id, deleted: true });
+      assert.deepEqual(await created(del("departments", root.id)), { id: root.id, deleted: true });
+      assert.deepEqual(await created(del("roles", role.id)), { id: role.id, deleted: true });
+      assertError(await del("companies", c.id), 409, /^company still has 1 user, 1 company:/);
+      await created(post("/users/update", { id: u.id, companyId: null }));
+      await created(post("/org/companies/update", { id: sub.id, pid: "" }));
+      assert.deepEqual(await created(del("companies", c.id)), { id: c.id, deleted: true });
+      assertError(await get(`/org/departments?companyId=${c.id}`), 404, /company/);
+      assert.ok(!(await created<Company[]>(get("/org/companies"))).some((x) => x.id === c.id));
+      assertError(await del("companies", c.id), 404, /company does not exist/);
+      // the license is free once its company went
+      assert.deepEqual(await created(del("licenses", lic.id)), { id: lic.id, deleted: true });
+      assert.ok(!(await created<Array<{ id: number }>>(get("/org/licenses"))).some((x) => x.id === lic.id));
+      // a deleted department or role can no longer be given to a user
+      assertError(await post("/users/update", { id: u.id, companyId: sub.id, deptId: leaf.id }), 400, /deptId/);
     });
 
     test("dictionaries: the sex dictionary exists; entries are unique per type and code", async () => {

@@ -23,6 +23,7 @@ forEachStorage(
         "0012_group_applications_one_waiting",
         "0013_file_chunks",
         "0014_admin_sessions",
+        "0015_org_indexes",
       ]);
       assert.deepEqual(await storage.migrate(), []);
       assert.equal(await storage.ping(), true);

@@ -668,5 +668,22 @@ export function buildMigrations(kind: StorageKind): Record<string, Migration> {
         await db.schema.dropTable("admin_sessions").execute();
       },
     },
+    "0015_org_indexes": {
+      // The organisation directory's lookups by reference (docs/admin.md "Organisation
+      // directory"): users of a company / department / role (the department user counts, and the
+      // "still in use" checks of a delete), and departments of a company by parent.
+      async up(db: Kysely<unknown>) {
+        await db.schema.createIndex("users_org").on("users").columns(["company_id", "dept_id"]).execute();
+        await db.schema
+          .createIndex("departments_company")
+          .on("departments")
+          .columns(["company_id", "parent_id"])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropIndex("departments_company").execute();
+        await db.schema.dropIndex("users_org").execute();
+      },
+    },
   };
 }

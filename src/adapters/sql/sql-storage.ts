@@ -222,7 +222,7 @@ function reposOn(db: Kysely<Database>, kind: StorageKind, sqlite: SqliteFastPath
     users: new SqlUsers(db),
     sessions: new SqlSessions(db),
     sms: new SqlSms(db),
-    org: new SqlOrg(db),
+    org: new SqlOrg(db, kind),
     qr: new SqlQr(db),
     messages: new SqlMessages(db, sqlite),
     readCursors: new SqlReadCursors(db),

@@ -137,6 +137,16 @@ const RoomMuteBody = Type.Object(
   },
   strict,
 );
+const RoomBlacklistBody = Type.Object(
+  {
+    id: Id("chat-room id"),
+    userId: Id("the user"),
+    blacklisted: Type.Boolean({
+      description: "true bars the user (removed from the audience, may not rejoin); false lets it back",
+    }),
+  },
+  strict,
+);
 const RoomDetailQuery = Type.Object(
   {
     id: QueryId("chat-room id"),
@@ -381,6 +391,35 @@ export function conversationRoutes(api: FastifyInstance, deps: AdminDeps): void 
         userId: userId === undefined ? null : String(userId),
         until: durationMs === 0 ? 0 : at + durationMs,
       });
+    },
+  });
+
+  api.route<{ Body: Static<typeof RoomBlacklistBody> }>({
+    method: "POST",
+    url: "/rooms/blacklist",
+    schema: {
+      summary: "bar a user from a chat room, or take it off the room's blacklist",
+      tags: rtags,
+      body: RoomBlacklistBody,
+      response: {
+        200: envelope(
+          Type.Object({
+            id: Type.Integer(),
+            userId: Type.String(),
+            blacklisted: Type.Boolean(),
+            changed: Type.Boolean({ description: "false when removing a user that was not on the blacklist" }),
+          }),
+        ),
+      },
+    },
+    handler: async (req) => {
+      const { id, userId, blacklisted } = req.body;
+      await chatrooms.require(id); // 404 for an unknown or deleted room
+      if (!(await accounts.cachedUser(userId))) throw notFound("user_not_found", "user does not exist");
+      let changed = true;
+      if (blacklisted) await chatrooms.blacklist(manager, id, userId);
+      else changed = await chatrooms.unblacklist(manager, id, userId);
+      return ok({ id, userId: String(userId), blacklisted, changed });
     },
   });
 

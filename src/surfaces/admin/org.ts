@@ -10,9 +10,12 @@ import {
   CompanyBody,
   CompanyOut,
   CompanyQuery,
+  CompanyUpdateBody,
+  DeletedOut,
   DepartmentBody,
   DepartmentListOut,
   DepartmentOut,
+  DepartmentUpdateBody,
   DictBody,
   DictOut,
   DictQuery,
@@ -20,13 +23,28 @@ import {
   envelope,
   LicenseBody,
   LicenseOut,
+  LicenseUpdateBody,
   OptionalCompanyQuery,
+  OrgIdBody,
   RoleBody,
   RoleOut,
+  RoleUpdateBody,
 } from "./schemas.ts";
 
 const tags = ["admin: organisation"];
 const flag = (v: boolean | number | undefined) => (v === undefined ? undefined : v === true || v === 1);
+
+/** The documented 001 extras of a company body (`rangeId` … `typeText`) that were given. */
+function attrsOf(b: Partial<Static<typeof CompanyBody>>): Attrs {
+  const attrs: Attrs = {};
+  for (const k of COMPANY_ATTR_KEYS) {
+    const v = b[k];
+    if (v !== undefined) attrs[k] = k === "createUser" && v !== null ? Number(v) : v;
+  }
+  return attrs;
+}
+
+type OrgKind = "companies" | "departments" | "roles" | "licenses";
 
 /** The organisation directory the enterprise surface presents: companies, departments, roles, licenses, dictionaries. */
 export function orgRoutes(api: FastifyInstance, deps: AdminDeps): void {
@@ -47,11 +65,6 @@ export function orgRoutes(api: FastifyInstance, deps: AdminDeps): void {
       const b = req.body;
       if (b.pid && !(await org.company(Number(b.pid)))) throw invalid("bad_company", "pid: unknown parent company");
       if (b.createUser != null) await userMustExist(b.createUser, "createUser");
-      const attrs: Attrs = {};
-      for (const k of COMPANY_ATTR_KEYS) {
-        const v = b[k];
-        if (v !== undefined) attrs[k] = k === "createUser" && v !== null ? Number(v) : v;
-      }
       const company = await org.createCompany({
         text: b.text,
         avatar: b.avatar,
@@ -62,7 +75,7 @@ export function orgRoutes(api: FastifyInstance, deps: AdminDeps): void {
         pid: b.pid,
         level: b.level,
         url: b.url,
-        attrs,
+        attrs: attrsOf(b),
       });
       return ok(presentCompany(company));
     },
@@ -199,4 +212,100 @@ export function orgRoutes(api: FastifyInstance, deps: AdminDeps): void {
     },
     handler: async (req) => ok((await org.dict(req.query.type)).map(presentDict)),
   });
+
+  // --- edit and delete (docs/admin.md "Editing and deleting") ---------------------------------
+
+  /** `POST /org/<kind>/delete {id}`: deleted only when nothing refers to it (409 otherwise). */
+  const deleteRoute = (kind: OrgKind, what: string, del: (id: number) => Promise<void>) =>
+    api.route<{ Body: Static<typeof OrgIdBody> }>({
+      method: "POST",
+      url: `/org/${kind}/delete`,
+      schema: {
+        summary: `delete a ${what} (refused with 409 while anything still refers to it)`,
+        tags,
+        body: OrgIdBody,
+        response: { 200: envelope(DeletedOut) },
+      },
+      handler: async (req) => {
+        await del(req.body.id);
+        return ok({ id: req.body.id, deleted: true as const });
+      },
+    });
+
+  api.route<{ Body: Static<typeof CompanyUpdateBody> }>({
+    method: "POST",
+    url: "/org/companies/update",
+    schema: {
+      summary: "change a company (only the fields given)",
+      tags,
+      body: CompanyUpdateBody,
+      response: { 200: envelope(CompanyOut) },
+    },
+    handler: async (req) => {
+      const { id, enable, createUser, ...b } = req.body;
+      if (createUser != null) await userMustExist(createUser, "createUser");
+      const attrs = attrsOf(req.body);
+      const company = await org.updateCompany(id, {
+        text: b.text,
+        avatar: b.avatar,
+        note: b.note,
+        enable: flag(enable),
+        licenseId: b.licenseId,
+        code: b.code,
+        pid: b.pid,
+        level: b.level,
+        url: b.url,
+        attrs: Object.keys(attrs).length ? attrs : undefined,
+      });
+      return ok(presentCompany(company));
+    },
+  });
+  deleteRoute("companies", "company (it must have no users, departments, roles or child companies)", (id) =>
+    org.deleteCompany(id),
+  );
+
+  api.route<{ Body: Static<typeof DepartmentUpdateBody> }>({
+    method: "POST",
+    url: "/org/departments/update",
+    schema: {
+      summary: "change or move a department within its company (its subtree's levels follow)",
+      tags,
+      body: DepartmentUpdateBody,
+      response: { 200: envelope(DepartmentOut) },
+    },
+    handler: async (req) => {
+      const { id, ownerId, ...b } = req.body;
+      if (ownerId != null) await userMustExist(ownerId, "ownerId");
+      const dept = await org.updateDepartment(id, {
+        ...b,
+        ownerId: ownerId === undefined || ownerId === null ? ownerId : Number(ownerId),
+      });
+      return ok(presentDepartment(dept));
+    },
+  });
+  deleteRoute("departments", "department (it must have no users and no sub-departments)", (id) =>
+    org.deleteDepartment(id),
+  );
+
+  api.route<{ Body: Static<typeof RoleUpdateBody> }>({
+    method: "POST",
+    url: "/org/roles/update",
+    schema: { summary: "change a role", tags, body: RoleUpdateBody, response: { 200: envelope(RoleOut) } },
+    handler: async (req) => {
+      const { id, admin, ...b } = req.body;
+      return ok(presentRole(await org.updateRole(id, { ...b, admin: flag(admin) })));
+    },
+  });
+  deleteRoute("roles", "role (no user may hold it)", (id) => org.deleteRole(id));
+
+  api.route<{ Body: Static<typeof LicenseUpdateBody> }>({
+    method: "POST",
+    url: "/org/licenses/update",
+    schema: { summary: "change a license", tags, body: LicenseUpdateBody, response: { 200: envelope(LicenseOut) } },
+    handler: async (req) => {
+      const { id, ...b } = req.body;
+      return ok(presentLicense(await org.updateLicense(id, b)));
+    },
+  });
+  deleteRoute("licenses", "license (no company may hold it)", (id) => org.deleteLicense(id));
 }

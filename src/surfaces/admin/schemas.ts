@@ -1,4 +1,4 @@
-import { type TSchema, Type } from "@sinclair/typebox";
+import { type TObject, type TSchema, Type } from "@sinclair/typebox";
 
 /**
  * TypeBox schemas of the admin API. JSON bodies are validated strictly (no coercion, unknown
@@ -216,6 +216,22 @@ export const DictBody = Type.Object(
   },
   strict,
 );
+
+/** An org entity's id in a body (update / delete). */
+const OrgId = (description: string) => RefId(description);
+export const OrgIdBody = Type.Object({ id: OrgId("id of the entry to delete") }, strict);
+
+/** Every create field optional (only those given change), plus `id`; unknown fields refused. */
+const patchOf = <T extends TObject>(body: T, idText: string) =>
+  Type.Composite([Type.Object({ id: OrgId(idText) }), Type.Partial(body)], strict);
+
+export const CompanyUpdateBody = patchOf(CompanyBody, "company id");
+/** The company of a department or role stays: a user's department and role must be of its company. */
+export const DepartmentUpdateBody = patchOf(Type.Omit(DepartmentBody, ["companyId"]), "department id");
+export const RoleUpdateBody = patchOf(Type.Omit(RoleBody, ["companyId"]), "role id");
+export const LicenseUpdateBody = patchOf(LicenseBody, "license id");
+
+export const DeletedOut = Type.Object({ id: Type.Integer(), deleted: Type.Literal(true) });
 
 export const CompanyQuery = Type.Object({ companyId: RefId("company id") }, strict);
 export const OptionalCompanyQuery = Type.Object({ companyId: Type.Optional(RefId("company id")) }, strict);

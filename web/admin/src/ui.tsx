@@ -42,14 +42,14 @@ export function Notices() {
   );
 }
 
-/** Runs an operator action: a notice on success, the server's message on failure. */
-export async function act<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+/** Runs an operator action: a notice on success, the server's message on failure (after `failing`). */
+export async function act<T>(what: string, fn: () => Promise<T>, failing = what): Promise<T | undefined> {
   try {
     const r = await fn();
     notify(what);
     return r;
   } catch (e) {
-    notify(`${what}: ${errorText(e)}`, "error");
+    notify(`${failing}: ${errorText(e)}`, "error");
     return undefined;
   }
 }

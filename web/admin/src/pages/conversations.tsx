@@ -10,15 +10,22 @@ const missing = (route: string) => <p class="hint">Needs {route} (not on this se
 type Kind = "group" | "room";
 const idName = (k: Kind) => (k === "group" ? "gid" : "rid");
 
-/** Blacklist and gag of one group or chat room (seed 003 `/im/<kind>/config`). */
+/**
+ * Blacklist and gag of one group or chat room: a group's through seed 003 `/im/group/config`; a
+ * room's blacklist is listed by `GET /admin/api/rooms/detail` and changed by `POST
+ * /admin/api/rooms/blacklist`, its gag through `/im/room/config`.
+ */
 function Barriers({ kind, id }: { kind: Kind; id: number }) {
   const key = idName(kind);
   const path = `${kind}/config`;
   const black = useLoad(
-    async () =>
+    async (): Promise<Array<{ uid: number; nickname?: string }>> =>
       kind === "group"
         ? (await api().im<ImList<{ uid: number }>>(path, { action: "get", option: "blacklist", [key]: id })).list
-        : null,
+        : (await api().admin<RoomDetailData>("GET", "/rooms/detail", { id, limit: 0 })).blacklist.map((u) => ({
+            uid: Number(u.id),
+            nickname: u.nickname,
+          })),
     [id],
   );
   const gag = useLoad(
@@ -33,42 +40,40 @@ function Barriers({ kind, id }: { kind: Kind; id: number }) {
     black.reload();
     gag.reload();
   };
+  const bar = async (uid: string | number, barred: boolean) => {
+    const what = barred ? "Barred" : "Unbarred";
+    if (kind === "group") return run(what, { action: barred ? "add" : "del", option: "blacklist", uid });
+    await act(what, () => api().admin("POST", "/rooms/blacklist", { id, userId: Number(uid), blacklisted: barred }));
+    black.reload();
+  };
   return (
     <div class="grid2">
-      <div>
+      <div data-blacklist={`${kind}-${id}`}>
         <h4>Blacklist</h4>
         <Loading l={black}>
-          {(rows) =>
-            rows === null ? (
-              <p class="hint">The seed has no list of a room's blacklist; add or remove by user id.</p>
-            ) : (
-              <Table
-                rows={rows}
-                rowKey={(r) => String(r.uid)}
-                empty="Nobody is barred."
-                columns={[
-                  { title: "User", cell: (r) => String(r.uid) },
-                  {
-                    title: "",
-                    cell: (r) => (
-                      <button
-                        type="button"
-                        onClick={() => run("Unbarred", { action: "del", option: "blacklist", uid: r.uid })}
-                      >
-                        Unbar
-                      </button>
-                    ),
-                  },
-                ]}
-              />
-            )
-          }
+          {(rows) => (
+            <Table
+              rows={rows}
+              rowKey={(r) => String(r.uid)}
+              empty="Nobody is barred."
+              columns={[
+                { title: "User", cell: (r) => String(r.uid) },
+                ...(kind === "room"
+                  ? [{ title: "Nickname", cell: (r: { nickname?: string }) => r.nickname ?? "" }]
+                  : []),
+                {
+                  title: "",
+                  cell: (r) => (
+                    <button type="button" data-action="unbar" onClick={() => bar(r.uid, false)}>
+                      Unbar
+                    </button>
+                  ),
+                },
+              ]}
+            />
+          )}
         </Loading>
-        <Form
-          name={`${kind}-blacklist`}
-          submit="Bar user"
-          onSubmit={(v) => run("Barred", { action: v.lift ? "del" : "add", option: "blacklist", uid: v.uid })}
-        >
+        <Form name={`${kind}-blacklist`} submit="Bar user" onSubmit={(v) => bar(v.uid, !v.lift)}>
           <Field label="User id" name="uid" inputMode="numeric" required pattern="[0-9]+" />
           <label class="check">
             <input type="checkbox" name="lift" /> remove from the blacklist instead

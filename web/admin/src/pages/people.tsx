@@ -1,3 +1,4 @@
+import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { type Company, type Department, type License, optional, type Role, type SmsRow, type User } from "../api.ts";
 import { session } from "../session.ts";
@@ -343,6 +344,171 @@ function Users() {
   );
 }
 
+type OrgKind = "companies" | "departments" | "roles" | "licenses";
+const ORG_NAME: Record<OrgKind, string> = {
+  companies: "company",
+  departments: "department",
+  roles: "role",
+  licenses: "licence",
+};
+
+/** The fields of one kind of org entry, shared by its add form and its edit dialog. */
+function CompanyFields({ c }: { c?: Company }) {
+  return (
+    <>
+      <Field label="Name" name="text" required maxLength={128} defaultValue={c?.text} />
+      <Field label="Code" name="code" maxLength={64} defaultValue={c?.code} />
+      <Field label="Licence id" name="licenseId" inputMode="numeric" defaultValue={String(c?.licenseId ?? "")} />
+      <label class="check">
+        <input type="checkbox" name="enable" defaultChecked={c?.enable ?? true} /> enabled
+      </label>
+    </>
+  );
+}
+const companyBody = (v: Record<string, string>) => ({
+  text: v.text,
+  code: v.code,
+  licenseId: orNull(v.licenseId),
+  enable: v.enable === "1",
+});
+
+function LicenseFields({ l }: { l?: License }) {
+  const n = (x: number | undefined) => (x === undefined ? undefined : String(x));
+  return (
+    <>
+      <Field label="Text" name="text" required maxLength={128} defaultValue={l?.text} />
+      <Field label="Max level" name="maxlevel" type="number" min={0} defaultValue={n(l?.maxlevel)} />
+      <Field label="Single" name="single" type="number" min={0} defaultValue={n(l?.single)} />
+      <Field label="User count" name="userCount" type="number" min={0} defaultValue={n(l?.userCount)} />
+    </>
+  );
+}
+const licenseBody = (v: Record<string, string>) => ({
+  text: v.text,
+  maxlevel: int(v.maxlevel),
+  single: int(v.single),
+  userCount: int(v.userCount),
+});
+
+function DeptFields({ d }: { d?: Department }) {
+  return (
+    <>
+      <Field label="Name" name="text" required maxLength={128} defaultValue={d?.text} />
+      <Field
+        label="Parent department id (empty = top level)"
+        name="parentId"
+        inputMode="numeric"
+        pattern="[0-9]*"
+        defaultValue={String(d?.parentId ?? "")}
+      />
+      <Field label="Code" name="code" maxLength={64} defaultValue={d?.code} />
+    </>
+  );
+}
+const deptBody = (v: Record<string, string>) => ({ text: v.text, parentId: orNull(v.parentId), code: v.code });
+
+function RoleFields({ r }: { r?: Role }) {
+  return (
+    <>
+      <Field label="Role" name="text" required maxLength={128} defaultValue={r?.text} />
+      <label class="check">
+        <input type="checkbox" name="admin" defaultChecked={r?.admin ?? false} /> admin role
+      </label>
+    </>
+  );
+}
+const roleBody = (v: Record<string, string>) => ({ text: v.text, admin: v.admin === "1" });
+
+/**
+ * Edit and Delete of one org entry: a dialog with its fields (`POST /org/<kind>/update`), and a
+ * delete after confirmation (`POST /org/<kind>/delete`) — which the server refuses while users,
+ * sub-departments or companies still refer to the entry; its message says what is left.
+ */
+function OrgActions(props: {
+  kind: OrgKind;
+  id: number;
+  name: string;
+  fields: ComponentChildren;
+  body: (v: Record<string, string>) => object;
+  onChanged: () => void;
+  onDeleted?: () => void;
+}) {
+  const [editing, setEditing] = useState(false);
+  const what = ORG_NAME[props.kind];
+  return (
+    <span class="row-actions" data-org={`${props.kind}-${props.id}`}>
+      <button type="button" data-action="edit-org" onClick={() => setEditing(true)}>
+        Edit
+      </button>
+      <button
+        type="button"
+        class="danger"
+        data-action="delete-org"
+        onClick={async () => {
+          if (!confirm(`Delete ${what} ${props.name} (#${props.id})?`)) return;
+          const done = await act(
+            `Deleted ${what} ${props.name}`,
+            () => api().admin("POST", `/org/${props.kind}/delete`, { id: props.id }),
+            `Cannot delete ${what} ${props.name}`,
+          );
+          if (!done) return;
+          props.onDeleted?.();
+          props.onChanged();
+        }}
+      >
+        Delete
+      </button>
+      {editing ? (
+        <Dialog title={`Edit ${what} ${props.name} (#${props.id})`} onClose={() => setEditing(false)}>
+          <Form
+            name={`edit-${props.kind}`}
+            submit="Save"
+            onSubmit={async (v) => {
+              const done = await act(`Saved ${what}`, () =>
+                api().admin("POST", `/org/${props.kind}/update`, { id: props.id, ...props.body(v) }),
+              );
+              if (done) {
+                setEditing(false);
+                props.onChanged();
+              }
+            }}
+          >
+            {props.fields}
+          </Form>
+        </Dialog>
+      ) : null}
+    </span>
+  );
+}
+
+/** An add form of one kind of org entry: resets and reloads once the server took it. */
+function AddForm(props: {
+  kind: OrgKind;
+  name: string;
+  submit: string;
+  body: (v: Record<string, string>) => object;
+  onAdded: () => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <Form
+      name={props.name}
+      submit={props.submit}
+      onSubmit={async (v, f) => {
+        const done = await act(`Added ${ORG_NAME[props.kind]}`, () =>
+          api().admin("POST", `/org/${props.kind}`, props.body(v)),
+        );
+        if (done) {
+          f.reset();
+          props.onAdded();
+        }
+      }}
+    >
+      {props.children}
+    </Form>
+  );
+}
+
 interface TreeNode {
   d: Department;
   kids: TreeNode[];
@@ -356,18 +522,26 @@ function tree(list: Department[]): TreeNode[] {
   }
   return roots;
 }
-function DeptTree({ nodes }: { nodes: TreeNode[] }) {
+function DeptTree({ nodes, onChanged }: { nodes: TreeNode[]; onChanged: () => void }) {
   return (
     <ul class="tree">
       {nodes.map((n) => (
         <li key={n.d.id} data-dept={n.d.id}>
           <span>
-            {n.d.text}{" "}
+            <span data-dept-name>{n.d.text}</span>{" "}
             <small class="hint">
               #{n.d.id} · {n.d.userCount} users
-            </small>
+            </small>{" "}
+            <OrgActions
+              kind="departments"
+              id={n.d.id}
+              name={n.d.text}
+              fields={<DeptFields d={n.d} />}
+              body={deptBody}
+              onChanged={onChanged}
+            />
           </span>
-          {n.kids.length ? <DeptTree nodes={n.kids} /> : null}
+          {n.kids.length ? <DeptTree nodes={n.kids} onChanged={onChanged} /> : null}
         </li>
       ))}
     </ul>
@@ -387,6 +561,10 @@ function Org() {
     async () => (company === null ? [] : await api().admin<Role[]>("GET", "/org/roles", { companyId: company })),
     [company],
   );
+  const companyChanged = () => {
+    companies.reload();
+    licenses.reload();
+  };
   return (
     <Section title="Organisation" id="org">
       <div class="grid2">
@@ -407,36 +585,37 @@ function Org() {
                   {
                     title: "",
                     cell: (c) => (
-                      <button type="button" onClick={() => setCompany(c.id)} aria-pressed={company === c.id}>
-                        Open
-                      </button>
+                      <span class="row-actions">
+                        <button type="button" onClick={() => setCompany(c.id)} aria-pressed={company === c.id}>
+                          Open
+                        </button>
+                        <OrgActions
+                          kind="companies"
+                          id={c.id}
+                          name={c.text}
+                          fields={<CompanyFields c={c} />}
+                          body={companyBody}
+                          onChanged={companyChanged}
+                          onDeleted={() => {
+                            if (company === c.id) setCompany(null);
+                          }}
+                        />
+                      </span>
                     ),
                   },
                 ]}
               />
             )}
           </Loading>
-          <Form
+          <AddForm
+            kind="companies"
             name="new-company"
             submit="Add company"
-            onSubmit={async (v, f) => {
-              const c = await act("Company added", () =>
-                api().admin("POST", "/org/companies", {
-                  text: v.text,
-                  code: v.code || undefined,
-                  licenseId: orNull(v.licenseId),
-                }),
-              );
-              if (c) {
-                f.reset();
-                companies.reload();
-              }
-            }}
+            body={companyBody}
+            onAdded={companies.reload}
           >
-            <Field label="Name" name="text" required maxLength={128} />
-            <Field label="Code" name="code" maxLength={64} />
-            <Field label="Licence id" name="licenseId" inputMode="numeric" />
-          </Form>
+            <CompanyFields />
+          </AddForm>
         </div>
         <div>
           <h3>Licences</h3>
@@ -451,33 +630,26 @@ function Org() {
                   { title: "Max level", cell: (x) => String(x.maxlevel) },
                   { title: "Single", cell: (x) => String(x.single) },
                   { title: "Users", cell: (x) => String(x.userCount) },
+                  {
+                    title: "",
+                    cell: (x) => (
+                      <OrgActions
+                        kind="licenses"
+                        id={x.id}
+                        name={x.text}
+                        fields={<LicenseFields l={x} />}
+                        body={licenseBody}
+                        onChanged={licenses.reload}
+                      />
+                    ),
+                  },
                 ]}
               />
             )}
           </Loading>
-          <Form
-            name="new-license"
-            submit="Add licence"
-            onSubmit={async (v, f) => {
-              const r = await act("Licence added", () =>
-                api().admin("POST", "/org/licenses", {
-                  text: v.text,
-                  maxlevel: int(v.maxlevel),
-                  single: int(v.single),
-                  userCount: int(v.userCount),
-                }),
-              );
-              if (r) {
-                f.reset();
-                licenses.reload();
-              }
-            }}
-          >
-            <Field label="Text" name="text" required maxLength={128} />
-            <Field label="Max level" name="maxlevel" type="number" min={0} />
-            <Field label="Single" name="single" type="number" min={0} />
-            <Field label="User count" name="userCount" type="number" min={0} />
-          </Form>
+          <AddForm kind="licenses" name="new-license" submit="Add licence" body={licenseBody} onAdded={licenses.reload}>
+            <LicenseFields />
+          </AddForm>
         </div>
       </div>
       {company !== null ? (
@@ -485,30 +657,19 @@ function Org() {
           <div>
             <h3>Departments</h3>
             <Loading l={depts}>
-              {(ds) => (ds.length ? <DeptTree nodes={tree(ds)} /> : <p class="hint">No department.</p>)}
+              {(ds) =>
+                ds.length ? <DeptTree nodes={tree(ds)} onChanged={depts.reload} /> : <p class="hint">No department.</p>
+              }
             </Loading>
-            <Form
+            <AddForm
+              kind="departments"
               name="new-dept"
               submit="Add department"
-              onSubmit={async (v, f) => {
-                const r = await act("Department added", () =>
-                  api().admin("POST", "/org/departments", {
-                    companyId: company,
-                    parentId: orNull(v.parentId),
-                    text: v.text,
-                    code: v.code || undefined,
-                  }),
-                );
-                if (r) {
-                  f.reset();
-                  depts.reload();
-                }
-              }}
+              body={(v) => ({ companyId: company, ...deptBody(v) })}
+              onAdded={depts.reload}
             >
-              <Field label="Name" name="text" required maxLength={128} />
-              <Field label="Parent department id" name="parentId" inputMode="numeric" />
-              <Field label="Code" name="code" maxLength={64} />
-            </Form>
+              <DeptFields />
+            </AddForm>
           </div>
           <div>
             <h3>Roles</h3>
@@ -521,28 +682,32 @@ function Org() {
                     { title: "ID", cell: (r) => String(r.id) },
                     { title: "Role", cell: (r) => r.text },
                     { title: "Admin", cell: (r) => yesNo(r.admin) },
+                    {
+                      title: "",
+                      cell: (r) => (
+                        <OrgActions
+                          kind="roles"
+                          id={r.id}
+                          name={r.text}
+                          fields={<RoleFields r={r} />}
+                          body={roleBody}
+                          onChanged={roles.reload}
+                        />
+                      ),
+                    },
                   ]}
                 />
               )}
             </Loading>
-            <Form
+            <AddForm
+              kind="roles"
               name="new-role"
               submit="Add role"
-              onSubmit={async (v, f) => {
-                const r = await act("Role added", () =>
-                  api().admin("POST", "/org/roles", { companyId: company, text: v.text, admin: v.admin === "1" }),
-                );
-                if (r) {
-                  f.reset();
-                  roles.reload();
-                }
-              }}
+              body={(v) => ({ companyId: company, ...roleBody(v) })}
+              onAdded={roles.reload}
             >
-              <Field label="Role" name="text" required maxLength={64} />
-              <label class="check">
-                <input type="checkbox" name="admin" /> admin role
-              </label>
-            </Form>
+              <RoleFields />
+            </AddForm>
           </div>
         </div>
       ) : null}
