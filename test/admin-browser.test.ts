@@ -656,7 +656,8 @@ describe("admin console: the fleet, with a second Parley reporting", {
       await until(
         async () => (await fetch(`${childBase}/readyz`).catch(() => null))?.status === 200,
         `the child Parley (output: ${out})`,
-        60_000,
+        120_000, // tsx compiles the whole server first: 21 s by hand at load 19–25, over 60 s once
+        // with the browser pages of the earlier tests still open
       );
       const made = await fetch(`${childBase}/admin/api/users`, {
         method: "POST",
