@@ -610,13 +610,17 @@ async function main(): Promise<void> {
         `| ${r.backend} | ${int(r.throughput.perSec)} | ${f2(r.throughput.p50)} | ${f2(r.throughput.p99)} | ${f1(r.throughput.serverCpuUsPerMsg)} | ${f1(r.throughput.pgCpuUsPerMsg)} | ${int(r.throughput.serverCpuPct)} | ${int(r.throughput.eventLoopCpuPct)} | ${int(r.throughput.pgCpuPct)} | ${int(r.throughput.loadCpuPct)} | ${int(r.throughput.machineBusyPct)} | ${f1(r.throughput.stealPct)} | ${r.throughput.loadAvg.map((x) => x.toFixed(1)).join(", ")} | ${r.throughput.failures} |`,
     ),
     "",
-    "| backend | offered msgs/s | achieved | p50 ack ms | p99 ack ms | failures |",
-    "|---|---|---|---|---|---|",
-    ...results.map(
-      (r) =>
-        `| ${r.backend} | ${int(r.fixed.offered)} | ${int(r.fixed.achieved)} | ${f2(r.fixed.p50)} | ${f2(r.fixed.p99)} | ${r.fixed.failures} |`,
-    ),
-    "",
+    ...(PHASES.has("fixed")
+      ? [
+          "| backend | offered msgs/s | achieved | p50 ack ms | p99 ack ms | failures |",
+          "|---|---|---|---|---|---|",
+          ...results.map(
+            (r) =>
+              `| ${r.backend} | ${int(r.fixed.offered)} | ${int(r.fixed.achieved)} | ${f2(r.fixed.p50)} | ${f2(r.fixed.p99)} | ${r.fixed.failures} |`,
+          ),
+          "",
+        ]
+      : []),
     "| backend | messages in conversation | pages (20 each) | p50 ms | p99 ms | prefill s |",
     "|---|---|---|---|---|---|",
     ...results.flatMap((r) =>
