@@ -17,7 +17,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import WebSocket from "ws";
@@ -32,9 +32,25 @@ const USAGE = `usage: npm run bench:messages [-- options]
   --window=16                  messages each sender keeps in flight (throughput scenario)
   --rate=5000                  offered messages per second (latency scenario)
   --history=1000000            messages pre-filled for the chatLog paging scenario
+  --relation=colleagues        how each sender may message its peer: colleagues (one company) or
+                               friends (a friend request accepted over /friend/add + /friend/response)
+  --phases=throughput,fixed,history  which scenarios run (default all three)
+  --server-dir=DIR             run the server of another checkout (e.g. \`git archive\` of a baseline
+                               commit with a node_modules symlink) — the A/B of one sitting
   --help                       this text
 `;
-const KNOWN = new Set(["backends", "seconds", "senders", "window", "rate", "history", "help"]);
+const KNOWN = new Set([
+  "backends",
+  "seconds",
+  "senders",
+  "window",
+  "rate",
+  "history",
+  "relation",
+  "phases",
+  "server-dir",
+  "help",
+]);
 const args = new Map(
   process.argv.slice(2).map((a) => {
     const [k, v] = a.replace(/^--/, "").split("=");
@@ -56,6 +72,13 @@ const SENDERS = Number(args.get("senders") ?? 64);
 const WINDOW = Number(args.get("window") ?? 16);
 const RATE = Number(args.get("rate") ?? 5000);
 const HISTORY = Number(args.get("history") ?? 1_000_000);
+const RELATION = args.get("relation") ?? "colleagues";
+if (RELATION !== "colleagues" && RELATION !== "friends") {
+  process.stderr.write(`bench:messages: --relation must be colleagues or friends\n`);
+  process.exit(2);
+}
+const PHASES = new Set((args.get("phases") ?? "throughput,fixed,history").split(","));
+const SERVER_DIR = args.get("server-dir") ?? join(import.meta.dirname, "..");
 const PG_BASE = process.env.PARLEY_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/test";
 const ADMIN = "bench-admin-token";
 const PORT = 18300 + Math.floor(Math.random() * 500);
@@ -126,7 +149,7 @@ async function startServer(env: Record<string, string>): Promise<ChildProcess> {
   // PARLEY_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
   const nodeArgs = (process.env.PARLEY_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/cli.ts", "serve"], {
-    cwd: join(import.meta.dirname, ".."),
+    cwd: SERVER_DIR,
     env: { ...process.env, ...env, PARLEY_PORT: String(PORT), PARLEY_HOST: "127.0.0.1", PARLEY_LOG_LEVEL: "warn" },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -160,26 +183,80 @@ async function setupUsers(
   n: number,
 ): Promise<{ pairs: Pair[]; historyPair: { token: string; peerId: string }; historyIds: [number, number] }> {
   const auth = { authorization: `Bearer ${ADMIN}` };
-  const co = await request("POST", "/admin/api/org/companies", { text: "Bench Co" }, auth);
-  if (co.json?.code !== 0) throw new Error(`company: ${JSON.stringify(co.json)}`);
-  const companyId = co.json.data.id;
+  let companyId: number | undefined;
+  if (RELATION === "colleagues") {
+    const co = await request("POST", "/admin/api/org/companies", { text: "Bench Co" }, auth);
+    if (co.json?.code !== 0) throw new Error(`company: ${JSON.stringify(co.json)}`);
+    companyId = co.json.data.id;
+  }
+  const login = async (mobile: string): Promise<string> => {
+    const r = await request("POST", "/user/pwdLogin", { mobile, password: "bench-pass" }, { "FZM-DEVICE": "Web" });
+    if (r.json?.result !== 0) throw new Error(`login: ${JSON.stringify(r.json)}`);
+    return r.json.data.token as string;
+  };
   const pairs: Pair[] = [];
   let historyIds: [number, number] = [0, 0];
   for (let i = 0; i < n; i++) {
     const ids: string[] = [];
+    const mobiles: string[] = [];
     for (const side of ["s", "r"]) {
       const mobile = `1${String(3000000000 + i * 2 + (side === "r" ? 1 : 0)).padStart(10, "0")}`;
       const u = await request("POST", "/admin/api/users", { mobile, password: "bench-pass", companyId }, auth);
       if (u.json?.code !== 0) throw new Error(`user: ${JSON.stringify(u.json)}`);
       ids.push(u.json.data.id);
+      mobiles.push(mobile);
     }
-    const mobile = `1${String(3000000000 + i * 2).padStart(10, "0")}`;
-    const login = await request("POST", "/user/pwdLogin", { mobile, password: "bench-pass" }, { "FZM-DEVICE": "Web" });
-    if (login.json?.result !== 0) throw new Error(`login: ${JSON.stringify(login.json)}`);
-    pairs.push({ token: login.json.data.token, peerId: ids[1] });
+    const token = await login(mobiles[0]);
+    if (RELATION === "friends") {
+      // sender asks, peer accepts: a friendship in both directions, as real chat33 users have
+      const hdr = (t: string) => ({ "FZM-AUTH-TOKEN": t, "FZM-DEVICE": "Web" });
+      const add = await request("POST", "/friend/add", { id: ids[1], reason: "bench" }, hdr(token));
+      if (add.json?.result !== 0) throw new Error(`friend/add: ${JSON.stringify(add.json)}`);
+      if (add.json.data?.state !== 3) {
+        const peerToken = await login(mobiles[1]);
+        const ok = await request("POST", "/friend/response", { id: ids[0], agree: 1 }, hdr(peerToken));
+        if (ok.json?.result !== 0) throw new Error(`friend/response: ${JSON.stringify(ok.json)}`);
+      }
+    }
+    pairs.push({ token, peerId: ids[1] });
     if (i === 0) historyIds = [Number(ids[0]), Number(ids[1])];
   }
   return { pairs, historyPair: pairs[0], historyIds };
+}
+
+/** PostgreSQL backend processes serving `db` (the server's pool), for CPU per message. */
+async function pgBackendPids(db: string): Promise<number[]> {
+  const c = new pg.Client({ connectionString: PG_BASE });
+  await c.connect();
+  try {
+    const r = await c.query<{ pid: number }>(
+      "select pid from pg_stat_activity where datname = $1 and backend_type = 'client backend'",
+      [db],
+    );
+    return r.rows.map((x) => Number(x.pid));
+  } finally {
+    await c.end();
+  }
+}
+
+/** CPU ticks of each pid still alive (a backend that exited in between is left out of both sums). */
+function ticksOf(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const p of pids) {
+    try {
+      out.set(p, cpuTicks(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function ticksDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  // a backend that appeared during the run (a pool connection opened under load) counts whole
+  for (const [p, t] of after) sum += t - (before.get(p) ?? 0);
+  return sum;
 }
 
 interface Sender {
@@ -337,8 +414,14 @@ interface Result {
     p50: number;
     p99: number;
     failures: number;
+    relation: string;
     serverCpuUsPerMsg: number;
+    /** PostgreSQL's backends of the bench database (its pool), NaN on SQLite. */
+    pgCpuUsPerMsg: number;
     serverCpuPct: number;
+    pgCpuPct: number;
+    /** 1-minute load average at the start and the end of the throughput scenario. */
+    loadAvg: [number, number];
     /** The server's main thread (the event loop) alone; the rest is SQLite's checkpointer and libuv. */
     eventLoopCpuPct: number;
     loadCpuPct: number;
@@ -347,12 +430,13 @@ interface Result {
     stealPct: number;
   };
   fixed: { offered: number; achieved: number; p50: number; p99: number; failures: number };
-  history: { messages: number; pages: number; p50: number; p99: number; prefillSeconds: number };
+  history: { messages: number; pages: number; p50: number; p99: number; prefillSeconds: number } | null;
 }
 
 async function runBackend(backend: string): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), "parley-bench-msg-"));
   let databaseUrl = "";
+  let dbName = "";
   if (backend === "postgres") {
     const name = `parley_bench_${randomBytes(4).toString("hex")}`;
     const admin = new pg.Client({ connectionString: PG_BASE });
@@ -362,6 +446,7 @@ async function runBackend(backend: string): Promise<Result> {
     const u = new URL(PG_BASE);
     u.pathname = `/${name}`;
     databaseUrl = u.toString();
+    dbName = name;
     cleanups.push(async () => {
       const c = new pg.Client({ connectionString: PG_BASE });
       await c.connect();
@@ -386,17 +471,31 @@ async function runBackend(backend: string): Promise<Result> {
   // warm-up
   await drive(senders, 2, { kind: "window", window: 4 });
   const pid = server.pid as number;
+  const pg0 = dbName ? ticksOf(await pgBackendPids(dbName)) : new Map<number, number>();
+  const load0 = loadavg()[0];
   const t0 = cpuTicks(pid);
   const m0 = cpuTicks(pid, pid);
   const s0 = machineTicks();
   const c0 = process.cpuUsage();
-  const tp = await drive(senders, SECONDS, { kind: "window", window: WINDOW });
+  const tp = PHASES.has("throughput")
+    ? await drive(senders, SECONDS, { kind: "window", window: WINDOW })
+    : { acks: 0, failures: 0, latencies: [], elapsed: 1 };
   const serverTicks = cpuTicks(pid) - t0;
   const mainTicks = cpuTicks(pid, pid) - m0;
   const s1 = machineTicks();
   const loadCpu = process.cpuUsage(c0);
-  const fixed = await drive(senders, SECONDS, { kind: "rate", perSecond: RATE });
+  const pgTicks = dbName
+    ? ticksDelta(pg0, ticksOf([...new Set([...pg0.keys(), ...(await pgBackendPids(dbName))])]))
+    : 0;
+  const load1 = loadavg()[0];
+  const fixed = PHASES.has("fixed")
+    ? await drive(senders, SECONDS, { kind: "rate", perSecond: RATE })
+    : { acks: 0, failures: 0, latencies: [], elapsed: 1 };
   for (const s of senders) s.ws.terminate();
+  if (!PHASES.has("history")) {
+    await stopServer(server);
+    return result(backend, { tp, serverTicks, mainTicks, s0, s1, loadCpu, pgTicks, load: [load0, load1], fixed }, null);
+  }
 
   // history: stop the server, pre-fill through storage, restart, page
   await stopServer(server);
@@ -425,21 +524,50 @@ async function runBackend(backend: string): Promise<Result> {
   }
   lat.sort((a, b) => a - b);
   await stopServer(server);
+  return result(
+    backend,
+    { tp, serverTicks, mainTicks, s0, s1, loadCpu, pgTicks, load: [load0, load1], fixed },
+    { messages: HISTORY, pages, p50: pct(lat, 50), p99: pct(lat, 99), prefillSeconds },
+  );
+}
+
+type Drive = Awaited<ReturnType<typeof drive>>;
+
+function result(
+  backend: string,
+  m: {
+    tp: Drive;
+    serverTicks: number;
+    mainTicks: number;
+    s0: ReturnType<typeof machineTicks>;
+    s1: ReturnType<typeof machineTicks>;
+    loadCpu: NodeJS.CpuUsage;
+    pgTicks: number;
+    load: [number, number];
+    fixed: Drive;
+  },
+  history: Result["history"] | null,
+): Result {
+  const { tp, serverTicks, mainTicks, s0, s1, loadCpu, pgTicks, fixed } = m;
   return {
     backend,
     throughput: {
       senders: SENDERS,
       window: WINDOW,
+      relation: RELATION,
       perSec: tp.acks / tp.elapsed,
       p50: pct(tp.latencies, 50),
       p99: pct(tp.latencies, 99),
       failures: tp.failures,
       serverCpuUsPerMsg: (serverTicks * 10_000) / Math.max(1, tp.acks),
+      pgCpuUsPerMsg: backend === "postgres" ? (pgTicks * 10_000) / Math.max(1, tp.acks) : Number.NaN,
       serverCpuPct: (serverTicks / 100 / tp.elapsed) * 100,
       eventLoopCpuPct: (mainTicks / 100 / tp.elapsed) * 100,
+      pgCpuPct: backend === "postgres" ? (pgTicks / 100 / tp.elapsed) * 100 : Number.NaN,
       machineBusyPct: (1 - (s1.idle - s0.idle) / Math.max(1, s1.total - s0.total)) * 100,
       stealPct: ((s1.steal - s0.steal) / Math.max(1, s1.total - s0.total)) * 100,
       loadCpuPct: ((loadCpu.user + loadCpu.system) / 1e6 / tp.elapsed) * 100,
+      loadAvg: m.load,
     },
     fixed: {
       offered: RATE,
@@ -448,7 +576,7 @@ async function runBackend(backend: string): Promise<Result> {
       p99: pct(fixed.latencies, 99),
       failures: fixed.failures,
     },
-    history: { messages: HISTORY, pages, p50: pct(lat, 50), p99: pct(lat, 99), prefillSeconds },
+    history,
   };
 }
 
@@ -473,25 +601,34 @@ async function main(): Promise<void> {
     "",
     `Command: \`npm run bench:messages -- ${process.argv.slice(2).join(" ")}\`; senders ${SENDERS}, window ${WINDOW}, ${SECONDS} s per scenario.`,
     "",
-    "| backend | msgs/s (ack after commit) | p50 ms | p99 ms | server CPU µs/msg | server CPU % | event loop CPU % | load CPU % | machine busy % | steal % | failures |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    `Senders may message their peers as ${RELATION}; server: ${SERVER_DIR}; PARLEY_MESSAGES_WRITE_LANES=${process.env.PARLEY_MESSAGES_WRITE_LANES ?? "(default)"}.`,
+    "",
+    "| backend | msgs/s (ack after commit) | p50 ms | p99 ms | server CPU µs/msg | PostgreSQL backends CPU µs/msg | server CPU % | event loop CPU % | PostgreSQL CPU % | load CPU % | machine busy % | steal % | load avg (start, end) | failures |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...results.map(
       (r) =>
-        `| ${r.backend} | ${int(r.throughput.perSec)} | ${f2(r.throughput.p50)} | ${f2(r.throughput.p99)} | ${f1(r.throughput.serverCpuUsPerMsg)} | ${int(r.throughput.serverCpuPct)} | ${int(r.throughput.eventLoopCpuPct)} | ${int(r.throughput.loadCpuPct)} | ${int(r.throughput.machineBusyPct)} | ${f1(r.throughput.stealPct)} | ${r.throughput.failures} |`,
+        `| ${r.backend} | ${int(r.throughput.perSec)} | ${f2(r.throughput.p50)} | ${f2(r.throughput.p99)} | ${f1(r.throughput.serverCpuUsPerMsg)} | ${f1(r.throughput.pgCpuUsPerMsg)} | ${int(r.throughput.serverCpuPct)} | ${int(r.throughput.eventLoopCpuPct)} | ${int(r.throughput.pgCpuPct)} | ${int(r.throughput.loadCpuPct)} | ${int(r.throughput.machineBusyPct)} | ${f1(r.throughput.stealPct)} | ${r.throughput.loadAvg.map((x) => x.toFixed(1)).join(", ")} | ${r.throughput.failures} |`,
     ),
     "",
-    "| backend | offered msgs/s | achieved | p50 ack ms | p99 ack ms | failures |",
-    "|---|---|---|---|---|---|",
-    ...results.map(
-      (r) =>
-        `| ${r.backend} | ${int(r.fixed.offered)} | ${int(r.fixed.achieved)} | ${f2(r.fixed.p50)} | ${f2(r.fixed.p99)} | ${r.fixed.failures} |`,
-    ),
-    "",
+    ...(PHASES.has("fixed")
+      ? [
+          "| backend | offered msgs/s | achieved | p50 ack ms | p99 ack ms | failures |",
+          "|---|---|---|---|---|---|",
+          ...results.map(
+            (r) =>
+              `| ${r.backend} | ${int(r.fixed.offered)} | ${int(r.fixed.achieved)} | ${f2(r.fixed.p50)} | ${f2(r.fixed.p99)} | ${r.fixed.failures} |`,
+          ),
+          "",
+        ]
+      : []),
     "| backend | messages in conversation | pages (20 each) | p50 ms | p99 ms | prefill s |",
     "|---|---|---|---|---|---|",
-    ...results.map(
-      (r) =>
-        `| ${r.backend} | ${int(r.history.messages)} | ${r.history.pages} | ${f2(r.history.p50)} | ${f2(r.history.p99)} | ${f1(r.history.prefillSeconds)} |`,
+    ...results.flatMap((r) =>
+      r.history
+        ? [
+            `| ${r.backend} | ${int(r.history.messages)} | ${r.history.pages} | ${f2(r.history.p50)} | ${f2(r.history.p99)} | ${f1(r.history.prefillSeconds)} |`,
+          ]
+        : [],
     ),
     "",
   ].join("\n");

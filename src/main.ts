@@ -128,6 +128,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     adminSessionRepo: new SqlAdminSessions(storage.db),
   });
   await services.groups.start();
+  await services.friends.start();
   // Red-packet expiry refunds: every node sweeps; each refund happens once (docs/red-packets.md).
   services.redPackets.start();
   await services.im.start();

@@ -107,7 +107,11 @@ export function buildServices(
   );
   const { sms, userCache, accounts, org } = accountServices(inputs);
   const qr = new QrService(storage, events, config.qr.ttlMs);
-  const friends = new FriendService(storage, events, log.child({ component: "friends" }));
+  // main.ts starts it (subscribes to other nodes' friendship and block changes)
+  const friends = new FriendService(storage, events, log.child({ component: "friends" }), {
+    cacheTtlMs: config.friends.cacheTtlMs,
+    hub,
+  });
   const messages = new MessageService(
     storage,
     events,

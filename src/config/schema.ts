@@ -393,6 +393,14 @@ const KEY_LIST = [
     doc: "PostgreSQL: group-commit transactions in flight at once, conversations partitioned over them (1 = one at a time; SQLite: always 1)",
   },
   {
+    path: "friends.cacheTtlMs",
+    kind: "int",
+    default: 5000,
+    min: 10,
+    max: 600000,
+    doc: "a node re-reads a cached pair's friendship and blocks (every 1:1 send checks them) after this many ms, even when no invalidation arrived",
+  },
+  {
     path: "messages.sendRatePerUser",
     kind: "int",
     default: 0,

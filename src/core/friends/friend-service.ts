@@ -1,18 +1,180 @@
 import type { Logger } from "pino";
+import type { Hub } from "../../ports/hub.ts";
 import type { FriendRequest, FriendRules, Friendship, Repos, User } from "../../ports/storage.ts";
 import { AppError, conflict, forbidden, invalid, notFound } from "../errors.ts";
 import type { CoreEvents, FriendRemovedEvent, FriendRequestEvent } from "../events.ts";
-import { userTopic } from "../topics.ts";
+import { FRIENDS_CHANGED_TOPIC, userTopic } from "../topics.ts";
 
 const card = (u: User) => ({ id: u.id, name: u.nickname, avatar: u.avatar, position: u.position });
 
-/** Friends (chat33): requests, answers, the friend list with per-friend settings. */
+/** What every 1:1 send asks about a pair of users (`FriendService.relation`). */
+export interface PairRelation {
+  /** Friends both ways, neither side ended it. */
+  friends: boolean;
+  /** Has the user with the lower id blocked the other? */
+  lowBlocksHigh: boolean;
+  /** Has the user with the higher id blocked the other? */
+  highBlocksLow: boolean;
+}
+
+export interface FriendsOptions {
+  /**
+   * A cached pair is re-read after this many ms even when no `friends.changed` invalidation
+   * arrived (config `friends.cacheTtlMs`, default 5000): a lost pub/sub message is stale for at
+   * most this long.
+   */
+  cacheTtlMs: number;
+  /** Cross-node invalidations; without a hub (one node, tests) only this node's changes drop entries. */
+  hub?: Hub;
+}
+
+const RELATION_CACHE_MAX = 100_000;
+const pairKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
+
+/** One 1:1 send between a pair, from before its relation check until it settled (see `trackSend`). */
+interface InFlight {
+  waiters: Array<() => void> | null;
+}
+
+/**
+ * Friends (chat33): requests, answers, the friend list with per-friend settings, blocks.
+ *
+ * Hot path: every 1:1 send asks whether the two users are friends and whether the peer blocked
+ * the sender (`relation`). The answer is cached per pair on each node, so a send reads neither
+ * `friends` nor `friend_blocks`. Every change of a pair here (befriend, unfriend, block, unblock)
+ * drops the pair on this node before the change's answer is returned, and on the other nodes
+ * through the hub topic `friends.changed`; pub/sub is lossy, so an entry also expires after
+ * `cacheTtlMs`. A load that started before a drop never fills the cache (a generation per pair).
+ *
+ * A block or an unfriend also waits, before it answers, for the 1:1 sends between the pair that
+ * were already past their check on this node (`trackSend`): once the blocker has the answer, no
+ * message of the blocked user reaches them through this node. On another node a send is refused
+ * once the invalidation arrived (normally milliseconds; at most `cacheTtlMs` when it was lost).
+ */
 export class FriendService {
+  private readonly relations = new Map<string, { relation: PairRelation; at: number }>();
+  /** Bumped on every drop: a load that started before it does not fill the cache. */
+  private readonly generation = new Map<string, number>();
+  private epoch = 0;
+  /** 1:1 sends past (or inside) their relation check, per pair. */
+  private readonly inFlight = new Map<string, Set<InFlight>>();
+  private readonly opts: FriendsOptions;
+
   constructor(
     private readonly storage: Pick<Repos, "friends" | "users">,
     private readonly events: CoreEvents,
     private readonly log: Logger,
-  ) {}
+    opts: Partial<FriendsOptions> = {},
+  ) {
+    this.opts = { cacheTtlMs: opts.cacheTtlMs ?? 5000, hub: opts.hub };
+    this.opts.hub?.onMessage((topic, payload) => {
+      if (topic !== FRIENDS_CHANGED_TOPIC || typeof payload !== "object" || payload === null || Array.isArray(payload))
+        return;
+      const a = Number(payload.a);
+      const b = Number(payload.b);
+      if (Number.isSafeInteger(a) && Number.isSafeInteger(b)) this.drop(a, b);
+    });
+  }
+
+  /** Subscribes to other nodes' pair invalidations; resolves once they will arrive. */
+  async start(): Promise<void> {
+    await this.opts.hub?.subscribe(FRIENDS_CHANGED_TOPIC);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the pair cache
+
+  private drop(a: number, b: number): void {
+    const k = pairKey(a, b);
+    this.relations.delete(k);
+    this.generation.set(k, (this.generation.get(k) ?? 0) + 1);
+    if (this.generation.size >= RELATION_CACHE_MAX) {
+      // forgetting the generations would let a load that started before a drop fill the cache:
+      // the epoch moves on instead, so every load in progress fills nothing
+      this.generation.clear();
+      this.relations.clear();
+      this.epoch++;
+    }
+  }
+
+  /**
+   * A pair changed in storage (already committed): drops it here at once and on the other nodes
+   * through the hub; with `settle`, also waits for this node's sends between them that passed their
+   * check before the drop (block, unfriend: the answer comes after the last such message).
+   */
+  private async changed(a: number, b: number, settle: boolean): Promise<void> {
+    this.drop(a, b);
+    const before = settle ? [...(this.inFlight.get(pairKey(a, b)) ?? [])] : [];
+    await Promise.all([
+      this.opts.hub
+        ?.publish(FRIENDS_CHANGED_TOPIC, { a, b })
+        .catch((err: unknown) => this.log.warn({ err }, "friend invalidation publish failed")),
+      ...before.map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            t.waiters ??= [];
+            t.waiters.push(resolve);
+          }),
+      ),
+    ]);
+  }
+
+  /**
+   * The friendship and blocks of a pair, cached (see the class comment). A miss reads both
+   * directions of both tables at once.
+   */
+  async relation(a: number, b: number): Promise<PairRelation> {
+    const k = pairKey(a, b);
+    const now = Date.now();
+    const hit = this.relations.get(k);
+    if (hit && now - hit.at < this.opts.cacheTtlMs) return hit.relation;
+    const gen = this.generation.get(k) ?? 0;
+    const epoch = this.epoch;
+    const [lo, hi] = a < b ? [a, b] : [b, a];
+    const [x, y, lowBlocksHigh, highBlocksLow] = await Promise.all([
+      this.storage.friends.get(lo, hi),
+      this.storage.friends.get(hi, lo),
+      this.storage.friends.isBlocked(lo, hi),
+      this.storage.friends.isBlocked(hi, lo),
+    ]);
+    const relation: PairRelation = {
+      friends: !!x && !!y && x.deletedAt === null && y.deletedAt === null,
+      lowBlocksHigh,
+      highBlocksLow,
+    };
+    if ((this.generation.get(k) ?? 0) === gen && this.epoch === epoch) {
+      if (this.relations.size >= RELATION_CACHE_MAX) this.relations.clear();
+      this.relations.set(k, { relation, at: now });
+    }
+    return relation;
+  }
+
+  /** Has `userId` blocked `otherId`, from the pair cache (the 1:1 send path). */
+  async blocksCached(userId: number, otherId: number): Promise<boolean> {
+    const r = await this.relation(userId, otherId);
+    return userId < otherId ? r.lowBlocksHigh : r.highBlocksLow;
+  }
+
+  /**
+   * Marks a 1:1 send between `a` and `b` in flight, from before its relation check until the
+   * returned function is called (after its commit and publication, or its refusal). A block or an
+   * unfriend of the pair waits for the sends marked before it (see the class comment).
+   */
+  trackSend(a: number, b: number): () => void {
+    const k = pairKey(a, b);
+    let set = this.inFlight.get(k);
+    if (!set) {
+      set = new Set();
+      this.inFlight.set(k, set);
+    }
+    const token: InFlight = { waiters: null };
+    set.add(token);
+    return () => {
+      const s = this.inFlight.get(k);
+      if (s?.delete(token) && s.size === 0) this.inFlight.delete(k);
+      if (token.waiters) for (const w of token.waiters) w();
+    };
+  }
 
   async areFriends(a: number, b: number): Promise<boolean> {
     const [x, y] = await Promise.all([this.storage.friends.get(a, b), this.storage.friends.get(b, a)]);
@@ -111,7 +273,10 @@ export class FriendService {
     const now = Date.now();
     if (!(await this.storage.friends.resolveRequest(r.id, agree ? 3 : 2, now)))
       throw conflict("request_handled", "request already handled");
-    if (agree) await this.storage.friends.befriend(from.id, to.id, r.remark, remarkOfTo, now);
+    if (agree) {
+      await this.storage.friends.befriend(from.id, to.id, r.remark, remarkOfTo, now);
+      await this.changed(from.id, to.id, false);
+    }
     const done: FriendRequest = { ...r, status: agree ? 3 : 2, updatedAt: now };
     await this.publish(done, from, to);
     return done;
@@ -121,6 +286,7 @@ export class FriendService {
     if (!(await this.areFriends(actor.id, friendId))) throw new AppError("forbidden", "not_friends", "not your friend");
     const now = Date.now();
     await this.storage.friends.unfriend(actor.id, friendId, now);
+    await this.changed(actor.id, friendId, true);
     const friend = await this.storage.users.findById(friendId);
     if (!friend) return;
     const event: FriendRemovedEvent = {
@@ -167,11 +333,13 @@ export class FriendService {
   async block(actor: User, otherId: number): Promise<void> {
     const other = await this.target(otherId, actor);
     await this.storage.friends.block(actor.id, other.id, Date.now());
+    await this.changed(actor.id, other.id, true);
   }
 
   async unblock(actor: User, otherId: number): Promise<void> {
     if (otherId === actor.id) throw invalid("self_operation", "cannot do this to yourself");
     await this.storage.friends.unblock(actor.id, otherId);
+    await this.changed(actor.id, otherId, false);
   }
 
   /** Whom the actor blocked, newest first, with their users and the friendship (if any). */

@@ -110,7 +110,7 @@ export class MessageService {
   constructor(
     private readonly storage: Pick<Repos, "messages" | "readCursors">,
     private readonly events: CoreEvents,
-    friends: FriendService,
+    private readonly friends: FriendService,
     private readonly opts: MessagesOptions,
     private readonly log: Logger,
     private readonly userCache: UserCache,
@@ -208,6 +208,22 @@ export class MessageService {
     // `internal`: a notice the server posts on a user's behalf (a red-packet claim) is not the user's sending.
     if (!opts.internal && !(await this.withinSendRate(sender.id)))
       throw new AppError("rate_limited", "msg_rate_limited", "too many messages");
+    // a block or an unfriend of the pair answers only after this send settled (FriendService)
+    const release = kind === "direct" ? this.friends.trackSend(sender.id, targetId) : null;
+    try {
+      return await this.sendChecked(kind, sender, targetId, input, opts);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async sendChecked(
+    kind: ConversationKind,
+    sender: User,
+    targetId: number,
+    input: SendInput,
+    opts: { systemKinds?: boolean; internal?: boolean },
+  ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
     const policy = this.policy(kind);
     if (!policy) throw notFound(kind === "group" ? "group_not_found" : "chatroom_not_found", `no such ${kind}`);
     if (input.snap && kind !== "direct")

@@ -72,7 +72,7 @@ export class DirectPolicy implements ConversationPolicy {
   /** SPEC §2: friends, and colleagues of the same company, may talk directly. */
   async canTalk(a: User, b: User): Promise<boolean> {
     if (a.companyId !== null && a.companyId === b.companyId) return true;
-    return this.friends.areFriends(a.id, b.id);
+    return (await this.friends.relation(a.id, b.id)).friends;
   }
 
   /** The other user of a direct conversation, or the AppError a surface answers. */
@@ -85,8 +85,11 @@ export class DirectPolicy implements ConversationPolicy {
 
   async conversationFor(sender: User, peerId: number): Promise<Conversation> {
     const peer = await this.peer(sender, peerId);
-    if (!(await this.canTalk(sender, peer))) throw forbidden("not_friends", "not your friend");
-    if (await this.friends.isBlocked(peer.id, sender.id))
+    // one cached answer per pair (FriendService.relation): friendship and blocks, no storage read
+    const relation = await this.friends.relation(sender.id, peer.id);
+    const colleagues = sender.companyId !== null && sender.companyId === peer.companyId;
+    if (!colleagues && !relation.friends) throw forbidden("not_friends", "not your friend");
+    if (peer.id < sender.id ? relation.lowBlocksHigh : relation.highBlocksLow)
       throw forbidden("friend_blocked", "the user does not accept your messages");
     return this.directory.ensure(directKey(sender.id, peer.id), {
       kind: "direct",
