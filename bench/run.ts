@@ -925,7 +925,11 @@ async function runTarget(
   let pool: Pool | undefined;
   try {
     log(`== ${name}: starting server`);
-    server = await startServer(kind, root, runDir, cfg.notices, { logName: `${fileTag}-server.log` });
+    // 3 min to start: on a saturated box tsx alone has taken over 60 s (one round of an interleaved run lost)
+    server = await startServer(kind, root, runDir, cfg.notices, {
+      logName: `${fileTag}-server.log`,
+      readyTimeoutMs: 180_000,
+    });
     result.serverPid = server.pid;
     log(`  ${kind} server pid ${server.pid} on port ${server.port}`);
     await registerSystem(server.port);
