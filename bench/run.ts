@@ -51,8 +51,11 @@ import type {
   Config,
   CpuWindow,
   FanoutResult,
+  FanoutRound,
   InflightResult,
   MemoryResult,
+  MemoryRound,
+  RoundMedians,
   SendToClientResult,
   SendToClientRound,
   TargetResult,
@@ -91,6 +94,8 @@ function parseArgs(argv: string[]): Config {
     "c-seconds",
     "baseline",
     "c-concurrency",
+    "conns",
+    "d-rate",
     "help",
   ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (see bench/README.md)`);
@@ -98,7 +103,8 @@ function parseArgs(argv: string[]): Config {
     process.stdout.write(
       "usage: node --import tsx bench/run.ts [--targets=parley,raw,socketio] [--quick] [--notices=0|1] [--bind-budget=SECONDS]\n" +
         "         [--sizes=1000,5000,10000] [--bind-concurrency=16] [--out=DIR]\n" +
-        "         [--scenarios=a,b,c,d] [--rate=REQ_PER_S] [--rounds=N] [--c-seconds=S] [--c-concurrency=N] [--baseline=DIR]\n",
+        "         [--scenarios=a,b,c,d] [--rate=REQ_PER_S] [--rounds=N] [--c-seconds=S] [--c-concurrency=N] [--baseline=DIR]\n" +
+        "         [--conns=N] [--d-rate=REQ_PER_S]\n",
     );
     process.exit(0);
   }
@@ -117,7 +123,10 @@ function parseArgs(argv: string[]): Config {
     if (!(SCENARIOS as readonly string[]).includes(sc))
       throw new Error(`unknown scenario ${sc}; expected some of ${SCENARIOS.join(",")}`);
   if (scenarios.length === 0) throw new Error("--scenarios needs at least one of a,b,c,d");
-  if (flags.has("baseline") && scenarios.join(",") !== "c") throw new Error("--baseline works with --scenarios=c only");
+  const rounds = intFlag(flags, "rounds", 1, 1, 50);
+  // (c) alone interleaves its rounds between servers that run at once; anything else with a
+  // baseline or several rounds interleaves whole target runs (see runInterleaved)
+  const interleaved = scenarios.join(",") !== "c" && (flags.has("baseline") || rounds > 1);
   const rate = flags.get("rate");
   const base: BaseConfig = {
     quick,
@@ -133,8 +142,11 @@ function parseArgs(argv: string[]): Config {
     inflightConcurrency: 128,
     sendToClientConcurrency: intFlag(flags, "c-concurrency", 64, 1, 1024),
     sendToClientRate: rate === undefined ? null : intFlag(flags, "rate", 0, 10, 200_000),
-    sendToClientRounds: intFlag(flags, "rounds", 1, 1, 50),
+    inflightRate: flags.has("d-rate") ? intFlag(flags, "d-rate", 0, 1, 100_000) : null,
+    sendToClientRounds: rounds,
     baselineRoot: flags.has("baseline") ? path.resolve(flags.get("baseline") ?? "") : null,
+    // interleaved runs compare targets measured under the same drift, so they wait less for quiet
+    quietWaitMs: quick || interleaved ? 10_000 : 30_000,
     outDir: path.resolve(flags.get("out") ?? path.join(ROOT, "bench/results")),
   };
   const budget = flags.get("bind-budget");
@@ -151,6 +163,14 @@ function parseArgs(argv: string[]): Config {
       throw new Error("--sizes must be integers 1..50000");
     cfg = { ...cfg, fanoutSizes: [...list].sort((a, b) => a - b), memoryConns: Math.max(...list) };
   }
+  if (flags.has("conns")) {
+    const conns = intFlag(flags, "conns", 0, 1, 50_000);
+    if (conns < Math.max(...cfg.fanoutSizes, cfg.inflightGroupSize))
+      throw new Error("--conns must be at least the largest --sizes and the (d) group");
+    cfg = { ...cfg, memoryConns: conns };
+  }
+  if (cfg.baselineRoot && !existsSync(path.join(cfg.baselineRoot, "src/cli.ts")))
+    throw new Error(`--baseline=${cfg.baselineRoot}: no src/cli.ts there`);
   return cfg;
 }
 
@@ -726,6 +746,7 @@ async function scenarioInflight(cfg: Config, server: ServerHandle, pool: Pool): 
     target: INFLIGHT_GROUP,
     concurrency: cfg.inflightConcurrency,
     durationMs: cfg.inflightDurationMs,
+    ...(cfg.inflightRate !== null ? { rate: cfg.inflightRate } : {}),
   });
   const expected = r.ok * bound;
   const loadEnd = nowMs();
@@ -875,12 +896,25 @@ async function waitForQuietMachine(maxMs: number): Promise<{ foreignPct: number;
   return { foreignPct, waitedMs: Math.round(nowMs() - t0) };
 }
 
-async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise<TargetResult> {
-  const result: TargetResult = { target: kind, status: "ok", fanout: [], notes: [] };
-  if (kind === "parley" && !existsSync(path.join(ROOT, "src/cli.ts"))) {
+interface TargetOptions {
+  /** checkout the server runs from (the baseline's); load generators always run from this one */
+  root?: string;
+  label?: string;
+}
+
+async function runTarget(
+  cfg: Config,
+  kind: TargetKind,
+  runDir: string,
+  { root = ROOT, label }: TargetOptions = {},
+): Promise<TargetResult> {
+  const result: TargetResult = { target: kind, ...(label ? { label } : {}), status: "ok", fanout: [], notes: [] };
+  const name = label ?? kind;
+  const fileTag = label ? "parley-baseline" : kind;
+  if (kind === "parley" && !existsSync(path.join(root, "src/cli.ts"))) {
     return { ...result, status: "skipped", reason: "src/cli.ts does not exist (Parley server not available yet)" };
   }
-  const quiet = await waitForQuietMachine(cfg.quick ? 10_000 : 30_000);
+  const quiet = await waitForQuietMachine(cfg.quietWaitMs);
   if (quiet.foreignPct >= 25) {
     const note = `machine was busy before the run: other processes used ${quiet.foreignPct}% of a core (waited ${Math.round(quiet.waitedMs / 1000)} s)`;
     result.notes.push(note);
@@ -890,8 +924,12 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
   let server: ServerHandle | undefined;
   let pool: Pool | undefined;
   try {
-    log(`== ${kind}: starting server`);
-    server = await startServer(kind, ROOT, runDir, cfg.notices);
+    log(`== ${name}: starting server`);
+    // 3 min to start: on a saturated box tsx alone has taken over 60 s (one round of an interleaved run lost)
+    server = await startServer(kind, root, runDir, cfg.notices, {
+      logName: `${fileTag}-server.log`,
+      readyTimeoutMs: 180_000,
+    });
     result.serverPid = server.pid;
     log(`  ${kind} server pid ${server.pid} on port ${server.port}`);
     await registerSystem(server.port);
@@ -913,7 +951,7 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
     const m = await scenarioMemoryAndConnect(cfg, server, pool, totalConns);
     assertServerAlive(server, "while connecting (b)");
     if (has("b")) {
-      result.memory = m;
+      result.memory = { ...m, rounds: [memoryRoundOf(m)] };
       log(
         `      ${m.conns} conns in ${m.connectMs} ms; RSS ${m.rssBeforeKiB} -> ${m.rssAfterKiB} KiB = ${m.perConnKiB} KiB/conn`,
       );
@@ -937,7 +975,7 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
       }
       bindHist = fr.hist;
       const f = fr.result;
-      result.fanout.push(f);
+      result.fanout.push(f.skipped ? f : { ...f, rounds: [fanoutRoundOf(f)] });
       if (f.skipped) {
         result.notes.push(`fan-out ${size}: ${f.skipped}`);
         continue;
@@ -948,10 +986,12 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
     }
 
     if (has("d")) {
-      log(`  (d) ${cfg.inflightConcurrency} send_to_group requests in flight to ${cfg.inflightGroupSize} clients`);
+      log(
+        `  (d) ${cfg.inflightConcurrency} send_to_group requests in flight to ${cfg.inflightGroupSize} clients${cfg.inflightRate !== null ? `, at most ${cfg.inflightRate} req/s offered` : ""}`,
+      );
       const inflight = await scenarioInflight(cfg, server, pool);
       assertServerAlive(server, "during (d)");
-      result.inflight = inflight;
+      result.inflight = { ...inflight, rounds: [inflightRoundOf(inflight)] };
       const d = inflight;
       log(
         `      ${d.requests} req (${d.reqPerSec}/s), ${d.delivered}/${d.expected} delivered, ${d.deliveriesPerSec} deliveries/s, p99 ${d.latency.p99Ms} ms -> ${d.cpu.bottleneck}` +
@@ -981,12 +1021,12 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
   } catch (e) {
     result.status = "failed";
     result.reason = errMsg(e);
-    log(`  ${kind} FAILED: ${result.reason}`);
+    log(`  ${name} FAILED: ${result.reason}`);
     if (server) {
       result.notes.push(`server log tail:\n${logTail(server.logFile, 15)}`);
       try {
         mkdirSync(cfg.outDir, { recursive: true });
-        const keep = path.join(cfg.outDir, `${kind}-server.log`);
+        const keep = path.join(cfg.outDir, `${fileTag}-server.log`);
         copyFileSync(server.logFile, keep);
         result.notes.push(`full server log: ${path.relative(ROOT, keep)}`);
       } catch {
@@ -998,7 +1038,7 @@ async function runTarget(cfg: Config, kind: TargetKind, runDir: string): Promise
     if (server) await stopProcess(server.cp, 5000);
     if (pool) await pool.exitAll();
     result.elapsedS = Math.round((nowMs() - t0) / 100) / 10;
-    log(`== ${kind}: done in ${result.elapsedS} s`);
+    log(`== ${name}: done in ${result.elapsedS} s`);
   }
   return result;
 }
@@ -1047,7 +1087,9 @@ async function runSendToClientOnly(cfg: Config, runDir: string): Promise<TargetR
       }
       try {
         log(`== ${label ?? kind}: starting server`);
-        l.server = await startServer(kind, root, runDir, cfg.notices);
+        l.server = await startServer(kind, root, runDir, cfg.notices, {
+          logName: `${label ? "parley-baseline" : kind}-server.log`,
+        });
         l.result.serverPid = l.server.pid;
         log(`  ${kind} server pid ${l.server.pid} on port ${l.server.port}`);
         await registerSystem(l.server.port);
@@ -1104,13 +1146,199 @@ function logSendToClientSummary(cfg: Config, targets: TargetResult[]): void {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// interleaved runs of (a), (b), (d): `--baseline` and/or `--rounds` > 1
+// ---------------------------------------------------------------------------------------------
+const loadAvg1 = (): number => Math.round(os.loadavg()[0] * 100) / 100;
+const clock = (): string => new Date().toISOString().slice(11, 19);
+
+function memoryRoundOf(m: MemoryResult): MemoryRound {
+  const { conns, rssBeforeKiB, rssAfterKiB, perConnKiB } = m;
+  return { conns, rssBeforeKiB, rssAfterKiB, perConnKiB, loadAvg1: loadAvg1(), at: clock() };
+}
+
+function fanoutRoundOf(f: FanoutResult): FanoutRound {
+  return {
+    deliveriesPerSec: f.deliveriesPerSec,
+    p99Ms: f.latency.p99Ms,
+    serverCpuUsPerDelivery: f.serverCpuUsPerDelivery,
+    lost: f.lost,
+    serverPct: f.cpu.serverPct,
+    otherPct: f.cpu.otherPct,
+    loadAvg1: loadAvg1(),
+    at: clock(),
+  };
+}
+
+function inflightRoundOf(d: InflightResult): FanoutRound {
+  return {
+    deliveriesPerSec: d.deliveriesPerSec,
+    p99Ms: d.latency.p99Ms,
+    serverCpuUsPerDelivery: d.serverCpuUsPerDelivery,
+    lost: d.lost,
+    reqPerSec: d.reqPerSec,
+    serverPct: d.cpu.serverPct,
+    otherPct: d.cpu.otherPct,
+    loadAvg1: loadAvg1(),
+    at: clock(),
+  };
+}
+
+/** The median of the values (the lower one of the middle two for an even count, as for (c)); NaN-free. */
+function median(values: number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return v.length === 0 ? Number.NaN : (v[Math.floor((v.length - 1) / 2)] as number);
+}
+
+/** The element whose key is the median key. */
+function medianBy<T>(items: T[], key: (t: T) => number): T | undefined {
+  const sorted = [...items].sort((x, y) => key(x) - key(y));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+function mediansOf(rounds: FanoutRound[]): RoundMedians {
+  const reqs = rounds.flatMap((r) => (r.reqPerSec === undefined ? [] : [r.reqPerSec]));
+  return {
+    deliveriesPerSec: median(rounds.map((r) => r.deliveriesPerSec)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    serverCpuUsPerDelivery: median(rounds.map((r) => r.serverCpuUsPerDelivery)),
+    lost: median(rounds.map((r) => r.lost)),
+    ...(reqs.length > 0 ? { reqPerSec: median(reqs) } : {}),
+  };
+}
+
+/** One target's rounds as one result: per scenario the round with the median server CPU, every round, and each measure's median. */
+function combineTargetRounds(results: TargetResult[]): TargetResult {
+  const [first] = results;
+  if (!first) throw new Error("no round ran");
+  const failed = results.flatMap((r, i) => (r.status === "failed" ? [`round ${i + 1}: ${r.reason ?? "failed"}`] : []));
+  const out: TargetResult = {
+    target: first.target,
+    ...(first.label ? { label: first.label } : {}),
+    status: results.every((r) => r.status === "skipped") ? "skipped" : failed.length > 0 ? "failed" : "ok",
+    ...(failed.length > 0 ? { reason: failed.join("; ") } : first.reason ? { reason: first.reason } : {}),
+    fanout: [],
+    notes: results.flatMap((r, i) => r.notes.map((n) => (results.length > 1 ? `round ${i + 1}: ${n}` : n))),
+    elapsedS: Math.round(results.reduce((a, r) => a + (r.elapsedS ?? 0), 0) * 10) / 10,
+    ...(first.loadgens !== undefined ? { loadgens: first.loadgens } : {}),
+  };
+  const mems = results.flatMap((r) => (r.memory ? [r.memory] : []));
+  const mem = medianBy(mems, (m) => m.perConnKiB);
+  if (mem) {
+    const rounds = mems.flatMap((m) => m.rounds ?? []);
+    out.memory = { ...mem, rounds, medianPerConnKiB: median(rounds.map((r) => r.perConnKiB)) };
+  }
+  const sizes = [...new Set(results.flatMap((r) => r.fanout.map((f) => f.groupSize)))].sort((a, b) => a - b);
+  for (const size of sizes) {
+    const all = results.flatMap((r) => r.fanout.filter((f) => f.groupSize === size));
+    const measured = all.filter((f) => !f.skipped);
+    const pick = medianBy(measured, (f) => f.serverCpuUsPerDelivery);
+    if (!pick) {
+      if (all[0]) out.fanout.push(all[0]);
+      continue;
+    }
+    const rounds = measured.flatMap((f) => f.rounds ?? []);
+    out.fanout.push({ ...pick, rounds, medians: mediansOf(rounds) });
+  }
+  const ds = results.flatMap((r) => (r.inflight ? [r.inflight] : []));
+  const d = medianBy(ds, (x) => x.serverCpuUsPerDelivery);
+  if (d) {
+    const rounds = ds.flatMap((x) => x.rounds ?? []);
+    out.inflight = { ...d, rounds, medians: mediansOf(rounds) };
+  }
+  const cs = results.flatMap((r) => (r.sendToClient ? [r.sendToClient] : []));
+  if (cs.length > 0) out.sendToClient = combineRounds(cs);
+  return out;
+}
+
+/**
+ * `--baseline` and/or `--rounds=N` with scenarios other than (c) alone: every target runs its
+ * whole sequence (fresh server, (b), (a), (d), (c)) once per round, and the targets alternate
+ * round by round (baseline, parley, raw, baseline, parley, raw, …), so a change in the machine's
+ * load during the run hits every target alike. (c) runs one round per target run.
+ */
+async function runInterleaved(cfg: Config, runDir: string): Promise<TargetResult[]> {
+  const entries: Array<{ kind: TargetKind; opts: TargetOptions }> = cfg.targets.map((kind) => ({ kind, opts: {} }));
+  if (cfg.baselineRoot)
+    entries.unshift({ kind: "parley", opts: { root: cfg.baselineRoot, label: "Parley (baseline)" } });
+  const perEntry: TargetResult[][] = entries.map(() => []);
+  const oneRound: Config = { ...cfg, sendToClientRounds: 1 };
+  for (let i = 0; i < cfg.sendToClientRounds; i++) {
+    log(`==== round ${i + 1} of ${cfg.sendToClientRounds} (load ${os.loadavg()[0].toFixed(1)})`);
+    for (const [j, { kind, opts }] of entries.entries()) {
+      const r = await runTarget(oneRound, kind, runDir, opts);
+      perEntry[j]?.push(r);
+    }
+  }
+  return perEntry.map(combineTargetRounds);
+}
+
+/** Per scenario and target: the medians over the rounds, every round's value, and the ratio to the baseline. */
+function logRoundsSummary(targets: TargetResult[]): void {
+  const multi = targets.some(
+    (t) =>
+      (t.memory?.rounds?.length ?? 0) > 1 ||
+      (t.inflight?.rounds?.length ?? 0) > 1 ||
+      t.fanout.some((f) => (f.rounds?.length ?? 0) > 1) ||
+      t.label !== undefined,
+  );
+  if (!multi) return;
+  const base = targets.find((t) => t.label !== undefined);
+  const vs = (v: number, b: number | undefined, t: TargetResult): string =>
+    b !== undefined && Number.isFinite(b) && b !== 0 && t !== base && t.target === "parley"
+      ? `, ${(v / b).toFixed(2)}× baseline`
+      : "";
+  const list = (rs: FanoutRound[], f: (r: FanoutRound) => number, digits: number): string =>
+    rs.map((r) => f(r).toFixed(digits)).join(", ");
+  const line = (name: string, m: RoundMedians, rs: FanoutRound[], b: RoundMedians | undefined, t: TargetResult): void =>
+    log(
+      `  ${name}: ${m.serverCpuUsPerDelivery.toFixed(2)} µs/delivery (${list(rs, (r) => r.serverCpuUsPerDelivery, 2)})${vs(m.serverCpuUsPerDelivery, b?.serverCpuUsPerDelivery, t)}; ` +
+        `${Math.round(m.deliveriesPerSec)} deliveries/s (${list(rs, (r) => r.deliveriesPerSec, 0)}); p99 ${m.p99Ms.toFixed(1)} ms (${list(rs, (r) => r.p99Ms, 1)}); lost ${m.lost} (${list(rs, (r) => r.lost, 0)})` +
+        (m.reqPerSec !== undefined
+          ? `; ${Math.round(m.reqPerSec)} req/s (${list(rs, (r) => r.reqPerSec ?? Number.NaN, 0)})`
+          : ""),
+    );
+  const sizes = [...new Set(targets.flatMap((t) => t.fanout.map((f) => f.groupSize)))].sort((a, b) => a - b);
+  for (const size of sizes) {
+    log(`(a) fan-out to ${size}, medians over the rounds (each round in brackets):`);
+    const b = base?.fanout.find((f) => f.groupSize === size)?.medians;
+    for (const t of targets) {
+      const f = t.fanout.find((x) => x.groupSize === size);
+      if (f?.medians && f.rounds) line(t.label ?? t.target, f.medians, f.rounds, b, t);
+    }
+  }
+  if (targets.some((t) => t.memory?.rounds)) {
+    log("(b) KiB per idle connection, median over the rounds:");
+    for (const t of targets) {
+      const m = t.memory;
+      if (!m?.rounds || m.medianPerConnKiB === undefined) continue;
+      log(
+        `  ${t.label ?? t.target}: ${m.medianPerConnKiB.toFixed(2)} KiB (${m.rounds.map((r) => r.perConnKiB.toFixed(2)).join(", ")}), ${m.conns} connections${vs(m.medianPerConnKiB, base?.memory?.medianPerConnKiB, t)}`,
+      );
+    }
+  }
+  if (targets.some((t) => t.inflight?.medians)) {
+    log("(d) many in flight, medians over the rounds:");
+    for (const t of targets) {
+      const d = t.inflight;
+      if (d?.medians && d.rounds) line(t.label ?? t.target, d.medians, d.rounds, base?.inflight?.medians, t);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const cfg = parseArgs(process.argv.slice(2));
   installCleanupHandlers();
-  const hardStop = setTimeout(() => {
-    process.stderr.write("[bench] run deadline exceeded, aborting\n");
-    void stopAll().finally(() => process.exit(2));
-  }, RUN_DEADLINE_MS);
+  // an interleaved run is several full runs: 30 minutes per round
+  const interleaved =
+    !(cfg.scenarios.length === 1 && cfg.scenarios[0] === "c") && (cfg.baselineRoot || cfg.sendToClientRounds > 1);
+  const hardStop = setTimeout(
+    () => {
+      process.stderr.write("[bench] run deadline exceeded, aborting\n");
+      void stopAll().finally(() => process.exit(2));
+    },
+    RUN_DEADLINE_MS * (interleaved ? cfg.sendToClientRounds : 1),
+  );
   hardStop.unref();
 
   const runDir = makeTempDir("parley-bench-");
@@ -1120,6 +1348,7 @@ async function main(): Promise<void> {
   );
   const targets: TargetResult[] = [];
   if (cfg.scenarios.length === 1 && cfg.scenarios[0] === "c") targets.push(...(await runSendToClientOnly(cfg, runDir)));
+  else if (cfg.baselineRoot || cfg.sendToClientRounds > 1) targets.push(...(await runInterleaved(cfg, runDir)));
   else for (const t of cfg.targets) targets.push(await runTarget(cfg, t, runDir));
 
   const { outDir, targets: _t, quick: _q, ...rest } = cfg;
@@ -1142,6 +1371,7 @@ async function main(): Promise<void> {
   writeFileSync(path.join(outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(outDir, "latest.md"), md);
   process.stdout.write(`\n${md}\n`);
+  logRoundsSummary(targets);
   logSendToClientSummary(cfg, targets);
   log(`wrote ${path.join(outDir, "latest.json")} and latest.md`);
   await stopAll();

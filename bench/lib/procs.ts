@@ -144,6 +144,8 @@ export interface ServerOptions {
   /** extra Node flags before the script, e.g. `--cpu-prof` */
   nodeArgs?: string[];
   readyTimeoutMs?: number;
+  /** log file name in the run directory (default `<kind>-server.log`; the baseline Parley gets its own) */
+  logName?: string;
 }
 
 export async function startServer(
@@ -154,7 +156,7 @@ export async function startServer(
   opts: ServerOptions = {},
 ): Promise<ServerHandle> {
   const port = await freePort();
-  const logFile = path.join(runDir, `${kind}-server.log`);
+  const logFile = path.join(runDir, opts.logName ?? `${kind}-server.log`);
   const fd = openSync(logFile, "a");
   const env: NodeJS.ProcessEnv = { ...process.env, BENCH_PARENT_PID: String(process.pid) };
   let args: string[];

@@ -1,6 +1,6 @@
 // Markdown rendering of a bench report: one table per scenario, all targets side by side,
 // with ratios against raw ws and against Socket.IO.
-import type { BenchReport, TargetResult } from "./types.js";
+import type { BenchReport, FanoutRound, RoundMedians, TargetResult } from "./types.js";
 
 const NAMES: Record<string, string> = { parley: "Parley", raw: "raw ws", socketio: "Socket.IO" };
 
@@ -83,6 +83,25 @@ export function renderMarkdown(r: BenchReport): string {
     }
   }
   out.push("");
+  const multiA = ok.flatMap((t) =>
+    t.fanout.filter((f) => (f.rounds?.length ?? 0) > 1).map((f) => ({ t, f, rounds: f.rounds ?? [] })),
+  );
+  if (multiA.length > 0) {
+    out.push(
+      "Rounds of (a), in the order they ran (the table above shows the round with the median server CPU µs/delivery; `median` = each column's own median):",
+      "",
+    );
+    roundsTable(
+      out,
+      multiA.map(({ t, f, rounds }) => ({
+        name: `${fmt(f.groupSize)} | ${t.label ?? NAMES[t.target]}`,
+        rounds,
+        m: f.medians,
+      })),
+      "clients | target",
+      false,
+    );
+  }
 
   // (b) memory
   out.push("## (b) Memory per idle connection");
@@ -99,6 +118,22 @@ export function renderMarkdown(r: BenchReport): string {
     );
   }
   out.push("");
+  const multiB = ok.filter((t) => (t.memory?.rounds?.length ?? 0) > 1);
+  if (multiB.length > 0) {
+    out.push("Rounds of (b) (the table above shows the round with the median KiB/connection):", "");
+    out.push(
+      "| target | round | at (UTC) | connections | RSS before MiB | after MiB | KiB / connection | load avg (1 min) |",
+    );
+    out.push(sep(out[out.length - 1] ?? ""));
+    for (const t of multiB) {
+      for (const [i, rd] of (t.memory?.rounds ?? []).entries())
+        out.push(
+          `| ${t.label ?? NAMES[t.target]} | ${i + 1} | ${rd.at} | ${fmt(rd.conns)} | ${fmt(rd.rssBeforeKiB / 1024, 1)} | ${fmt(rd.rssAfterKiB / 1024, 1)} | ${fmt(rd.perConnKiB, 2)} | ${fmt(rd.loadAvg1, 2)} |`,
+        );
+      out.push(`| ${t.label ?? NAMES[t.target]} | median | | | | | ${fmt(t.memory?.medianPerConnKiB, 2)} | |`);
+    }
+    out.push("");
+  }
 
   // (c) send_to_client
   out.push("## (c) send_to_client HTTP requests/s (keep-alive, one connected recipient)");
@@ -151,11 +186,52 @@ export function renderMarkdown(r: BenchReport): string {
     );
   }
   out.push("");
+  const multiD = ok.filter((t) => (t.inflight?.rounds?.length ?? 0) > 1);
+  if (multiD.length > 0) {
+    out.push(
+      "Rounds of (d), in the order they ran (the table above shows the round with the median server CPU µs/delivery; `median` = each column's own median):",
+      "",
+    );
+    roundsTable(
+      out,
+      multiD.map((t) => ({
+        name: t.label ?? NAMES[t.target] ?? t.target,
+        rounds: t.inflight?.rounds ?? [],
+        m: t.inflight?.medians,
+      })),
+      "target",
+      true,
+    );
+  }
   out.push(
     'CPU % is of one core (100 % = one core busy for the whole window); "bottleneck" names the side that was near 100 % of a core (server is single-threaded; the load generators share the other core). See bench/README.md.',
   );
   out.push("");
   return dropEmptySections(out.join("\n"));
+}
+
+/** Per-round rows of (a) or (d) and a `median` row per target. */
+function roundsTable(
+  out: string[],
+  rows: Array<{ name: string; rounds: FanoutRound[]; m: RoundMedians | undefined }>,
+  nameHeader: string,
+  withReq: boolean,
+): void {
+  out.push(
+    `| ${nameHeader} | round | at (UTC) | deliveries/s | p99 ms | server CPU µs/delivery | lost |${withReq ? " req/s |" : ""} server CPU % | other CPU % | load avg (1 min) |`,
+  );
+  out.push(sep(out[out.length - 1] ?? ""));
+  for (const { name, rounds, m } of rows) {
+    for (const [i, rd] of rounds.entries())
+      out.push(
+        `| ${name} | ${i + 1} | ${rd.at} | ${fmt(rd.deliveriesPerSec)} | ${fmt(rd.p99Ms, 2)} | ${fmt(rd.serverCpuUsPerDelivery, 2)} | ${fmt(rd.lost)} |${withReq ? ` ${fmt(rd.reqPerSec)} |` : ""} ${fmt(rd.serverPct)} | ${fmt(rd.otherPct)} | ${fmt(rd.loadAvg1, 2)} |`,
+      );
+    if (m)
+      out.push(
+        `| ${name} | median | | ${fmt(m.deliveriesPerSec)} | ${fmt(m.p99Ms, 2)} | ${fmt(m.serverCpuUsPerDelivery, 2)} | ${fmt(m.lost)} |${withReq ? ` ${fmt(m.reqPerSec)} |` : ""} | | |`,
+      );
+  }
+  out.push("");
 }
 
 /** Drops a "## " section whose tables have no data row (a scenario that did not run, `--scenarios`). */

@@ -29,10 +29,18 @@ export interface Config {
   sendToClientProcesses: number;
   /** total offered rate of (c) in requests/s; null = closed loop (as fast as the driver goes) */
   sendToClientRate: number | null;
-  /** how many times (c) is measured per target; the median round is reported */
+  /** (d) offered rate in requests/s (`--d-rate`, paced, still at most `inflightConcurrency` in flight); null = closed loop */
+  inflightRate: number | null;
+  /**
+   * `--rounds`: how many times each target is measured; the median round is reported. With
+   * `--scenarios=c` alone, (c) rounds alternate between servers that all run at once; otherwise,
+   * when > 1 or with a baseline, whole target runs alternate (baseline, parley, raw, baseline, …).
+   */
   sendToClientRounds: number;
-  /** a checkout of an older Parley to run as an extra target next to `parley` (only with `--scenarios=c`) */
+  /** a checkout of an older Parley to run as an extra target ("Parley (baseline)") before `parley` */
   baselineRoot: string | null;
+  /** max wait for a quiet 1 s window before each target (run) starts */
+  quietWaitMs: number;
   outDir: string;
 }
 
@@ -66,6 +74,9 @@ export interface MemoryResult {
   rssAfterKiB: number;
   perConnKiB: number;
   loadgenRssKiB: number;
+  /** every round (interleaved runs); the other fields are the round with the median KiB/connection */
+  rounds?: MemoryRound[];
+  medianPerConnKiB?: number;
 }
 
 export interface FanoutResult {
@@ -89,6 +100,43 @@ export interface FanoutResult {
   cpu: CpuWindow;
   disconnects: number;
   malformed: number;
+  /** every round, in the order they ran (interleaved runs: `--rounds` > 1 or `--baseline`) */
+  rounds?: FanoutRound[];
+  /** each measure's own median over the rounds (the other fields are the round with the median CPU µs/delivery) */
+  medians?: RoundMedians;
+}
+
+/** One round of (a) or (d), as listed in the report. */
+export interface FanoutRound {
+  deliveriesPerSec: number;
+  p99Ms: number;
+  serverCpuUsPerDelivery: number;
+  lost: number;
+  /** (d) only */
+  reqPerSec?: number;
+  serverPct: number;
+  otherPct: number;
+  /** 1-minute load average of the machine when the round ended */
+  loadAvg1: number;
+  at: string;
+}
+
+export interface RoundMedians {
+  deliveriesPerSec: number;
+  p99Ms: number;
+  serverCpuUsPerDelivery: number;
+  lost: number;
+  reqPerSec?: number;
+}
+
+/** One round of (b). */
+export interface MemoryRound {
+  conns: number;
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  perConnKiB: number;
+  loadAvg1: number;
+  at: string;
 }
 
 export interface InflightResult {
@@ -119,6 +167,9 @@ export interface InflightResult {
   clientKernelQueueKiBAtLoadEnd?: number | null;
   /** From the end of the HTTP load to the last delivery. */
   drainMs?: number;
+  /** every round (interleaved runs); the other fields are the round with the median CPU µs/delivery */
+  rounds?: FanoutRound[];
+  medians?: RoundMedians;
 }
 
 export interface SendToClientResult {
