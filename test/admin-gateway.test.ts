@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { adminApiCall, adminApiData } from "./helpers/admin-api.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 import { gatewayClient, type TestClient } from "./helpers/ws-client.ts";
 
@@ -9,29 +10,13 @@ import { gatewayClient, type TestClient } from "./helpers/ws-client.ts";
  * no SystemSecret.
  */
 
-const TOKEN = "test-admin-token";
-type Env<T = unknown> = { code: number; msg: string; data: T };
-
 describe("admin API: gateway (/admin/api/gateway/…)", () => {
   let s: TestServer;
   const clients: TestClient[] = [];
 
-  const call = async <T>(method: "GET" | "POST", path: string, body?: unknown, token: string | null = TOKEN) => {
-    const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${s.base}/admin/api${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Env<T> };
-  };
-  const data = async <T>(p: Promise<{ status: number; body: Env<T> }>) => {
-    const r = await p;
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body.data;
-  };
+  const call = <T>(method: "GET" | "POST", path: string, body?: unknown, token?: string | null) =>
+    adminApiCall<T>(`${s.base}/admin/api${path}`, method, body, token);
+  const data = adminApiData;
   const connect = async (systemId: string) => {
     const g = await gatewayClient(s.ws, systemId);
     clients.push(g.c);

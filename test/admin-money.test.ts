@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { sql } from "kysely";
 import type { SqlStorage } from "../src/adapters/sql/sql-storage.ts";
 import type { User } from "../src/ports/storage/accounts.ts";
+import { adminApiCall, adminApiData } from "./helpers/admin-api.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
 /**
@@ -11,9 +12,7 @@ import { startServer, type TestServer } from "./helpers/server.ts";
  * clean, and then with a balance corrupted behind the wallet's back.
  */
 
-const TOKEN = "test-admin-token";
 const PASSWORD = "money-pass-1";
-type Env<T = unknown> = { code: number; msg: string; data: T };
 interface LedgerRow {
   id: number;
   entryId: string;
@@ -43,22 +42,9 @@ describe("admin API: money (/admin/api/wallet/…)", () => {
   let amy: User;
   let groupId: number;
 
-  const call = async <T>(method: "GET" | "POST", path: string, body?: unknown, token: string | null = TOKEN) => {
-    const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${s.base}/admin/api${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Env<T> };
-  };
-  const data = async <T>(p: Promise<{ status: number; body: Env<T> }>) => {
-    const r = await p;
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body.data;
-  };
+  const call = <T>(method: "GET" | "POST", path: string, body?: unknown, token?: string | null) =>
+    adminApiCall<T>(`${s.base}/admin/api${path}`, method, body, token);
+  const data = adminApiData;
 
   before(async () => {
     s = await startServer();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
+import { adminApiCall, type AdminEnv as Env, ADMIN_TOKEN as TOKEN } from "./helpers/admin-api.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
 /**
@@ -12,11 +13,7 @@ import { startServer, type TestServer } from "./helpers/server.ts";
  * never reaches the log.
  */
 
-const TOKEN = "test-admin-token";
 const PASSWORD = "Adm1n-pass-word";
-
-type Env<T = unknown> = { code: number; msg: string; data: T };
-type Reply<T = unknown> = { status: number; body: Env<T> };
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -30,23 +27,12 @@ describe("admin sessions (/admin/api/session)", () => {
   let s: TestServer;
   let lines: string[] = [];
 
-  async function call<T = unknown>(
+  const call = <T = unknown>(
     method: "GET" | "POST" | "DELETE",
     path: string,
     body?: unknown,
     token: string | null = TOKEN,
-  ): Promise<Reply<T>> {
-    const headers: Record<string, string> = {};
-    if (token !== null) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${s.base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: JSON.parse(text) as Env<T> };
-  }
+  ) => adminApiCall<T>(`${s.base}${path}`, method, body, token);
   const signIn = (account: string, password: string) =>
     call<{ token: string; sessionId: string; expiresAt: number; user: { id: string; admin: boolean } }>(
       "POST",
@@ -234,10 +220,7 @@ describe("admin sessions (/admin/api/session)", () => {
 describe("a user's sessions and mute (/admin/api/users/…)", () => {
   let s: TestServer;
   const admin = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
-  const get = async <T>(path: string) => {
-    const res = await fetch(`${s.base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    return { status: res.status, body: (await res.json()) as Env<T> };
-  };
+  const get = <T>(path: string) => adminApiCall<T>(`${s.base}${path}`, "GET");
   const post = async <T>(path: string, body: unknown, headers: Record<string, string> = admin) => {
     const res = await fetch(`${s.base}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as Env<T> };

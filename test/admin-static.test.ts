@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { ADMIN_PAGES } from "../src/surfaces/webapp/admin.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
+import { expectUnbuiltThenBuilt, rawGet as get, makeBuildDir } from "./helpers/static-site.ts";
 
 /**
  * Serving the admin console (src/surfaces/webapp/admin.ts, docs/admin-console.md) from a build
@@ -16,44 +15,22 @@ import { startServer, type TestServer } from "./helpers/server.ts";
  * `web.adminEnabled=false`.
  */
 
-function get(base: string, path: string, headers: Record<string, string> = {}, method = "GET") {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
-    (resolve, reject) => {
-      const req = request(`${base}${path}`, { headers, method }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      });
-      req.on("error", reject);
-      req.end();
-    },
-  );
-}
-
 const INDEX = `<!doctype html><html><head><script type="module" src="/admin/assets/index-Adm1n_-x.js"></script></head><body><div id="root"></div></body></html>`;
 const SCRIPT = `console.log(${JSON.stringify("admin".repeat(1000))});`;
 const APP_INDEX = `<!doctype html><title>app</title>`;
 
 describe("admin console serving", () => {
-  let dir: string;
-  let appDir: string;
+  const admin = makeBuildDir("parley-admindist-", { "index.html": INDEX, "assets/index-Adm1n_-x.js": SCRIPT });
+  const app = makeBuildDir("parley-webdist-", { "index.html": APP_INDEX });
   let s: TestServer;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "parley-admindist-"));
-    mkdirSync(join(dir, "assets"));
-    writeFileSync(join(dir, "index.html"), INDEX);
-    writeFileSync(join(dir, "assets", "index-Adm1n_-x.js"), SCRIPT);
-    appDir = mkdtempSync(join(tmpdir(), "parley-webdist-"));
-    writeFileSync(join(appDir, "index.html"), APP_INDEX);
-    s = await startServer({ "web.adminDir": dir, "web.dir": appDir });
+    s = await startServer({ "web.adminDir": admin.dir, "web.dir": app.dir });
   });
   after(async () => {
     await s.close();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(appDir, { recursive: true, force: true });
+    admin.remove();
+    app.remove();
   });
 
   test("/admin redirects to /admin/; index.html is no-cache with the same CSP as /app/", async () => {
@@ -133,20 +110,8 @@ describe("admin console serving", () => {
 
 describe("admin console serving: not built, disabled", () => {
   test("without a build /admin/ answers 503 with the build command and picks the build up later", async () => {
-    const empty = mkdtempSync(join(tmpdir(), "parley-admindist-"));
-    const s = await startServer({ "web.adminDir": empty });
-    try {
-      const r = await get(s.base, "/admin/");
-      assert.equal(r.status, 503);
-      assert.match(r.body.toString(), /npm run build:web/);
-      assert.equal(r.headers["cache-control"], "no-store");
-      writeFileSync(join(empty, "index.html"), INDEX);
-      await new Promise((res) => setTimeout(res, 1100));
-      assert.equal((await get(s.base, "/admin/")).status, 200);
-    } finally {
-      await s.close();
-      rmSync(empty, { recursive: true, force: true });
-    }
+    const built = await expectUnbuiltThenBuilt("web.adminDir", "/admin/", INDEX);
+    assert.equal(built.status, 200);
   });
 
   test("web.adminEnabled=false serves no console, the admin API stays", async () => {

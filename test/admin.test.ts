@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { AppError } from "../src/core/errors.ts";
+import { adminApiCall, type AdminReply as Reply, ADMIN_TOKEN as TOKEN } from "./helpers/admin-api.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
-const TOKEN = "test-admin-token";
-
-type Env<T = unknown> = { code: number; msg: string; data: T };
-type Reply<T = unknown> = { status: number; body: Env<T> };
 type UserOut = Record<string, unknown> & { id: string; uid: string };
 
 const USER_KEYS = [
@@ -34,22 +31,8 @@ const USER_KEYS = [
 describe("admin API (/admin/api)", () => {
   let s: TestServer;
 
-  async function call<T = unknown>(
-    method: "GET" | "POST",
-    path: string,
-    body?: unknown,
-    token: string | null = TOKEN,
-  ): Promise<Reply<T>> {
-    const headers: Record<string, string> = {};
-    if (token !== null) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${s.base}/admin/api${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Env<T> };
-  }
+  const call = <T = unknown>(method: "GET" | "POST", path: string, body?: unknown, token: string | null = TOKEN) =>
+    adminApiCall<T>(`${s.base}/admin/api${path}`, method, body, token);
   const get = <T = unknown>(path: string, token: string | null = TOKEN) => call<T>("GET", path, undefined, token);
   const post = <T = unknown>(path: string, body: unknown, token: string | null = TOKEN) =>
     call<T>("POST", path, body, token);

@@ -660,3 +660,59 @@ describe("chat33 PC client session (33cn/chat33-pc against Parley)", () => {
     assert.equal(f.eventType, -1);
   });
 });
+
+describe("the PC client's Origin (Electron, file://) and ws.allowedOrigins (docs/chat33.md)", () => {
+  /** A user signed in as the PC client does: the token once on /user/tokenLogin, then the cookie. */
+  const pcCookieOn = async (s: TestServer): Promise<string> => {
+    const mobile = newMobile();
+    await s.app.accounts.createUser({ mobile, password: PASSWORD, nickname: "Dora" });
+    const login = await post<Env<{ token: string }>>(
+      `${s.base}/user/pwdLogin`,
+      { mobile, password: PASSWORD },
+      PC_HEADERS,
+    );
+    assert.equal(login.body.result, 0, login.body.message);
+    const res = await fetch(`${s.base}/user/tokenLogin`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...PC_HEADERS, "FZM-AUTH-TOKEN": login.body.data.token },
+      body: JSON.stringify({ type: 2, cid: "" }),
+    });
+    assert.equal(((await res.json()) as Env).result, 0);
+    const m = /FZM-AUTH-TOKEN=[^;]+/.exec(res.headers.get("set-cookie") ?? "");
+    assert.ok(m, "the cookie is set");
+    return m[0];
+  };
+
+  test("without ws.allowedOrigins the cookie does not count from Origin file://: /ws/ refuses the upgrade", async () => {
+    const s = await startServer();
+    try {
+      const cookie = await pcCookieOn(s);
+      const pc = new TestClient(`${s.ws}/ws/`, { headers: { cookie }, origin: "file://" });
+      // no credential counts, and /ws/ (unlike /ws) has no gateway to fall back to
+      await assert.rejects(pc.opened, /HTTP 404/);
+      const same = new TestClient(`${s.ws}/ws/`, { headers: { cookie }, origin: s.base });
+      await same.opened;
+      same.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("ws.allowedOrigins=file:// lets the PC client's cookie socket in, and refuses origins not listed", async () => {
+    const s = await startServer({ "ws.allowedOrigins": "file://" });
+    try {
+      const cookie = await pcCookieOn(s);
+      const pc = new TestClient(`${s.ws}/ws/`, { headers: { cookie }, origin: "file://" });
+      await pc.opened;
+      await socketsReady(s.app);
+      pc.ws.send(JSON.stringify({ eventType: 27, datetime: Number.MAX_SAFE_INTEGER }));
+      assert.deepEqual(await pc.next(), { eventType: 29 }, "a chat33 session socket answers 27");
+      pc.close();
+      // with the list set, every browser origin that opens sockets must be on it: the server's own too
+      const own = new TestClient(`${s.ws}/ws/`, { headers: { cookie }, origin: s.base });
+      await assert.rejects(own.opened, /403/);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -12,6 +12,7 @@ import { CustomerService } from "../src/core/customers/customer-service.ts";
 import { contentOrThrow } from "../src/core/messages/content.ts";
 import { createBackend, createPgDatabase, DATABASE_URL, dropRedisPrefix, REDIS_URL } from "./helpers/backend.ts";
 import { freePort } from "./helpers/ports.ts";
+import { childEnv } from "./helpers/process-server.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
 /**
@@ -83,13 +84,7 @@ describe("Parley reports on itself to a console (seed 004 服务端接口)", () 
     const db = DATABASE_URL ? await createPgDatabase(DATABASE_URL) : null;
     const redisPrefix = `parley-t-${randomBytes(6).toString("hex")}:`;
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PARLEY_")) env[k] = v;
-    Object.assign(env, {
-      PARLEY_PORT: String(port),
-      PARLEY_HOST: "127.0.0.1",
-      PARLEY_DATA_DIR: dataDir,
-      PARLEY_LOG_LEVEL: "warn",
+    const env = childEnv(port, dataDir, {
       PARLEY_ADMIN_TOKEN: "child-admin-token",
       PARLEY_ACCOUNTS_SCRYPT_LOG_N: "10",
       PARLEY_CONSOLE_URL: base,

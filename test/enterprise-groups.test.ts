@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { contentOrThrow } from "../src/core/messages/content.ts";
 import type { Group } from "../src/ports/storage/groups.ts";
 import type { User } from "../src/ports/storage.ts";
+import type { Env, Frame, Item, Session } from "./helpers/enterprise-types.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
@@ -10,34 +11,6 @@ import { TestClient } from "./helpers/ws-client.ts";
  * The enterprise surface's view of groups (seed 001: find_group_msg, socket 1101, my_session 1101
  * entries and the 群助手 11017 count): the same group conversation the chat33 surface serves.
  */
-
-type Env<T = unknown> = { data: T; code: number; msg: string };
-type Frame<T = unknown> = { code: number; msg: string; data: T };
-type Item = {
-  senderId: number;
-  receiverId: number;
-  content: string;
-  sendTime: number;
-  state: 0 | 2;
-  type: number;
-  platform: null;
-  name: string;
-  avatar: string | null;
-  id: string;
-  seq: number;
-};
-type Session = {
-  senderId: number | null;
-  receiverId: number | null;
-  content: string | null;
-  state: 0 | 2;
-  name: string;
-  otherAvatar: string | null;
-  otherName: string | null;
-  miniType: number;
-  count: number;
-  id: string | null;
-};
 
 const PASSWORD = "secret-pw1";
 let seq = 0;

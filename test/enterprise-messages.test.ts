@@ -3,12 +3,11 @@ import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { contentOrThrow } from "../src/core/messages/content.ts";
 import type { User } from "../src/ports/storage.ts";
+import type { Env, Frame, Item, Session } from "./helpers/enterprise-types.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws-client.ts";
 
-type Env<T = unknown> = { data: T; code: number; msg: string };
 type Reply<T = unknown> = { status: number; body: Env<T> };
-type Frame<T = unknown> = { code: number; msg: string; data: T };
 
 interface Saved {
   senderId: number;
@@ -23,41 +22,10 @@ interface Saved {
   id: string;
 }
 
-interface Item {
-  senderId: number;
-  receiverId: number;
-  content: string;
-  sendTime: number;
-  state: 0 | 2;
-  type: number;
-  platform: null;
-  name: string;
-  avatar: string | null;
-  id: string;
-  seq: number;
-}
-
 interface PageData {
   totalElements: number;
   totalPages: number;
   data: Item[];
-}
-
-interface Session {
-  senderId: number | null;
-  receiverId: number | null;
-  content: string | null;
-  sendTime: number | null;
-  state: 0 | 2;
-  type: number | null;
-  platform: null;
-  name: string;
-  avatar: string | null;
-  otherAvatar: string | null;
-  otherName: string | null;
-  miniType: number;
-  count: number;
-  id: string | null;
 }
 
 const PASSWORD = "secret-pw1";

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { startServer, type TestServer } from "./helpers/server.ts";
+import { expectUnbuiltThenBuilt, rawGet as get, makeBuildDir } from "./helpers/static-site.ts";
 
 /**
  * Serving the web client (src/surfaces/webapp, docs/web.md) from a build folder made here: the
@@ -14,41 +11,23 @@ import { startServer, type TestServer } from "./helpers/server.ts";
  * and CORS staying closed by default.
  */
 
-/** A GET with raw headers and the raw body (fetch would follow redirects and decode gzip). */
-function get(base: string, path: string, headers: Record<string, string> = {}, method = "GET") {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
-    (resolve, reject) => {
-      const req = request(`${base}${path}`, { headers, method }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      });
-      req.on("error", reject);
-      req.end();
-    },
-  );
-}
-
 const INDEX = `<!doctype html><html><head><script type="module" src="/app/assets/index-AbC12_-x.js"></script></head><body><div id="root"></div></body></html>`;
 const SCRIPT = `console.log(${JSON.stringify("x".repeat(4000))});`;
 
 describe("web client serving", () => {
-  let dir: string;
+  const build = makeBuildDir("parley-webdist-", {
+    "index.html": INDEX,
+    "assets/index-AbC12_-x.js": SCRIPT,
+    "assets/logo-Zz9Yy8Xx.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+  });
   let s: TestServer;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "parley-webdist-"));
-    mkdirSync(join(dir, "assets"));
-    writeFileSync(join(dir, "index.html"), INDEX);
-    writeFileSync(join(dir, "assets", "index-AbC12_-x.js"), SCRIPT);
-    writeFileSync(join(dir, "assets", "logo-Zz9Yy8Xx.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>");
-    s = await startServer({ "web.dir": dir });
+    s = await startServer({ "web.dir": build.dir });
   });
   after(async () => {
     await s.close();
-    rmSync(dir, { recursive: true, force: true });
+    build.remove();
   });
 
   test("/ redirects to /app/, /app to /app/", async () => {
@@ -135,22 +114,9 @@ describe("web client serving", () => {
 
 describe("web client serving: not built, disabled, CORS configured", () => {
   test("without a build /app/ answers 503 with the command that builds it, and picks the build up later", async () => {
-    const empty = mkdtempSync(join(tmpdir(), "parley-webdist-"));
-    const s = await startServer({ "web.dir": empty });
-    try {
-      const r = await get(s.base, "/app/");
-      assert.equal(r.status, 503);
-      assert.match(r.body.toString(), /npm run build:web/);
-      assert.equal(r.headers["cache-control"], "no-store");
-      writeFileSync(join(empty, "index.html"), INDEX);
-      await new Promise((res) => setTimeout(res, 1100));
-      const built = await get(s.base, "/app/");
-      assert.equal(built.status, 200);
-      assert.equal(built.body.toString(), INDEX);
-    } finally {
-      await s.close();
-      rmSync(empty, { recursive: true, force: true });
-    }
+    const built = await expectUnbuiltThenBuilt("web.dir", "/app/", INDEX);
+    assert.equal(built.status, 200);
+    assert.equal(built.body.toString(), INDEX);
   });
 
   test("web.enabled=false serves nothing at / and /app/", async () => {

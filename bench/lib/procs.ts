@@ -164,6 +164,7 @@ export async function startServer(
     const dataDir = makeTempDir("parley-bench-data-");
     args = ["--import", "tsx", "src/cli.ts", "serve"];
     env.PARLEY_PORT = String(port);
+    env.PARLEY_HOST = "127.0.0.1"; // loopback only, like the peers (the product default is 0.0.0.0)
     env.PARLEY_DATA_DIR = dataDir;
     env.PARLEY_LOG_LEVEL = "warn";
     env.PARLEY_BENCH = "1";

@@ -29,6 +29,24 @@ export interface ProcessServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment of a spawned `parley` process that must not see the developer's own settings:
+ * this process's environment without any `PARLEY_*` variable, listening on 127.0.0.1:`port`
+ * (tests stay on loopback), its data in `dataDir`, warnings only; `vars` add to or override these.
+ */
+export function childEnv(port: number, dataDir: string, vars: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PARLEY_")) env[k] = v;
+  return {
+    ...env,
+    PARLEY_PORT: String(port),
+    PARLEY_HOST: "127.0.0.1",
+    PARLEY_DATA_DIR: dataDir,
+    PARLEY_LOG_LEVEL: "warn",
+    ...vars,
+  };
+}
+
 /** The environment `parley serve` / `parley wallet verify` need for `backend`, plus config keys. */
 export function serverEnv(
   backend: TestBackend,

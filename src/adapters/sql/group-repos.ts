@@ -83,6 +83,21 @@ function memberColumns(p: MemberPatch): Partial<Selectable<GroupMembersTable>> {
   return set;
 }
 
+/** The row of a member who has just joined: no nickname, no settings, not muted or exempt. */
+function newMemberRow(groupId: number, userId: number, role: GroupRole, joinedAt: number) {
+  return {
+    group_id: groupId,
+    user_id: userId,
+    role,
+    nickname: "",
+    no_disturbing: 0,
+    sticky_on_top: 0,
+    muted_until: 0,
+    speak_exempt: 0,
+    joined_at: joinedAt,
+  };
+}
+
 const memberOrder = (a: GroupMember, b: GroupMember) =>
   b.role - a.role || a.joinedAt - b.joinedAt || a.userId - b.userId;
 
@@ -161,19 +176,7 @@ export class SqlGroups implements GroupRepo {
       if (unique.size)
         await tx
           .insertInto("group_members")
-          .values(
-            [...unique].map(([userId, role]) => ({
-              group_id: Number(id),
-              user_id: userId,
-              role,
-              nickname: "",
-              no_disturbing: 0,
-              sticky_on_top: 0,
-              muted_until: 0,
-              speak_exempt: 0,
-              joined_at: g.createdAt,
-            })),
-          )
+          .values([...unique].map(([userId, role]) => newMemberRow(Number(id), userId, role, g.createdAt)))
           .execute();
       return toGroup(row);
     });
@@ -352,19 +355,7 @@ export class SqlGroups implements GroupRepo {
         throw invalid("group_full", "the group is full");
       await tx
         .insertInto("group_members")
-        .values(
-          fresh.map((userId) => ({
-            group_id: groupId,
-            user_id: userId,
-            role,
-            nickname: "",
-            no_disturbing: 0,
-            sticky_on_top: 0,
-            muted_until: 0,
-            speak_exempt: 0,
-            joined_at: at,
-          })),
-        )
+        .values(fresh.map((userId) => newMemberRow(groupId, userId, role, at)))
         .execute();
       // a new member has read everything before they joined: their cursor starts at the
       // conversation's last seq, in this transaction (a message committed later is unread).

@@ -62,6 +62,19 @@ function toPacket(r: Row): RedPacket {
   };
 }
 
+function toLedgerRow(r: Row): LedgerRow {
+  return {
+    id: num(r.id),
+    entryId: String(r.entry_id),
+    account: String(r.account),
+    coin: num(r.coin),
+    amount: num(r.amount),
+    reason: r.reason as LedgerReason,
+    ref: String(r.ref),
+    createdAt: num(r.created_at),
+  };
+}
+
 const PACKET_COLS = sql.raw(
   "p.id, p.sender_id, p.coin, p.type, p.amount, p.size, p.remark, p.c_type, p.to_id, p.conversation_id, p.message_id, p.created_at, p.expires_at, p.settled_at",
 );
@@ -525,16 +538,7 @@ export class SqlWallet implements WalletRepo {
 
   async ledger(account: string): Promise<LedgerRow[]> {
     const r = await this.rows(sql`select * from wallet_ledger where account = ${account} order by id`);
-    return r.map((x) => ({
-      id: num(x.id),
-      entryId: String(x.entry_id),
-      account: String(x.account),
-      coin: num(x.coin),
-      amount: num(x.amount),
-      reason: x.reason as LedgerReason,
-      ref: String(x.ref),
-      createdAt: num(x.created_at),
-    }));
+    return r.map(toLedgerRow);
   }
 
   async ledgerPage(f: {
@@ -552,16 +556,7 @@ export class SqlWallet implements WalletRepo {
     const r = await this.rows(
       sql`select * from wallet_ledger where ${sql.join(where, sql` and `)} order by id desc limit ${f.limit}`,
     );
-    return r.map((x) => ({
-      id: num(x.id),
-      entryId: String(x.entry_id),
-      account: String(x.account),
-      coin: num(x.coin),
-      amount: num(x.amount),
-      reason: x.reason as LedgerReason,
-      ref: String(x.ref),
-      createdAt: num(x.created_at),
-    }));
+    return r.map(toLedgerRow);
   }
 
   async packetsPage(f: { senderId?: number; coin?: number; offset: number; limit: number }): Promise<{

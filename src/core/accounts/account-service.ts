@@ -12,19 +12,7 @@ import type { SmsService } from "./sms-service.ts";
 import type { UserCache } from "./user-cache.ts";
 
 /** The AccountService options a config gives (one mapping for the server and the CLI). */
-export function accountsOptions(c: {
-  sessionTtlMs: number;
-  multiLogin: AccountsOptions["multiLogin"];
-  scryptLogN: number;
-  loginFailures: number;
-  loginWindowMs: number;
-  loginFailuresPerAddress: number;
-  loginAddressWindowMs: number;
-  loginDelayMs: number;
-  loginDelayMaxMs: number;
-  hashConcurrency: number;
-  hashQueue: number;
-}): AccountsOptions {
+export function accountsOptions(c: Omit<AccountsOptions, "scrypt"> & { scryptLogN: number }): AccountsOptions {
   return {
     sessionTtlMs: c.sessionTtlMs,
     multiLogin: c.multiLogin,

@@ -75,22 +75,12 @@ export function groupSessionVo(
   state: ReadState,
   unread: number,
 ): SessionVo {
-  return {
-    senderId: last.fromId,
-    receiverId: last.targetId,
-    content: textOf(last),
-    sendTime: last.datetime,
+  return sessionVo(
+    last,
+    { otherAvatar: group.avatar || GROUP_AVATAR, otherName: memberNames, miniType: 1101 },
     state,
-    type: enterpriseType(last.kind),
-    platform: null,
-    name: last.senderInfo.nickname,
-    avatar: orNull(last.senderInfo.avatar),
-    otherAvatar: group.avatar || GROUP_AVATAR,
-    otherName: memberNames,
-    miniType: 1101,
-    count: unread,
-    id: last.clientMsgId,
-  };
+    unread,
+  );
 }
 
 /** The `save_single_msg` answer. */
@@ -189,6 +179,16 @@ export function systemEntryVo(e: (typeof SYSTEM_ENTRIES)[keyof typeof SYSTEM_ENT
  * conversation even when the last message is its own).
  */
 export function directSessionVo(last: MessageView, peer: User, state: ReadState, unread: number): SessionVo {
+  return sessionVo(last, { otherAvatar: orNull(peer.avatar), otherName: peer.nickname, miniType: 1100 }, state, unread);
+}
+
+/** A conversation entry: the last message's fields, then who or what it is with (same key order for both kinds). */
+function sessionVo(
+  last: MessageView,
+  other: Pick<SessionVo, "otherAvatar" | "otherName" | "miniType">,
+  state: ReadState,
+  unread: number,
+): SessionVo {
   return {
     senderId: last.fromId,
     receiverId: last.targetId,
@@ -199,9 +199,9 @@ export function directSessionVo(last: MessageView, peer: User, state: ReadState,
     platform: null,
     name: last.senderInfo.nickname,
     avatar: orNull(last.senderInfo.avatar),
-    otherAvatar: orNull(peer.avatar),
-    otherName: peer.nickname,
-    miniType: 1100,
+    otherAvatar: other.otherAvatar,
+    otherName: other.otherName,
+    miniType: other.miniType,
     count: unread,
     id: last.clientMsgId,
   };
