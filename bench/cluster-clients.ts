@@ -54,12 +54,23 @@ const onData = (data: Buffer) => {
   hist.record(Math.max(0, (now - t) * 1000));
 };
 
+/** Attempts per socket when its handshake (or join) times out: the server was starved, not wrong. */
+const TIMEOUT_ATTEMPTS = 3;
+let retried = 0;
+
 async function connectOne(job: OpenJob, port: number, n: number): Promise<WebSocket> {
+  let timeouts = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       return await connectFrom(job, port, n, takePort());
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt > PORT_HI - PORT_LO) throw e;
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === "EADDRINUSE" && attempt <= PORT_HI - PORT_LO) continue;
+      if (/timed out|not ready within/.test(err.message) && ++timeouts < TIMEOUT_ATTEMPTS) {
+        retried++;
+        continue;
+      }
+      throw e;
     }
   }
 }
@@ -79,13 +90,13 @@ function connectFrom(job: OpenJob, port: number, n: number, localPort: number): 
     localAddress,
     localPort,
     headers,
-    handshakeTimeout: 60_000,
+    handshakeTimeout: 120_000,
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       ws.terminate();
-      reject(new Error(`${job.kind} ${id}: not ready within 90 s`));
-    }, 90_000);
+      reject(new Error(`${job.kind} ${id}: not ready within 180 s`));
+    }, 180_000);
     const ready = () => {
       clearTimeout(timer);
       open++;
@@ -140,7 +151,7 @@ async function openAll(job: OpenJob): Promise<void> {
     }
   }
   opened += plan.length;
-  process.send?.({ type: "opened", ok, failed, ms: Date.now() - t0, firstError });
+  process.send?.({ type: "opened", ok, failed, ms: Date.now() - t0, firstError, retried });
 }
 
 process.on("message", (m: { type: string; job?: OpenJob; i?: number; frame?: string }) => {
