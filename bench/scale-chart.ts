@@ -55,10 +55,13 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   const yMax = niceMax(Math.max(...pts.map(([, y]) => y)) * 1.05);
   const lx = (v: number) => (p.logX ? Math.log10(v) : v);
   const sx = (v: number) => pad.l + ((lx(v) - lx(xMin)) / (lx(xMax) - lx(xMin))) * pw;
-  const sy = (v: number) => pad.t + ph - (v / yMax) * ph;
+  // a negative value (e.g. memory per connection while the start-up heap shrinks) gets room below 0
+  const low = Math.min(0, ...pts.map(([, y]) => y));
+  const yMin = low < 0 ? -niceMax(-low * 1.05) : 0;
+  const sy = (v: number) => pad.t + ph - ((v - yMin) / (yMax - yMin)) * ph;
   // grid and axes
   for (let i = 0; i <= 5; i++) {
-    const v = (yMax / 5) * i;
+    const v = yMin + ((yMax - yMin) / 5) * i;
     out.push(
       `<line x1="${pad.l}" x2="${pad.l + pw}" y1="${sy(v)}" y2="${sy(v)}" stroke="#eee"/>`,
       `<text x="${pad.l - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="11">${fmt(v)}</text>`,
