@@ -40,6 +40,61 @@ export function parseFlags(name: string, known: string[], usage: string): Map<st
   return flags;
 }
 
+export const DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/test";
+export const DEFAULT_REDIS = "redis://127.0.0.1:6379";
+
+/** The usage lines of the flags every cluster bench takes (see `benchFlags`). */
+export function serviceUsage(outFiles: string): string {
+  return `  --pg=URL             PostgreSQL server (default PARLEY_BENCH_PG or ${DEFAULT_PG}); a database of the run's own is created and dropped
+  --redis=URL          Redis (default PARLEY_BENCH_REDIS or ${DEFAULT_REDIS}); a key prefix of the run's own, deleted at the end
+  --client-nice=N      niceness of the client processes (default 0; e.g. 5 on a shared machine)
+  --out=DIR            where ${outFiles} go (default bench/results)
+`;
+}
+
+export interface BenchFlags {
+  flags: Map<string, string>;
+  pg: string;
+  redis: string;
+  out: string;
+  clientNice: number;
+}
+
+/**
+ * `parseFlags` plus the flags every cluster bench takes (`--pg`, `--redis`, `--client-nice`,
+ * `--out`), with the check that both services are on loopback.
+ */
+export function benchFlags(name: string, known: string[], usage: string): BenchFlags {
+  const flags = parseFlags(name, [...known, "pg", "redis", "client-nice", "out"], usage);
+  const pg = flags.get("pg") ?? process.env.PARLEY_BENCH_PG ?? DEFAULT_PG;
+  const redis = flags.get("redis") ?? process.env.PARLEY_BENCH_REDIS ?? DEFAULT_REDIS;
+  for (const u of [pg, redis])
+    if (!/^[a-z]+:\/\/([^@/]*@)?(127\.\d+\.\d+\.\d+|localhost)(:\d+)?(\/|$)/.test(u))
+      throw new Error(`${name}: only loopback services (${u.replace(/\/\/[^@]*@/, "//")})`);
+  const clientNice = Number(flags.get("client-nice") ?? 0);
+  if (!Number.isInteger(clientNice) || clientNice < 0 || clientNice > 19) throw new Error("--client-nice: 0..19");
+  setClientNice(clientNice);
+  return { flags, pg, redis, out: path.resolve(flags.get("out") ?? path.join(ROOT, "bench/results")), clientNice };
+}
+
+export const log = (s: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+export const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+export const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
+export const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
+
+/** Runs a bench's main: prints the failure, stops every process and cleans up, then exits. */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main()
+    .catch((e) => {
+      process.stderr.write(`${name} failed: ${(e as Error).stack}\n`);
+      process.exitCode = 1;
+    })
+    .finally(async () => {
+      await stopEverything();
+      process.exit();
+    });
+}
+
 export const ints = (s: string) =>
   s
     .split(",")
@@ -360,13 +415,44 @@ async function spawnNode(index: number, o: ClusterOptions): Promise<ParleyNode> 
   return node;
 }
 
-/** Starts `n` nodes on one database and one Redis prefix: the first alone (it migrates), then the rest. */
-export async function startCluster(n: number, o: ClusterOptions, readyMs = 180_000): Promise<ParleyNode[]> {
+/**
+ * A database, a Redis prefix and a run directory of the run's own (all removed at the end), and `n`
+ * nodes on them.
+ */
+export async function startBenchCluster(
+  name: string,
+  n: number,
+  o: { pg: string; redis: string; env?: Record<string, string> },
+): Promise<{ nodes: ParleyNode[]; databaseUrl: string; prefix: string }> {
+  const dir = runDir(name);
+  const databaseUrl = await createDatabase(o.pg);
+  const prefix = redisPrefix();
+  onCleanup(async () => {
+    await dropRedisPrefix(o.redis, prefix);
+  });
+  const nodes = await startCluster(n, { databaseUrl, redisUrl: o.redis, redisPrefix: prefix, runDir: dir, env: o.env });
+  return { nodes, databaseUrl, prefix };
+}
+
+/** Nodes starting at once after the first: eleven at once on a busy 2-core box missed a 180 s readiness limit. */
+const STARTS_AT_ONCE = 4;
+
+/**
+ * Starts `n` nodes on one database and one Redis prefix: the first alone (it migrates), then the
+ * rest, `STARTS_AT_ONCE` at a time (each waits `readyMs` for its `/readyz`).
+ */
+export async function startCluster(n: number, o: ClusterOptions, readyMs = 300_000): Promise<ParleyNode[]> {
   const first = await spawnNode(0, o);
   await waitReady(first, readyMs);
-  const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => spawnNode(i + 1, o)));
-  await Promise.all(rest.map((x) => waitReady(x, readyMs)));
-  return [first, ...rest];
+  const nodes = [first];
+  for (let i = 1; i < n; i += STARTS_AT_ONCE) {
+    const group = await Promise.all(
+      Array.from({ length: Math.min(STARTS_AT_ONCE, n - i) }, (_, k) => spawnNode(i + k, o)),
+    );
+    await Promise.all(group.map((x) => waitReady(x, readyMs)));
+    nodes.push(...group);
+  }
+  return nodes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +546,7 @@ export class ClientProc {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
       }),
     );
+    if (clientNice && this.cp.pid) os.setPriority(this.cp.pid, clientNice);
     this.cp.on("message", (m: { type: string } & Record<string, unknown>) => {
       if (m.type === "p") {
         this.recv = Number(m.recv);
@@ -510,7 +597,8 @@ export class ClientProc {
   ready(): Promise<void> {
     return this.ask({ type: "hello" }, "hello", 60_000);
   }
-  open(job: OpenJob): Promise<{ ok: number; failed: number; ms: number; firstError: string | null }> {
+  /** `retried`: handshakes that timed out and were tried again (cumulative for the process). */
+  open(job: OpenJob): Promise<{ ok: number; failed: number; ms: number; firstError: string | null; retried?: number }> {
     return this.ask({ type: "open", job }, "opened");
   }
   stats(): Promise<ClientStats> {
@@ -526,6 +614,12 @@ export class ClientProc {
   async close(): Promise<void> {
     await this.ask({ type: "close" }, "closed", 120_000).catch(() => {});
   }
+}
+
+let clientNice = 0;
+/** Niceness given to every client process started from now on (`--client-nice`). */
+export function setClientNice(n: number): void {
+  clientNice = n;
 }
 
 /** Most sockets one client process holds (each process is under the 20 000-descriptor limit). */

@@ -21,30 +21,30 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import WebSocket from "ws";
 import {
+  benchFlags,
   ClientProc,
   clientAddress,
   cpuSeconds,
   createCompany,
-  createDatabase,
   createRoom,
   createUser,
-  dropRedisPrefix,
+  f0,
+  f1,
   ints,
   loadAvg,
+  log,
   MAX_SOCKETS_PER_CLIENT,
   machine,
   machineTicks,
   nextProgress,
   onCleanup,
   type ParleyNode,
-  parseFlags,
   poke,
-  ROOT,
-  redisPrefix,
-  runDir,
+  runMain,
+  serviceUsage,
   sleep,
-  startCluster,
-  stopEverything,
+  startBenchCluster,
+  sum,
 } from "./cluster-lib.ts";
 import { Histogram, summarize } from "./lib/common.ts";
 import { benchText } from "./rooms-clients.ts";
@@ -57,32 +57,23 @@ const USAGE = `usage: npm run bench:cluster -- [options]
   --window=16          1:1 messages in flight per sender
   --members=5000       chat-room audience
   --room-window=16     chat-room messages in flight
-  --pg=URL             PostgreSQL server (default PARLEY_BENCH_PG or postgres://postgres@127.0.0.1:5432/test)
-  --redis=URL          Redis (default PARLEY_BENCH_REDIS or redis://127.0.0.1:6379)
-  --out=DIR            where cluster-latest.{json,md} go (default bench/results)
-`;
-const flags = parseFlags(
-  "bench:cluster",
-  ["nodes", "seconds", "senders", "window", "members", "room-window", "pg", "redis", "out"],
-  USAGE,
-);
+${serviceUsage("cluster-latest.{json,md}")}`;
+const {
+  flags,
+  pg: PG_BASE,
+  redis: REDIS,
+  out: OUT,
+  clientNice: CLIENT_NICE,
+} = benchFlags("bench:cluster", ["nodes", "seconds", "senders", "window", "members", "room-window"], USAGE);
 const NODE_COUNTS = ints(flags.get("nodes") ?? "1,2");
 const SECONDS = Number(flags.get("seconds") ?? 8);
 const SENDERS = Number(flags.get("senders") ?? 64);
 const WINDOW = Number(flags.get("window") ?? 16);
 const MEMBERS = Number(flags.get("members") ?? 5000);
 const ROOM_WINDOW = Number(flags.get("room-window") ?? 16);
-const PG_BASE = flags.get("pg") ?? process.env.PARLEY_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/test";
-const REDIS = flags.get("redis") ?? process.env.PARLEY_BENCH_REDIS ?? "redis://127.0.0.1:6379";
-const OUT = path.resolve(flags.get("out") ?? path.join(ROOT, "bench/results"));
-for (const u of [PG_BASE, REDIS])
-  if (!/^[a-z]+:\/\/([^@/]*@)?(127\.\d+\.\d+\.\d+|localhost)(:\d+)?(\/|$)/.test(u))
-    throw new Error(`bench:cluster: only loopback services (${u.replace(/\/\/[^@]*@/, "//")})`);
 if (NODE_COUNTS.some((n) => n < 1 || n > 8)) throw new Error("--nodes: 1..8 each");
 const ROOM_SENDERS = 4;
 
-const log = (s: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const pct = (sorted: number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : Number.NaN;
 
@@ -349,14 +340,8 @@ async function room(nodes: ParleyNode[], companyId: number, clients: ClientProc[
 let clientSeq = 0;
 
 async function configuration(n: number) {
-  const dir = runDir(`cluster${n}`);
-  const databaseUrl = await createDatabase(PG_BASE);
-  const prefix = redisPrefix();
-  onCleanup(async () => {
-    await dropRedisPrefix(REDIS, prefix);
-  });
   const loadBefore = loadAvg();
-  const nodes = await startCluster(n, { databaseUrl, redisUrl: REDIS, redisPrefix: prefix, runDir: dir });
+  const { nodes } = await startBenchCluster(`cluster${n}`, n, { pg: PG_BASE, redis: REDIS });
   log(`${n} node(s) up, load ${loadBefore}`);
   const companyId = await createCompany(nodes[0].port);
   const receivers = new ClientProc(clientSeq, clientAddress(clientSeq++));
@@ -374,9 +359,6 @@ async function configuration(n: number) {
   return { nodes: n, loadBefore, loadAfter: loadAvg(), direct: d, room: r };
 }
 
-const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
-const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
-
 async function main(): Promise<void> {
   const started = new Date().toISOString();
   const results = [];
@@ -391,13 +373,14 @@ async function main(): Promise<void> {
     members: MEMBERS,
     roomWindow: ROOM_WINDOW,
     seconds: SECONDS,
+    clientNice: CLIENT_NICE,
     results,
   };
   writeFileSync(path.join(OUT, "cluster-latest.json"), `${JSON.stringify(out, null, 2)}\n`);
   const md = [
     `## Cluster — ${started}`,
     "",
-    `Command: \`${out.command}\`; machine ${m.cpus} × ${m.cpu}, ${m.memGiB} GiB, Node ${m.node}. Every node on the same PostgreSQL and Redis; the senders in the bench process, receivers and members in client processes, all on this machine.`,
+    `Command: \`${out.command}\`; machine ${m.cpus} × ${m.cpu}, ${m.memGiB} GiB, Node ${m.node}. Every node on the same PostgreSQL and Redis; the senders in the bench process, receivers and members in client processes, all on this machine; client processes at nice ${CLIENT_NICE}.`,
     "",
     `### 1:1 messages (${SENDERS} senders × ${WINDOW} in flight, ack after commit; with N > 1 each receiver is on another node than its sender)`,
     "",
@@ -422,12 +405,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${md}\n`);
 }
 
-main()
-  .catch((e) => {
-    process.stderr.write(`bench:cluster failed: ${(e as Error).stack}\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopEverything();
-    process.exit();
-  });
+runMain("bench:cluster", main);

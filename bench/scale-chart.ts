@@ -2,6 +2,7 @@
 // rendered by the system Chromium through playwright-core (headless, a fresh profile, no network
 // features). Also usable on its own to redraw a result file:
 //   node --import tsx bench/scale-chart.ts bench/results/scale-latest.json bench/results/scale-latest.png
+//   node --import tsx bench/scale-chart.ts idle.json audience.json out.png   (two runs' parts in one picture)
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { CHROMIUM, CHROMIUM_FLAGS } from "../test/helpers/chromium.ts";
@@ -54,10 +55,13 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   const yMax = niceMax(Math.max(...pts.map(([, y]) => y)) * 1.05);
   const lx = (v: number) => (p.logX ? Math.log10(v) : v);
   const sx = (v: number) => pad.l + ((lx(v) - lx(xMin)) / (lx(xMax) - lx(xMin))) * pw;
-  const sy = (v: number) => pad.t + ph - (v / yMax) * ph;
+  // a negative value (e.g. memory per connection while the start-up heap shrinks) gets room below 0
+  const low = Math.min(0, ...pts.map(([, y]) => y));
+  const yMin = low < 0 ? -niceMax(-low * 1.05) : 0;
+  const sy = (v: number) => pad.t + ph - ((v - yMin) / (yMax - yMin)) * ph;
   // grid and axes
   for (let i = 0; i <= 5; i++) {
-    const v = (yMax / 5) * i;
+    const v = yMin + ((yMax - yMin) / 5) * i;
     out.push(
       `<line x1="${pad.l}" x2="${pad.l + pw}" y1="${sy(v)}" y2="${sy(v)}" stroke="#eee"/>`,
       `<text x="${pad.l - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="11">${fmt(v)}</text>`,
@@ -197,10 +201,17 @@ export async function renderCharts(result: any, png: string): Promise<string> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [input, output] = process.argv.slice(2);
-  if (!input || !output) {
-    process.stderr.write("usage: node --import tsx bench/scale-chart.ts <scale-latest.json> <out.png>\n");
+  // several result files (e.g. the idle steps and the audience steps of two runs made side by side):
+  // the idle part of the first that has one, the audience part of the first that has one
+  const args = process.argv.slice(2);
+  const output = args.pop();
+  if (!args.length || !output?.endsWith(".png")) {
+    process.stderr.write("usage: node --import tsx bench/scale-chart.ts <scale-latest.json> [more.json …] <out.png>\n");
     process.exit(2);
   }
-  renderCharts(JSON.parse(readFileSync(input, "utf8")), output).then((p) => process.stdout.write(`${p}\n`));
+  const parts = args.map((f) => JSON.parse(readFileSync(f, "utf8")));
+  const merged = { ...parts[0] };
+  for (const key of ["idle", "audience"])
+    merged[key] = parts.find((r) => r[key] && (r[key].steps ?? r[key]).length)?.[key];
+  renderCharts(merged, output).then((p) => process.stdout.write(`${p}\n`));
 }

@@ -22,16 +22,18 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import WebSocket from "ws";
 import {
+  benchFlags,
   ClientProc,
   clientAddress,
   cpuSeconds,
   createCompany,
-  createDatabase,
   createRoom,
   createUser,
-  dropRedisPrefix,
+  f0,
+  f1,
   ints,
   loadAvg,
+  log,
   MAX_SOCKETS_PER_CLIENT,
   machine,
   machineTicks,
@@ -39,17 +41,15 @@ import {
   onCleanup,
   openFds,
   type ParleyNode,
-  parseFlags,
   poke,
-  ROOT,
   redisFootprint,
-  redisPrefix,
   registerSystem,
   rssKiB,
-  runDir,
+  runMain,
+  serviceUsage,
   sleep,
-  startCluster,
-  stopEverything,
+  startBenchCluster,
+  sum,
 } from "./cluster-lib.ts";
 import { Histogram, summarize } from "./lib/common.ts";
 import { benchText } from "./rooms-clients.ts";
@@ -66,26 +66,17 @@ const USAGE = `usage: npm run bench:scale -- [options]
   --sweeps=3           sweeps measured per idle step
   --messages=20        chat-room messages one at a time per audience step (and as many with --window)
   --window=8           chat-room messages in flight in the throughput part
-  --pg=URL             PostgreSQL server (default PARLEY_BENCH_PG or postgres://postgres@127.0.0.1:5432/test); a database of the run's own is created and dropped
-  --redis=URL          Redis (default PARLEY_BENCH_REDIS or redis://127.0.0.1:6379); a key prefix of the run's own, deleted at the end
-  --out=DIR            where scale-latest.{json,md,png} go (default bench/results)
-`;
-const flags = parseFlags(
+  --address-base=0     client process i binds 127.10.x.y number base + i (give two runs at once different bases)
+${serviceUsage("scale-latest.{json,md,png}")}`;
+const {
+  flags,
+  pg: PG_BASE,
+  redis: REDIS,
+  out: OUT,
+  clientNice: CLIENT_NICE,
+} = benchFlags(
   "bench:scale",
-  [
-    "idle",
-    "audience",
-    "nodes",
-    "per-node",
-    "per-client",
-    "ping-ms",
-    "sweeps",
-    "messages",
-    "window",
-    "pg",
-    "redis",
-    "out",
-  ],
+  ["idle", "audience", "nodes", "per-node", "per-client", "ping-ms", "sweeps", "messages", "window", "address-base"],
   USAGE,
 );
 const IDLE = ints(flags.get("idle") ?? "10k,20k");
@@ -96,19 +87,14 @@ const PING_MS = Number(flags.get("ping-ms") ?? 5000);
 const SWEEPS = Number(flags.get("sweeps") ?? 3);
 const MESSAGES = Number(flags.get("messages") ?? 20);
 const WINDOW = Number(flags.get("window") ?? 8);
-const PG_BASE = flags.get("pg") ?? process.env.PARLEY_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/test";
-const REDIS = flags.get("redis") ?? process.env.PARLEY_BENCH_REDIS ?? "redis://127.0.0.1:6379";
-const OUT = path.resolve(flags.get("out") ?? path.join(ROOT, "bench/results"));
-for (const u of [PG_BASE, REDIS])
-  if (!/^[a-z]+:\/\/([^@/]*@)?(127\.\d+\.\d+\.\d+|localhost)(:\d+)?(\/|$)/.test(u))
-    throw new Error(`bench:scale: only loopback services (${u.replace(/\/\/[^@]*@/, "//")})`);
 const MAX = Math.max(0, ...IDLE, ...AUDIENCE);
 const NODES = Number(flags.get("nodes") ?? Math.max(2, Math.ceil(MAX / PER_NODE)));
 if (Math.ceil(MAX / NODES) > PER_NODE) throw new Error(`--nodes=${NODES}: more than ${PER_NODE} sockets per node`);
 const CLIENTS = Math.max(1, Math.ceil(MAX / PER_CLIENT));
 const SYSTEM = "bench-scale";
-
-const log = (s: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const ADDRESS_BASE = Number(flags.get("address-base") ?? 0);
+if (!Number.isInteger(ADDRESS_BASE) || ADDRESS_BASE < 0 || ADDRESS_BASE > 60_000)
+  throw new Error("--address-base: 0..60000");
 
 // ---------------------------------------------------------------------------------------------
 // placement: socket k of a step goes to client k % C and node ⌊k / C⌋ % N (both stay balanced)
@@ -130,7 +116,6 @@ interface NodeSample {
 }
 const sample = (nodes: ParleyNode[]): NodeSample[] =>
   nodes.map((n) => ({ cpu: cpuSeconds(n.pid), rss: rssKiB(n.pid), fds: openFds(n.pid) }));
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 async function openOnClients(
   clients: ClientProc[],
@@ -144,12 +129,14 @@ async function openOnClients(
   const res = await Promise.all(
     clients.map((c, i) =>
       plan[i].length
-        ? c.open({ ...job, targets: plan[i], systemId: SYSTEM, idPrefix: `c${i}-${from}-`, batch: 200 })
-        : Promise.resolve({ ok: 0, failed: 0, ms: 0, firstError: null }),
+        ? c.open({ ...job, targets: plan[i], systemId: SYSTEM, idPrefix: `c${i}-${from}-`, batch: 50 })
+        : Promise.resolve({ ok: 0, failed: 0, ms: 0, firstError: null, retried: 0 }),
     ),
   );
   const failed = sum(res.map((r) => r.failed));
   if (failed) throw new Error(`${failed} of ${to - from} sockets failed: ${res.find((r) => r.firstError)?.firstError}`);
+  const retried = sum(res.map((r) => r.retried ?? 0));
+  if (retried) log(`${retried} handshakes timed out and were retried (cumulative)`);
   return { seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -162,6 +149,10 @@ interface IdleStep {
   connectPerSec: number;
   rssMiB: number;
   memPerConnKiB: number;
+  /** The nodes' RSS growth from the previous step, per connection added (no start-up heap noise). */
+  memPerConnStepKiB: number;
+  /** The client processes' RSS per connection (the other end of each socket). */
+  clientKiBPerConn: number;
   cpuPerSweepMs: number;
   cpuPerSweepUsPerConn: number;
   presenceMembers: number;
@@ -174,7 +165,12 @@ interface IdleStep {
   load: string;
 }
 
-async function idle(nodes: ParleyNode[], clients: ClientProc[]): Promise<{ baseline: object; steps: IdleStep[] }> {
+async function idle(
+  nodes: ParleyNode[],
+  clients: ClientProc[],
+  out: { baseline?: object; steps: IdleStep[] },
+  save: () => void,
+): Promise<void> {
   await registerSystem(nodes[0].port, SYSTEM);
   const window = SWEEPS * PING_MS;
   await sleep(PING_MS);
@@ -186,12 +182,15 @@ async function idle(nodes: ParleyNode[], clients: ClientProc[]): Promise<{ basel
   log(
     `idle: baseline ${nodes.length} nodes RSS ${(baseRss / 1024).toFixed(0)} MiB, idle CPU ${(idleCpuPerSec * 1000).toFixed(1)} ms/s`,
   );
-  const steps: IdleStep[] = [];
+  out.baseline = { rssMiB: baseRss / 1024, idleCpuMsPerSec: idleCpuPerSec * 1000 };
+  const steps = out.steps;
   let have = 0;
+  let prevRss = baseRss;
   for (const step of IDLE) {
     if (step <= have) continue;
     const { seconds } = await openOnClients(clients, have, step, nodes, { kind: "gateway" });
     const connectPerSec = (step - have) / seconds;
+    const added = step - have;
     have = step;
     // presence must count every connection (it is written asynchronously after the upgrade)
     let fp = await redisFootprint(REDIS, PREFIX);
@@ -206,13 +205,16 @@ async function idle(nodes: ParleyNode[], clients: ClientProc[]): Promise<{ basel
     const s1 = sample(nodes);
     const cpu = sum(s1.map((s) => s.cpu)) - sum(s0.map((s) => s.cpu)) - idleCpuPerSec * (window / 1000);
     const rss = sum(s1.map((s) => s.rss));
-    const closed = sum((await Promise.all(clients.map((c) => c.stats()))).map((s) => s.closed));
+    const cstats = await Promise.all(clients.map((c) => c.stats()));
+    const closed = sum(cstats.map((s) => s.closed));
     const row: IdleStep = {
       connections: step,
       nodes: nodes.length,
       connectPerSec,
       rssMiB: rss / 1024,
       memPerConnKiB: (rss - baseRss) / step,
+      memPerConnStepKiB: (rss - prevRss) / added,
+      clientKiBPerConn: sum(cstats.map((s) => s.rssKiB)) / step,
       cpuPerSweepMs: (cpu / SWEEPS) * 1000,
       cpuPerSweepUsPerConn: ((cpu / SWEEPS) * 1e6) / step,
       presenceMembers: fp.presenceMembers,
@@ -224,13 +226,14 @@ async function idle(nodes: ParleyNode[], clients: ClientProc[]): Promise<{ basel
       clientsClosed: closed,
       load: loadAvg(),
     };
+    prevRss = rss;
     steps.push(row);
+    save();
     log(
-      `idle ${step}: ${row.memPerConnKiB.toFixed(1)} KiB/conn, sweep ${row.cpuPerSweepMs.toFixed(0)} ms (${row.cpuPerSweepUsPerConn.toFixed(1)} µs/conn), presence ${(row.presenceBytes / 1024).toFixed(0)} KiB, closed ${closed}, load ${row.load}`,
+      `idle ${step}: ${row.memPerConnKiB.toFixed(1)} KiB/conn (step ${row.memPerConnStepKiB.toFixed(1)}, clients ${row.clientKiBPerConn.toFixed(1)}), sweep ${row.cpuPerSweepMs.toFixed(0)} ms (${row.cpuPerSweepUsPerConn.toFixed(1)} µs/conn), presence ${(row.presenceBytes / 1024).toFixed(0)} KiB, closed ${closed}, load ${row.load}`,
     );
   }
   await Promise.all(clients.map((c) => c.close()));
-  return { baseline: { rssMiB: baseRss / 1024, idleCpuMsPerSec: idleCpuPerSec * 1000 }, steps };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,11 +252,34 @@ interface AudienceStep {
   windowDeliveryMs: { p50: number; p99: number };
   windowCpuUsPerDelivery: number;
   machineBusyPct: number;
+  /** Window phase, % of one core: all nodes, the busiest node, the client processes, this process, the rest of the machine. */
+  cpuPct: { nodes: number; busiestNode: number; clients: number; sender: number; others: number };
+  /** Which side limited the window phase (see `bottleneck`). */
+  bottleneck: string;
   lost: number;
   load: string;
 }
 
-async function audience(nodes: ParleyNode[], clients: ClientProc[]): Promise<AudienceStep[]> {
+/**
+ * Who limited a phase on this machine: a node at ≥ 85 % of its one thread, the client processes
+ * holding ≥ 85 % of one core, or the whole machine ≥ 85 % busy (other people's processes included).
+ */
+function bottleneck(c: AudienceStep["cpuPct"], machineBusyPct: number, cores: number): string {
+  const parts: string[] = [];
+  if (c.busiestNode >= 85) parts.push("a node (one thread)");
+  if (c.clients >= 85) parts.push("client side");
+  if (!parts.length && machineBusyPct >= 85) parts.push("machine");
+  if (!parts.length) parts.push("none");
+  if (c.others >= 20 * cores) parts.push(`+${Math.round(c.others)} % foreign CPU`);
+  return parts.join(", ");
+}
+
+async function audience(
+  nodes: ParleyNode[],
+  clients: ClientProc[],
+  steps: AudienceStep[],
+  save: () => void,
+): Promise<void> {
   const companyId = await createCompany(nodes[0].port);
   const sender = await createUser(nodes[0].port, companyId, "13900000001", "Android");
   const room = await createRoom(nodes[0].port);
@@ -292,7 +318,6 @@ async function audience(nodes: ParleyNode[], clients: ClientProc[]): Promise<Aud
     while (received() < n && performance.now() < end) await nextProgress(50);
     return received() >= n;
   };
-  const steps: AudienceStep[] = [];
   let have = 0;
   for (const size of AUDIENCE) {
     if (size <= have) continue;
@@ -327,7 +352,9 @@ async function audience(nodes: ParleyNode[], clients: ClientProc[]): Promise<Aud
     await Promise.all(clients.map((c) => c.reset()));
     for (const c of clients) c.recv = 0;
     const m0 = machineTicks();
-    const w0 = sum(nodes.map((n) => cpuSeconds(n.pid)));
+    const perNode0 = nodes.map((n) => cpuSeconds(n.pid));
+    const w0 = sum(perNode0);
+    const self0 = process.cpuUsage();
     const t0 = performance.now();
     let sent = 0;
     const total = MESSAGES;
@@ -351,13 +378,26 @@ async function audience(nodes: ParleyNode[], clients: ClientProc[]): Promise<Aud
       }
     }
     const elapsed = (performance.now() - t0) / 1000;
-    const w1 = sum(nodes.map((n) => cpuSeconds(n.pid)));
+    const perNode1 = nodes.map((n) => cpuSeconds(n.pid));
+    const w1 = sum(perNode1);
+    const self1 = process.cpuUsage(self0);
     const m1 = machineTicks();
     const stats2 = await Promise.all(clients.map((c) => c.stats()));
     const h2 = new Histogram();
     for (const s of stats2) h2.merge(s.hist);
     const l2 = summarize(h2);
     const delivered2 = sum(stats2.map((s) => s.recv));
+    const busy = (1 - (m1.idle - m0.idle) / Math.max(1, m1.total - m0.total)) * 100;
+    const cores = machine().cpus as number;
+    const pctOf = (sec: number) => (sec / elapsed) * 100;
+    const cpuPct = {
+      nodes: pctOf(w1 - w0),
+      busiestNode: Math.max(...perNode1.map((v, i) => pctOf(v - perNode0[i]))),
+      clients: pctOf(sum(stats2.map((s) => s.cpuSeconds)) - sum(stats1.map((s) => s.cpuSeconds))),
+      sender: pctOf((self1.user + self1.system) / 1e6),
+      others: 0,
+    };
+    cpuPct.others = Math.max(0, busy * cores - cpuPct.nodes - cpuPct.clients - cpuPct.sender);
     const row: AudienceStep = {
       audience: size,
       nodes: nodes.length,
@@ -372,24 +412,26 @@ async function audience(nodes: ParleyNode[], clients: ClientProc[]): Promise<Aud
       deliveriesPerSec: delivered2 / elapsed,
       windowDeliveryMs: { p50: l2.p50Ms, p99: l2.p99Ms },
       windowCpuUsPerDelivery: ((w1 - w0) * 1e6) / Math.max(1, delivered2),
-      machineBusyPct: (1 - (m1.idle - m0.idle) / Math.max(1, m1.total - m0.total)) * 100,
+      machineBusyPct: busy,
+      cpuPct,
+      bottleneck: bottleneck(cpuPct, busy, cores),
       lost,
       load: loadAvg(),
     };
     steps.push(row);
+    save();
     log(
-      `audience ${size}: whole room p50 ${row.fullFanoutMs.p50.toFixed(0)} ms, ${row.cpuUsPerDelivery.toFixed(1)} µs/delivery, window ${Math.round(row.deliveriesPerSec)} deliveries/s, lost ${lost}, load ${row.load}`,
+      `audience ${size}: whole room p50 ${row.fullFanoutMs.p50.toFixed(0)} ms, ${row.cpuUsPerDelivery.toFixed(1)} µs/delivery, window ${Math.round(row.deliveriesPerSec)} deliveries/s (${row.windowCpuUsPerDelivery.toFixed(1)} µs/delivery, CPU % nodes ${f0(cpuPct.nodes)} / busiest ${f0(cpuPct.busiestNode)} / clients ${f0(cpuPct.clients)} / others ${f0(cpuPct.others)}: ${row.bottleneck}), lost ${lost}, load ${row.load}`,
     );
   }
   ws.terminate();
   await Promise.all(clients.map((c) => c.close()));
-  return steps;
 }
 
 // ---------------------------------------------------------------------------------------------
 // main
 // ---------------------------------------------------------------------------------------------
-const PREFIX = redisPrefix();
+let PREFIX = "";
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -397,23 +439,18 @@ async function main(): Promise<void> {
   log(
     `bench:scale: ${NODES} nodes, ${CLIENTS} client processes, idle ${IDLE.join(",")}, audience ${AUDIENCE.join(",")}, load ${loadBefore}`,
   );
-  const dir = runDir("scale");
-  const databaseUrl = await createDatabase(PG_BASE);
-  onCleanup(async () => {
-    await dropRedisPrefix(REDIS, PREFIX);
-  });
-  const nodes = await startCluster(NODES, {
-    databaseUrl,
-    redisUrl: REDIS,
-    redisPrefix: PREFIX,
-    runDir: dir,
+  const cluster = await startBenchCluster("scale", NODES, {
+    pg: PG_BASE,
+    redis: REDIS,
     env: {
       PARLEY_WS_PING_INTERVAL_MS: String(PING_MS),
       PARLEY_WS_IDLE_TIMEOUT_MS: String(Math.max(60_000, PING_MS * 4)),
     },
   });
+  const { nodes } = cluster;
+  PREFIX = cluster.prefix;
   log(`nodes up: ${nodes.map((n) => n.port).join(", ")}`);
-  const clients = Array.from({ length: CLIENTS }, (_, i) => new ClientProc(i, clientAddress(i)));
+  const clients = Array.from({ length: CLIENTS }, (_, i) => new ClientProc(i, clientAddress(ADDRESS_BASE + i)));
   await Promise.all(clients.map((c) => c.ready()));
   const result: Record<string, unknown> = {
     started: started.toISOString(),
@@ -422,28 +459,42 @@ async function main(): Promise<void> {
     loadBefore,
     nodes: NODES,
     clientProcesses: CLIENTS,
+    clientNice: CLIENT_NICE,
     pingMs: PING_MS,
     sweeps: SWEEPS,
   };
-  if (IDLE.length) result.idle = await idle(nodes, clients);
-  if (AUDIENCE.length) {
-    // fresh client processes: the idle ones' sockets are gone but their ports linger in TIME_WAIT
-    const fresh = Array.from({ length: CLIENTS }, (_, i) => new ClientProc(i, clientAddress(CLIENTS + i)));
-    await Promise.all(fresh.map((c) => c.ready()));
-    result.audience = await audience(nodes, fresh);
+  // every finished step is written at once, so a run that fails or is stopped keeps what it measured
+  const save = () => {
+    result.loadAfter = loadAvg();
+    writeFileSync(path.join(OUT, "scale-latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(path.join(OUT, "scale-latest.md"), markdown(result));
+  };
+  try {
+    if (IDLE.length) {
+      const idleOut: { baseline?: object; steps: IdleStep[] } = { steps: [] };
+      result.idle = idleOut;
+      await idle(nodes, clients, idleOut, save);
+      for (const c of clients) c.cp.kill("SIGKILL"); // their memory back before the audience part
+    }
+    if (AUDIENCE.length) {
+      // fresh client processes: the idle ones' sockets are gone but their ports linger in TIME_WAIT
+      const fresh = Array.from(
+        { length: CLIENTS },
+        (_, i) => new ClientProc(i, clientAddress(ADDRESS_BASE + CLIENTS + i)),
+      );
+      await Promise.all(fresh.map((c) => c.ready()));
+      const steps: AudienceStep[] = [];
+      result.audience = steps;
+      await audience(nodes, fresh, steps, save);
+    }
+    result.finished = new Date().toISOString();
+  } finally {
+    save();
+    process.stdout.write(markdown(result));
+    const png = await renderCharts(result, path.join(OUT, "scale-latest.png"));
+    log(`curves: ${png}`);
   }
-  result.loadAfter = loadAvg();
-  result.finished = new Date().toISOString();
-  writeFileSync(path.join(OUT, "scale-latest.json"), `${JSON.stringify(result, null, 2)}\n`);
-  const md = markdown(result);
-  writeFileSync(path.join(OUT, "scale-latest.md"), md);
-  process.stdout.write(md);
-  const png = await renderCharts(result, path.join(OUT, "scale-latest.png"));
-  log(`curves: ${png}`);
 }
-
-const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
-const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
 
 function markdown(r: Record<string, unknown>): string {
   const idleR = r.idle as { baseline: { rssMiB: number; idleCpuMsPerSec: number }; steps: IdleStep[] } | undefined;
@@ -452,18 +503,18 @@ function markdown(r: Record<string, unknown>): string {
   const lines = [
     `## Scale — ${r.started}`,
     "",
-    `Command: \`${r.command}\`; ${r.nodes} Parley nodes (PostgreSQL + Redis), ${r.clientProcesses} client processes; machine ${m.cpus} × ${m.cpu}, ${m.memGiB} GiB, Node ${m.node}; load average before ${r.loadBefore}, after ${r.loadAfter}.`,
+    `Command: \`${r.command}\`; ${r.nodes} Parley nodes (PostgreSQL + Redis), ${r.clientProcesses} client processes (nice ${r.clientNice ?? 0}); machine ${m.cpus} × ${m.cpu}, ${m.memGiB} GiB, Node ${m.node}; load average before ${r.loadBefore}, after ${r.loadAfter}.`,
     "",
   ];
   if (idleR) {
     lines.push(
       `### Idle connections (ping every ${r.pingMs} ms, ${r.sweeps} sweeps measured per step; baseline ${f0(idleR.baseline.rssMiB)} MiB RSS for all nodes, ${f1(idleR.baseline.idleCpuMsPerSec)} ms CPU/s idle)`,
       "",
-      "| connections | nodes | connects/s | nodes' RSS MiB | KiB per connection | CPU per sweep ms | µs per connection per sweep | presence members | presence keys | presence KiB | presence B/conn | most fds on a node | closed | load |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      "| connections | nodes | connects/s | nodes' RSS MiB | KiB per connection (over the baseline) | KiB per connection (this step's growth) | client KiB per connection | CPU per sweep ms | µs per connection per sweep | presence members | presence keys | presence KiB | presence B/conn | most fds on a node | closed | load |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
       ...idleR.steps.map(
         (s) =>
-          `| ${f0(s.connections)} | ${s.nodes} | ${f0(s.connectPerSec)} | ${f0(s.rssMiB)} | ${f1(s.memPerConnKiB)} | ${f0(s.cpuPerSweepMs)} | ${f1(s.cpuPerSweepUsPerConn)} | ${f0(s.presenceMembers)} | ${s.presenceKeys} | ${f0(s.presenceBytes / 1024)} | ${f1(s.presenceBytesPerConn)} | ${f0(s.maxFdsPerNode)} | ${s.clientsClosed} | ${s.load} |`,
+          `| ${f0(s.connections)} | ${s.nodes} | ${f0(s.connectPerSec)} | ${f0(s.rssMiB)} | ${f1(s.memPerConnKiB)} | ${f1(s.memPerConnStepKiB ?? Number.NaN)} | ${f1(s.clientKiBPerConn ?? Number.NaN)} | ${f0(s.cpuPerSweepMs)} | ${f1(s.cpuPerSweepUsPerConn)} | ${f0(s.presenceMembers)} | ${s.presenceKeys} | ${f0(s.presenceBytes / 1024)} | ${f1(s.presenceBytesPerConn)} | ${f0(s.maxFdsPerNode)} | ${s.clientsClosed} | ${s.load} |`,
       ),
       "",
     );
@@ -472,11 +523,11 @@ function markdown(r: Record<string, unknown>): string {
     lines.push(
       "### One chat room's audience (guests spread over the nodes, sender on node 0)",
       "",
-      "| audience | nodes | joins/s | whole room p50 / p99 ms (1 in flight) | delivery p50 / p99 ms | server CPU µs/delivery | deliveries/s (window) | window delivery p50 / p99 ms | window CPU µs/delivery | machine busy % | lost | load |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|",
+      "| audience | nodes | joins/s | whole room p50 / p99 ms (1 in flight) | delivery p50 / p99 ms | server CPU µs/delivery | deliveries/s (window) | window delivery p50 / p99 ms | window CPU µs/delivery | machine busy % | CPU % (window): nodes / busiest node / clients / others | bottleneck | lost | load |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
       ...aud.map(
         (s) =>
-          `| ${f0(s.audience)} | ${s.nodes} | ${f0(s.joinPerSec)} | ${f0(s.fullFanoutMs.p50)} / ${f0(s.fullFanoutMs.p99)} | ${f1(s.deliveryMs.p50)} / ${f1(s.deliveryMs.p99)} | ${f1(s.cpuUsPerDelivery)} | ${f0(s.deliveriesPerSec)} | ${f1(s.windowDeliveryMs.p50)} / ${f1(s.windowDeliveryMs.p99)} | ${f1(s.windowCpuUsPerDelivery)} | ${f0(s.machineBusyPct)} | ${s.lost} | ${s.load} |`,
+          `| ${f0(s.audience)} | ${s.nodes} | ${f0(s.joinPerSec)} | ${f0(s.fullFanoutMs.p50)} / ${f0(s.fullFanoutMs.p99)} | ${f1(s.deliveryMs.p50)} / ${f1(s.deliveryMs.p99)} | ${f1(s.cpuUsPerDelivery)} | ${f0(s.deliveriesPerSec)} | ${f1(s.windowDeliveryMs.p50)} / ${f1(s.windowDeliveryMs.p99)} | ${f1(s.windowCpuUsPerDelivery)} | ${f0(s.machineBusyPct)} | ${s.cpuPct ? `${f0(s.cpuPct.nodes)} / ${f0(s.cpuPct.busiestNode)} / ${f0(s.cpuPct.clients)} / ${f0(s.cpuPct.others)}` : "–"} | ${s.bottleneck ?? "–"} | ${s.lost} | ${s.load} |`,
       ),
       "",
     );
@@ -484,12 +535,4 @@ function markdown(r: Record<string, unknown>): string {
   return `${lines.join("\n")}\n`;
 }
 
-main()
-  .catch((e) => {
-    process.stderr.write(`bench:scale failed: ${(e as Error).stack}\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopEverything();
-    process.exit();
-  });
+runMain("bench:scale", main);
