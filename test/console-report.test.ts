@@ -152,7 +152,9 @@ describe("Parley reports on itself to a console (seed 004 服务端接口)", () 
         const r = await post<Row[]>(`${base}/console/user/list`, { code: CODE });
         const rows = r.data;
         const alice = rows.find((u) => u.nickname === "爱丽丝");
-        return rows.length === 2 && alice?.fmsgs === 2 ? rows : null;
+        const bob = rows.find((u) => u.nickname === "鲍勃");
+        // a report round can fall between the sends: wait for one taken after all three
+        return rows.length === 2 && alice?.fmsgs === 2 && bob?.fmsgs === 1 ? rows : null;
       });
       const by = new Map(users.map((u) => [u.nickname, u]));
       assert.equal(by.get("爱丽丝")?.fmsgs, 2);
