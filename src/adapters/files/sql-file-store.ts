@@ -99,7 +99,10 @@ export class SqlFileStore implements FileStore {
     const hash = createHash("sha256");
     let size = 0;
     let chunks = 0;
-    let buf = Buffer.allocUnsafe(chunkBytes);
+    // two buffers taken in turn: one is being inserted while the other fills (a driver is done
+    // with a parameter once its statement has finished)
+    let buf: Buffer = Buffer.allocUnsafe(chunkBytes);
+    let spare: Buffer | null = null;
     let fill = 0;
     // the insert in flight; its failure is kept (never an unhandled rejection) and rethrown below
     let pending: Promise<void> | null = null;
@@ -130,8 +133,10 @@ export class SqlFileStore implements FileStore {
           fill += n;
           at += n;
           if (fill === chunkBytes) {
-            await flush(buf);
-            buf = Buffer.allocUnsafe(chunkBytes);
+            const full = buf;
+            await flush(full); // returns once the insert before it has finished: `spare` is free
+            buf = spare ?? Buffer.allocUnsafe(chunkBytes);
+            spare = full;
             fill = 0;
           }
         }
