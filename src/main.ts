@@ -137,6 +137,12 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
     services.chatrooms.pruneHistory().catch((err: unknown) => log.warn({ err }, "chat-room history pruning failed"));
   }, 60_000);
   retention.unref();
+  // Staged uploads of a process that was killed mid-upload (docs/OPERATIONS.md "File storage").
+  const sweepUploads = () =>
+    services.files.sweepStaged().catch((err: unknown) => log.warn({ err }, "sweeping staged uploads failed"));
+  void sweepUploads();
+  const uploadSweep = setInterval(sweepUploads, 60 * 60_000);
+  uploadSweep.unref();
 
   // The customer console (seed 004) and this node's reports to one: their own store on the same database.
   const consoleStore = createCustomerStore(storage.db);
@@ -282,6 +288,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
         draining = true;
         await reporter?.stop();
         clearInterval(retention);
+        clearInterval(uploadSweep);
         realtime.startDraining();
         if (config.shutdown.drainDelayMs) await new Promise((r) => setTimeout(r, config.shutdown.drainDelayMs));
         await realtime.closeAll();

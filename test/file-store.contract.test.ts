@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { LocalFileStore } from "../src/adapters/files/local-file-store.ts";
-import { SqlFileStore } from "../src/adapters/files/sql-file-store.ts";
+import { type FileStoreTables, SqlFileStore } from "../src/adapters/files/sql-file-store.ts";
 import { SqlStorage } from "../src/adapters/sql/sql-storage.ts";
+import { AppError } from "../src/ports/errors.ts";
 import type { FileStore } from "../src/ports/file-store.ts";
 import { createPgDatabase, DATABASE_URL } from "./helpers/backend.ts";
 
@@ -22,7 +23,14 @@ interface Backend {
   name: string;
   /** Bytes per chunk row (database stores): small, so the tests cross chunk boundaries. */
   chunkBytes?: number;
-  make(): Promise<{ a: FileStore; b: FileStore; close(): Promise<void>; queries?: () => number }>;
+  make(): Promise<{
+    a: FileStore;
+    b: FileStore;
+    close(): Promise<void>;
+    queries?: () => number;
+    /** Staged bytes in the backing store (temp files; staging rows and their chunks). */
+    leftovers(): Promise<number>;
+  }>;
 }
 
 const CHUNK = 1000;
@@ -48,10 +56,16 @@ async function sqlBackend(databaseUrl: string, sqliteFile: string) {
   const sa = open(true);
   await sa.migrate();
   const sb = databaseUrl ? open(false) : null;
+  const db = sa.db.withTables<FileStoreTables>();
   return {
     a: new SqlFileStore(sa.db, CHUNK),
     b: new SqlFileStore((sb ?? sa).db, CHUNK),
     queries: () => chunkQueries,
+    async leftovers() {
+      const blobs = await db.selectFrom("file_blobs").select("key").where("key", "like", "~%").execute();
+      const chunks = await db.selectFrom("file_chunks").select("idx").where("key", "like", "~%").execute();
+      return blobs.length + chunks.length;
+    },
     async close() {
       await sa.close();
       await sb?.close();
@@ -68,6 +82,7 @@ const BACKENDS: Backend[] = [
         a: new LocalFileStore(dir),
         b: new LocalFileStore(dir),
         close: async () => rmSync(dir, { recursive: true, force: true }),
+        leftovers: async () => (existsSync(join(dir, ".tmp")) ? readdirSync(join(dir, ".tmp")).length : 0),
       };
     },
   },
@@ -254,5 +269,111 @@ for (const backend of BACKENDS) {
       assert.ok(fetched <= 5, `a paused download fetched ${fetched} of 200 chunks`);
       got.stream.destroy();
     });
+
+    test("stage: pieces of any size are hashed and written as they come; invisible until commit", async () => {
+      const { a, b } = made;
+      const bytes = randomBytes(9 * CHUNK + 123);
+      const sizes = [1, 7, CHUNK, CHUNK - 1, 3 * CHUNK + 2, 5];
+      const staged = await a.stage(pieces(bytes, sizes));
+      assert.equal(staged.key, sha256(bytes));
+      assert.equal(staged.size, bytes.length);
+      assert.equal(await b.exists(staged.key), false, "staged is not stored");
+      assert.equal(await b.get(staged.key), null);
+      assert.ok((await made.leftovers()) > 0, "the staged bytes are in the store, not in memory");
+      assert.equal(await staged.commit(), staged.key);
+      assert.equal(await staged.commit(), staged.key, "commit is idempotent");
+      await staged.discard(); // a no-op after commit
+      assert.equal(await made.leftovers(), 0);
+      assert.equal(await b.size(staged.key), bytes.length);
+      assert.ok((await bytesOf(b, staged.key)).equals(bytes));
+      assert.ok(
+        (await bytesOf(b, staged.key, { start: CHUNK - 2, end: 4 * CHUNK + 9 })).equals(
+          bytes.subarray(CHUNK - 2, 4 * CHUNK + 10),
+        ),
+      );
+      const empty = await a.stage([]);
+      assert.equal(await empty.commit(), sha256(Buffer.alloc(0)));
+      assert.equal((await bytesOf(a, empty.key)).length, 0);
+    });
+
+    test("stage: a source that fails mid-stream (a cut connection) leaves nothing behind", async () => {
+      const { a, b } = made;
+      const bytes = randomBytes(6 * CHUNK + 5);
+      async function* cut(): AsyncGenerator<Buffer> {
+        yield bytes.subarray(0, 2 * CHUNK + 10);
+        yield bytes.subarray(2 * CHUNK + 10, 4 * CHUNK);
+        await new Promise((r) => setTimeout(r, 5));
+        throw Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+      }
+      await assert.rejects(a.stage(cut()), /Premature close/);
+      assert.equal(await made.leftovers(), 0, "no temp file, no staging row, no chunk");
+      assert.equal(await b.exists(sha256(bytes)), false);
+      assert.equal(await b.exists(sha256(bytes.subarray(0, 4 * CHUNK))), false);
+    });
+
+    test("stage: more than maxBytes is refused as soon as it arrives; the source is not read on", async () => {
+      const { a } = made;
+      const maxBytes = 5 * CHUNK;
+      let pulled = 0;
+      async function* endless(): AsyncGenerator<Buffer> {
+        for (;;) {
+          pulled++;
+          yield randomBytes(CHUNK / 2);
+        }
+      }
+      await assert.rejects(
+        a.stage(endless(), { maxBytes }),
+        (e: unknown) => e instanceof AppError && e.reason === "file_too_large" && e.code === "invalid_argument",
+      );
+      assert.equal(pulled, 11, "ten pieces fit, the eleventh is one too many");
+      assert.equal(await made.leftovers(), 0);
+      const exact = await a.stage(pieces(randomBytes(maxBytes), [CHUNK]), { maxBytes });
+      assert.equal(exact.size, maxBytes, "exactly maxBytes is accepted");
+      await exact.discard();
+      assert.equal(await made.leftovers(), 0);
+      assert.equal(await a.exists(exact.key), false, "discarded, never stored");
+      await assert.rejects(exact.commit(), "a discarded stage cannot be committed");
+    });
+
+    test("stage: the same content streamed at once on both nodes — one blob, the same key, no leftovers", async () => {
+      const { a, b } = made;
+      const bytes = randomBytes(12 * CHUNK + 77);
+      const staged = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).stage(pieces(bytes, [CHUNK + i, 333]))),
+      );
+      assert.deepEqual(new Set(staged.map((s) => s.key)), new Set([sha256(bytes)]));
+      const keys = await Promise.all(staged.map((s) => s.commit()));
+      assert.deepEqual(new Set(keys), new Set([sha256(bytes)]));
+      assert.equal(await made.leftovers(), 0, "the losers' staged copies are gone");
+      assert.ok((await bytesOf(a, keys[0] as string)).equals(bytes));
+      assert.ok((await bytesOf(b, keys[0] as string)).equals(bytes));
+      // and once it is stored, a new stage of it commits to the same blob
+      const again = await a.stage(pieces(bytes, [4 * CHUNK]));
+      assert.equal(await again.commit(), sha256(bytes));
+      assert.equal(await made.leftovers(), 0);
+      assert.equal(await b.size(sha256(bytes)), bytes.length);
+    });
+
+    test("sweepStaged: what a killed process left is removed once old enough; a fresh stage is kept", async () => {
+      const { a, b } = made;
+      const bytes = randomBytes(3 * CHUNK + 1);
+      const orphan = await a.stage(pieces(bytes, [CHUNK])); // never committed nor discarded
+      assert.equal(await b.sweepStaged(60_000), 0, "younger than the age: an upload in progress");
+      assert.ok((await made.leftovers()) > 0);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.ok((await b.sweepStaged(10)) >= 1);
+      assert.equal(await made.leftovers(), 0);
+      assert.equal(await a.exists(orphan.key), false);
+    });
   });
+}
+
+/** `bytes` as an async source of pieces cycling through `sizes`. */
+async function* pieces(bytes: Buffer, sizes: number[]): AsyncGenerator<Buffer> {
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const n = sizes[i % sizes.length] as number;
+    yield bytes.subarray(at, at + n);
+    at += n;
+    await new Promise((r) => setImmediate(r));
+  }
 }

@@ -567,6 +567,14 @@ const KEY_LIST = [
     doc: "where uploads are kept: local = <dataDir>/files on this node; database = chunks in the shared database (cluster)",
   },
   {
+    path: "files.maxConcurrentUploads",
+    kind: "int",
+    default: 32,
+    min: 1,
+    max: 10000,
+    doc: "uploads one node receives at once (each streams, holding a few chunks in memory); one more → busy (enterprise 503, chat33 -1012)",
+  },
+  {
     path: "files.chunkBytes",
     kind: "int",
     default: 262144,

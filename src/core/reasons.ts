@@ -160,6 +160,8 @@ export const Reasons = {
   missing_upload: "invalid_argument",
   too_many_parts: "invalid_argument",
   bad_multipart: "invalid_argument",
+  /** files.maxConcurrentUploads uploads are being received on this node */
+  upload_busy: "unavailable",
 
   // push gateway
   system_id_missing: "invalid_argument",

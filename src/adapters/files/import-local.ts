@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type FileStore, isBlobKey } from "../../ports/file-store.ts";
 
@@ -17,7 +17,7 @@ export interface ImportReport {
  * `target` — `parley files import-local`, for switching an installation to `files.store=database`.
  * Idempotent and safe while servers run: blobs are content-addressed, a blob already in the target
  * is left alone, and each file's bytes are checked against its name before they are stored. One
- * blob is in memory at a time.
+ * file is streamed into the target (`stage`), so a few chunks are in memory whatever its size.
  */
 export async function importLocalBlobs(root: string, target: FileStore): Promise<ImportReport> {
   const report: ImportReport = { imported: 0, present: 0, skipped: [] };
@@ -39,12 +39,13 @@ export async function importLocalBlobs(root: string, target: FileStore): Promise
         report.present++;
         continue;
       }
-      const bytes = await readFile(join(root, rel));
-      if (createHash("sha256").update(bytes).digest("hex") !== e.name) {
+      const staged = await target.stage(createReadStream(join(root, rel)));
+      if (staged.key !== e.name) {
+        await staged.discard();
         report.skipped.push(rel);
         continue;
       }
-      await target.put(bytes);
+      await staged.commit();
       report.imported++;
     }
   }

@@ -1,7 +1,8 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Kysely } from "kysely";
-import { type FileStore, isBlobKey } from "../../ports/file-store.ts";
+import { invalid } from "../../ports/errors.ts";
+import { type FileStore, isBlobKey, type StagedBlob } from "../../ports/file-store.ts";
 import type { Database } from "../sql/schema.ts";
 
 /** The two tables of migration 0013 (`file_blobs`, `file_chunks`). */
@@ -22,6 +23,9 @@ export type FileStoreTables = {
   };
 };
 
+/** Staging rows' keys start with this (a blob key is hex only, so none of them can be read). */
+const STAGING_PREFIX = "~";
+
 /** Default bytes per chunk (`files.chunkBytes`). */
 export const DEFAULT_CHUNK_BYTES = 256 * 1024;
 
@@ -38,6 +42,14 @@ export const DEFAULT_CHUNK_BYTES = 256 * 1024;
  *   from the blob row) sees the whole blob or none of it. Two nodes storing the same bytes at once
  *   serialise on the blob row's primary key: the second one's insert waits for the first to commit
  *   and then does nothing.
+ * - `stage` (uploads) streams: the bytes are cut into chunk rows as they arrive, each row inserted
+ *   on its own (a short statement, no transaction held while the client sends — on SQLite that
+ *   would stop every other query of the node) under a staging blob row whose key starts with `~`
+ *   (never a well-formed key, so no reader can see it). One insert is in flight while the next
+ *   chunk fills: about two chunks in memory per upload. The commit is one short transaction that
+ *   inserts the blob row and re-keys the staged chunks to it (or, when the bytes are stored
+ *   already, deletes them); a failed or discarded stage deletes its rows, and `sweepStaged`
+ *   deletes what a killed process left (by the staging row's start time).
  * - `get` streams chunk by chunk with back-pressure (one chunk query at a time, only while the
  *   reader wants more), so a download holds at most about one chunk in memory and no connection
  *   between chunks; a byte range reads only the chunks it covers.
@@ -74,6 +86,131 @@ export class SqlFileStore implements FileStore {
       }
     });
     return key;
+  }
+
+  async stage(source: AsyncIterable<Buffer> | Iterable<Buffer>, opts: { maxBytes?: number } = {}): Promise<StagedBlob> {
+    const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+    const chunkBytes = this.chunkBytes;
+    const staging = `${STAGING_PREFIX}${Date.now()}-${randomBytes(8).toString("hex")}`;
+    await this.db
+      .insertInto("file_blobs")
+      .values({ key: staging, size: 0, chunk_bytes: chunkBytes, created_at: Date.now() })
+      .execute();
+    const hash = createHash("sha256");
+    let size = 0;
+    let chunks = 0;
+    // two buffers taken in turn: one is being inserted while the other fills (a driver is done
+    // with a parameter once its statement has finished)
+    let buf: Buffer = Buffer.allocUnsafe(chunkBytes);
+    let spare: Buffer | null = null;
+    let fill = 0;
+    // the insert in flight; its failure is kept (never an unhandled rejection) and rethrown below
+    let pending: Promise<void> | null = null;
+    let failure: unknown = null;
+    const flush = async (data: Buffer) => {
+      if (pending) await pending;
+      if (failure) throw failure;
+      const idx = chunks++;
+      pending = this.db
+        .insertInto("file_chunks")
+        .values({ key: staging, idx, data })
+        .execute()
+        .then(
+          () => {},
+          (e: unknown) => {
+            failure = e;
+          },
+        );
+    };
+    try {
+      for await (const chunk of source) {
+        size += chunk.length;
+        if (size > maxBytes) throw invalid("file_too_large", `larger than ${maxBytes} bytes`);
+        hash.update(chunk);
+        for (let at = 0; at < chunk.length; ) {
+          const n = Math.min(chunkBytes - fill, chunk.length - at);
+          chunk.copy(buf, fill, at, at + n);
+          fill += n;
+          at += n;
+          if (fill === chunkBytes) {
+            const full = buf;
+            await flush(full); // returns once the insert before it has finished: `spare` is free
+            buf = spare ?? Buffer.allocUnsafe(chunkBytes);
+            spare = full;
+            fill = 0;
+          }
+        }
+      }
+      if (fill > 0 || chunks === 0) await flush(buf.subarray(0, fill)); // an empty blob has one empty chunk, as put's
+      await pending;
+      if (failure) throw failure;
+    } catch (e) {
+      await pending; // never delete while an insert of this stage can still land
+      await this.dropStaged(staging).catch(() => {});
+      throw e;
+    }
+    const key = hash.digest("hex");
+    let state: "staged" | "committed" | "discarded" = "staged";
+    return {
+      key,
+      size,
+      commit: async () => {
+        if (state === "committed") return key;
+        if (state === "discarded") throw new Error("file store: commit of a discarded upload");
+        try {
+          await this.db.transaction().execute(async (trx) => {
+            const claimed = await trx
+              .insertInto("file_blobs")
+              .values({ key, size, chunk_bytes: chunkBytes, created_at: Date.now() })
+              .onConflict((oc) => oc.column("key").doNothing())
+              .returning("key")
+              .executeTakeFirst();
+            if (claimed) {
+              const moved = await trx
+                .updateTable("file_chunks")
+                .set({ key })
+                .where("key", "=", staging)
+                .executeTakeFirst();
+              if (Number(moved.numUpdatedRows) !== chunks)
+                throw new Error(
+                  `file store: ${chunks - Number(moved.numUpdatedRows)} staged chunks of ${key} are gone`,
+                );
+            } else {
+              await trx.deleteFrom("file_chunks").where("key", "=", staging).execute(); // stored meanwhile
+            }
+            await trx.deleteFrom("file_blobs").where("key", "=", staging).execute();
+          });
+        } catch (e) {
+          state = "discarded";
+          await this.dropStaged(staging).catch(() => {});
+          throw e;
+        }
+        state = "committed";
+        return key;
+      },
+      discard: async () => {
+        if (state !== "staged") return;
+        state = "discarded";
+        await this.dropStaged(staging);
+      },
+    };
+  }
+
+  /** Deletes a stage's chunk rows and its staging row. */
+  private async dropStaged(staging: string): Promise<void> {
+    await this.db.deleteFrom("file_chunks").where("key", "=", staging).execute();
+    await this.db.deleteFrom("file_blobs").where("key", "=", staging).execute();
+  }
+
+  async sweepStaged(olderThanMs: number): Promise<number> {
+    const rows = await this.db
+      .selectFrom("file_blobs")
+      .select("key")
+      .where("key", "like", `${STAGING_PREFIX}%`)
+      .where("created_at", "<", Date.now() - olderThanMs)
+      .execute();
+    for (const { key } of rows) await this.dropStaged(key);
+    return rows.length;
   }
 
   private async blob(key: string): Promise<{ size: number; chunk_bytes: number } | null> {

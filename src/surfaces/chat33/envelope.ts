@@ -199,6 +199,7 @@ const REASONS: ReasonTable<[number, string?]> = {
   missing_upload: [Codes.missingParam, "缺少参数: file"],
   too_many_parts: [Codes.paramError, "参数错误: 只能上传一个文件"],
   bad_multipart: [Codes.paramError, "参数错误: multipart 格式错误"],
+  upload_busy: [Codes.tooFrequent, "上传繁忙，请稍后再试"],
   // wallet and red packets (core/wallet): -4000…-4010; see docs/red-packets.md
   bad_coin: [Codes.paramError, "参数错误: 不支持的币种"],
   bad_amount: [Codes.paramError, "参数错误: 金额须为正数、最多8位小数，每份至少0.00000001"],

@@ -2,9 +2,11 @@ import multipart from "@fastify/multipart";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { invalid } from "../../core/errors.ts";
+import type { ReceivedUpload } from "../../core/files/file-service.ts";
 import { isImage } from "../../core/files/sniff.ts";
-import { multipartError } from "../../http/multipart-errors.ts";
+import { multipartError, partBytes } from "../../http/multipart-errors.ts";
 import { documentRoutes, rawResponse } from "../../http/openapi.ts";
+import type { StoredFile } from "../../ports/storage/files.ts";
 import { requireUser } from "./auth.ts";
 import type { Chat33Deps } from "./deps.ts";
 import { Codes, fail } from "./envelope.ts";
@@ -65,24 +67,32 @@ export async function uploadRoutes(app: FastifyInstance, deps: Chat33Deps): Prom
       // the session first: nobody without one gets the body read
       const { user } = await requireUser(accounts, req.headers);
       if (!req.isMultipart()) throw invalid("not_multipart");
-      let upload: { bytes: Buffer; filename: string; mimetype: string } | null = null;
+      const release = files.beginUpload();
+      let upload: ReceivedUpload | null = null;
+      let f: StoredFile;
       try {
-        for await (const part of req.parts()) {
-          if (part.type !== "file") continue;
-          if (part.fieldname === "file" && !upload)
-            upload = { bytes: await part.toBuffer(), filename: part.filename, mimetype: part.mimetype };
-          else part.file.resume();
+        try {
+          for await (const part of req.parts()) {
+            if (part.type !== "file") continue;
+            // streamed into the store as it arrives (staged until saved)
+            if (part.fieldname === "file" && !upload)
+              upload = await files.receive({
+                source: partBytes(part.file),
+                name: part.filename,
+                clientType: part.mimetype,
+                only: IMAGE_TYPES,
+              });
+            else part.file.resume();
+          }
+        } catch (e) {
+          throw multipartError(e);
         }
-      } catch (e) {
-        throw multipartError(e);
+        if (!upload) throw invalid("missing_upload");
+        f = await files.save(user, upload);
+      } finally {
+        await upload?.discard();
+        release();
       }
-      if (!upload) throw invalid("missing_upload");
-      const f = await files.upload(user, {
-        bytes: upload.bytes,
-        name: upload.filename,
-        clientType: upload.mimetype,
-        only: IMAGE_TYPES,
-      });
       const imageUrl = `${mount}${IMAGE_PATH}${f.sha256}`;
       const base = config.publicUrl.replace(/\/+$/, "") || `${req.protocol}://${req.host || "localhost"}`;
       return {

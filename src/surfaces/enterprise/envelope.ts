@@ -70,6 +70,7 @@ const REASONS: ReasonTable<[number, string]> = {
   missing_upload: [400, "缺少文件(字段 file)"],
   too_many_parts: [413, "上传内容过多(每次只能上传一个文件)"],
   bad_multipart: [400, "参数错误: 上传数据格式错误(multipart/form-data, 字段 file)"],
+  upload_busy: [503, "上传繁忙，请稍后再试"],
 };
 
 /** The fallback per core code (total). */

@@ -3,10 +3,10 @@ import type { Static } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Authenticated } from "../../core/accounts/account-service.ts";
 import { invalid, notFound } from "../../core/errors.ts";
-import { parseRange } from "../../core/files/file-service.ts";
+import { parseRange, type ReceivedUpload } from "../../core/files/file-service.ts";
 import { nameExtension } from "../../core/files/names.ts";
 import { extensionOf, isImage, isMedia } from "../../core/files/sniff.ts";
-import { multipartError } from "../../http/multipart-errors.ts";
+import { multipartError, partBytes } from "../../http/multipart-errors.ts";
 import { rawResponse } from "../../http/openapi.ts";
 import type { StoredFile } from "../../ports/storage/files.ts";
 import { type EnterpriseContext, publicBase, routeWith405 } from "./context.ts";
@@ -80,29 +80,37 @@ export async function registerFileRoutes(api: FastifyInstance, ctx: EnterpriseCo
         const early = tokenOf(req);
         let auth: Authenticated | null = early ? await ctx.auth(req) : null;
         if (!req.isMultipart()) throw invalid("not_multipart");
-        let upload: { bytes: Buffer; filename: string; mimetype: string } | null = null;
-        let fieldToken: string | undefined;
+        // The file streams into the store as it arrives (staged, invisible); it becomes a file
+        // only once the uploader is known — a token field after the file included.
+        const release = files.beginUpload();
+        let upload: ReceivedUpload | null = null;
         try {
-          for await (const part of req.parts()) {
-            if (part.type === "file") {
-              if (part.fieldname === "file" && !upload)
-                upload = { bytes: await part.toBuffer(), filename: part.filename, mimetype: part.mimetype };
-              else part.file.resume();
-            } else if (part.fieldname === "authorization" && typeof part.value === "string") {
-              fieldToken = part.value;
+          let fieldToken: string | undefined;
+          try {
+            for await (const part of req.parts()) {
+              if (part.type === "file") {
+                if (part.fieldname === "file" && !upload)
+                  upload = await files.receive({
+                    source: partBytes(part.file),
+                    name: part.filename,
+                    clientType: part.mimetype,
+                  });
+                else part.file.resume();
+              } else if (part.fieldname === "authorization" && typeof part.value === "string") {
+                fieldToken = part.value;
+              }
             }
+          } catch (e) {
+            throw multipartError(e);
           }
-        } catch (e) {
-          throw multipartError(e);
+          auth ??= await ctx.deps.accounts.authenticate(stripBearer(fieldToken));
+          if (!upload) throw invalid("missing_upload");
+          const f = await files.save(auth.user, upload);
+          return ok(uploadVo(f, fileUrls(publicBase(config.publicUrl, req), mount, f)), "上传成功");
+        } finally {
+          await upload?.discard(); // refused after it arrived (authentication): nothing is kept
+          release();
         }
-        auth ??= await ctx.deps.accounts.authenticate(stripBearer(fieldToken));
-        if (!upload) throw invalid("missing_upload");
-        const f = await files.upload(auth.user, {
-          bytes: upload.bytes,
-          name: upload.filename,
-          clientType: upload.mimetype,
-        });
-        return ok(uploadVo(f, fileUrls(publicBase(config.publicUrl, req), mount, f)), "上传成功");
       },
     });
   });
