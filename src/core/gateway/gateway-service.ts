@@ -114,13 +114,19 @@ export class GatewayService {
     return system;
   }
 
-  /** A freshly opened socket at `addr` becomes a client of `systemId`: its state (with its client id). */
-  attach(addr: ConnectionAddress, systemId: string): GatewayClientState {
+  /**
+   * A freshly opened socket at `addr` becomes a client of `systemId`: its state (with its client
+   * id), and `listed`, which settles once the client is in the system's online list (it never
+   * rejects: a failed presence write is logged). The surface tells the client its id only then,
+   * so a system that asks for the online list after its client got its id finds it there, also
+   * when presence lives in Redis.
+   */
+  attach(addr: ConnectionAddress, systemId: string): { state: GatewayClientState; listed: Promise<void> } {
     const clientId = this.codec.encode(addr, systemId);
-    this.presence
+    const listed = this.presence
       .add(gatewayAllSet(systemId), clientId)
       .catch((err: unknown) => this.log.warn({ err }, "presence add failed"));
-    return { systemId, clientId, owner: this.ownerOf(systemId), groups: null };
+    return { state: { systemId, clientId, owner: this.ownerOf(systemId), groups: null }, listed };
   }
 
   /** A client's socket closed: it leaves presence and its groups are told (offline notice). */

@@ -125,10 +125,13 @@ export function installGatewaySocket(realtime: Realtime, gateway: GatewayService
           realtime.close(conn, CloseCodes.POLICY, systemId ? "invalid systemId" : "systemId required");
           return;
         }
-        const state = gateway.attach({ nodeId: realtime.nodeId, connId: conn.id }, system.systemId);
+        const { state, listed } = gateway.attach({ nodeId: realtime.nodeId, connId: conn.id }, system.systemId);
         conn.state = state;
         conn.owner = state.owner;
-        realtime.sendText(conn, JSON.stringify({ code: 0, msg: "success", data: { clientId: state.clientId } }));
+        // the client id goes out once the client is in the online list (a closed socket drops it)
+        void listed.then(() =>
+          realtime.sendText(conn, JSON.stringify({ code: 0, msg: "success", data: { clientId: state.clientId } })),
+        );
       },
     };
   });
