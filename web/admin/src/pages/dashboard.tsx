@@ -9,7 +9,7 @@ export const LIVE_MS = 2000;
 /** How many live samples the charts keep (2 s × 150 = 5 minutes). */
 const KEEP = 150;
 
-/** `GET /admin/api/dashboard` (branch adminapi, /work/notes/admin-api.md): one snapshot per poll. */
+/** `GET /admin/api/dashboard`: one snapshot per poll. */
 export interface DashboardSnapshot {
   at: number;
   nodes: Array<{
