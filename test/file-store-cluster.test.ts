@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { createBackend, DATABASE_URL, type TestBackend } from "./helpers/backend.ts";
 import { freePort } from "./helpers/ports.ts";
+import { childEnv, type ServeChild, spawnServe, stopServe } from "./helpers/process-server.ts";
 import { startServer } from "./helpers/server.ts";
 
 /**
@@ -16,25 +16,16 @@ import { startServer } from "./helpers/server.ts";
  * What is uploaded through one node is served by the other — whole, in ranges, thumbnails — and a
  * node on the local store (the control) does not have it.
  */
-const BIN = join(import.meta.dirname, "..", "bin", "parley.mjs");
 const MAX_BYTES = 8 * 1024 * 1024;
 
-interface Node {
-  base: string;
-  proc: ChildProcess;
-  dataDir: string;
-}
+type Node = ServeChild;
 
 type Uploaded = { code: number; data: { hdUrl: string; thumbUrl: string; size: number } };
 
 async function startNode(backend: TestBackend, store: "database" | "local"): Promise<Node> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "parley-node-"));
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PARLEY_")) env[k] = v;
-  Object.assign(env, {
-    PARLEY_PORT: String(port),
-    PARLEY_HOST: "127.0.0.1",
+  const env = childEnv(port, dataDir, {
     PARLEY_DATA_DIR: dataDir,
     PARLEY_DATABASE_URL: backend.databaseUrl,
     PARLEY_REDIS_URL: backend.redisUrl,
@@ -50,27 +41,10 @@ async function startNode(backend: TestBackend, store: "database" | "local"): Pro
     // start guard refuses such mixed settings unless told this is deliberate (a rolling change)
     ...(store === "local" ? { PARLEY_CLUSTER_ALLOW_MIXED_SETTINGS: "1" } : {}),
   });
-  const proc = spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (proc.exitCode !== null) throw new Error(`node exited with ${proc.exitCode}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {}
-    if (i > 600) throw new Error("node did not start");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { base, proc, dataDir };
+  return spawnServe(port, dataDir, env);
 }
 
-async function stopNode(n: Node): Promise<void> {
-  if (n.proc.exitCode === null) {
-    const exited = new Promise((r) => n.proc.once("exit", r));
-    n.proc.kill("SIGTERM");
-    await exited;
-  }
-  rmSync(n.dataDir, { recursive: true, force: true });
-}
+const stopNode = stopServe;
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const pathOf = (url: string) => new URL(url).pathname;

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createBackend, type TestBackend } from "./helpers/backend.ts";
 import { freePort } from "./helpers/ports.ts";
+import { childEnv, type ServeChild, spawnServe, stopServe } from "./helpers/process-server.ts";
 import { startServer } from "./helpers/server.ts";
 
 /**
@@ -18,27 +18,18 @@ import { startServer } from "./helpers/server.ts";
  * round of 10 such uploads that fills the fixed-size caches) grows by far less than the 160 MiB a buffering server needs — at most a quarter of it.
  * Every upload is checked afterwards (size and sha256 of what the server stored).
  */
-const BIN = join(import.meta.dirname, "..", "bin", "parley.mjs");
 const MIB = 1024 * 1024;
 const SIZE = 8 * MIB;
 const UPLOADS = 20;
 const PIECE = 64 * 1024;
 const BOUNDARY = "----parley-memory-test";
 
-interface Node {
-  base: string;
-  proc: ChildProcess;
-  dataDir: string;
-}
+type Node = ServeChild;
 
 async function startNode(backend: TestBackend, store: "local" | "database"): Promise<Node> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "parley-upmem-"));
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PARLEY_")) env[k] = v;
-  Object.assign(env, {
-    PARLEY_PORT: String(port),
-    PARLEY_HOST: "127.0.0.1",
+  const env = childEnv(port, dataDir, {
     PARLEY_DATA_DIR: backend.databaseUrl ? dataDir : backend.dataDir,
     PARLEY_DATABASE_URL: backend.databaseUrl,
     PARLEY_REDIS_URL: backend.redisUrl,
@@ -50,27 +41,10 @@ async function startNode(backend: TestBackend, store: "local" | "database"): Pro
     PARLEY_FILES_MAX_BYTES: String(SIZE + MIB),
     PARLEY_FILES_MAX_CONCURRENT_UPLOADS: String(UPLOADS),
   });
-  const proc = spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (proc.exitCode !== null) throw new Error(`node exited with ${proc.exitCode}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {}
-    if (i > 600) throw new Error("node did not start");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { base, proc, dataDir };
+  return spawnServe(port, dataDir, env);
 }
 
-async function stopNode(n: Node): Promise<void> {
-  if (n.proc.exitCode === null) {
-    const exited = new Promise((r) => n.proc.once("exit", r));
-    n.proc.kill("SIGTERM");
-    await exited;
-  }
-  rmSync(n.dataDir, { recursive: true, force: true });
-}
+const stopNode = stopServe;
 
 /** kB figures of /proc/<pid>/status. */
 function procStatus(pid: number, field: "VmRSS" | "VmHWM"): number {

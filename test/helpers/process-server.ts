@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { envName } from "../../src/config/schema.ts";
 import type { TestBackend } from "./backend.ts";
@@ -182,4 +183,40 @@ export async function rssOf(pid: number): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/** A `parley serve` child started by `spawnServe`, with the data folder it owns. */
+export interface ServeChild {
+  base: string;
+  proc: ChildProcess;
+  dataDir: string;
+}
+
+/**
+ * Starts `parley serve` (bin/parley.mjs) on 127.0.0.1:`port` with exactly `env` (build it with
+ * `childEnv`) and resolves once `/readyz` answers 200; throws if the process exits first or is not
+ * ready within 60 s. `dataDir` is removed by `stopServe`.
+ */
+export async function spawnServe(port: number, dataDir: string, env: NodeJS.ProcessEnv): Promise<ServeChild> {
+  const proc = spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (proc.exitCode !== null) throw new Error(`node exited with ${proc.exitCode}`);
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) break;
+    } catch {}
+    if (i > 600) throw new Error("node did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { base, proc, dataDir };
+}
+
+/** SIGTERM to a `spawnServe` child, waits for its exit, removes its data folder. */
+export async function stopServe(n: ServeChild): Promise<void> {
+  if (n.proc.exitCode === null) {
+    const exited = new Promise((r) => n.proc.once("exit", r));
+    n.proc.kill("SIGTERM");
+    await exited;
+  }
+  rmSync(n.dataDir, { recursive: true, force: true });
 }
