@@ -195,6 +195,8 @@ export const Reasons = {
   hub_unavailable: "unavailable",
   /** a storage transaction kept losing to concurrent updates (PostgreSQL SERIALIZABLE retries spent) */
   storage_contention: "unavailable",
+  /** PostgreSQL could not be reached or went away mid-query (adapters/sql/errors.ts `isUnreachable`) */
+  storage_unreachable: "unavailable",
   /** a remote node failed with something that was not an AppError */
   internal: "internal",
   // cluster-admin surface (seed 003)

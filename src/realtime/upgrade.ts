@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { AppError } from "../ports/errors.ts";
 import type { UpgradeDecision, UpgradeRoute } from "./protocol.ts";
 import type { WsTransport } from "./ws-transport.ts";
 
@@ -72,6 +73,12 @@ export class UpgradeRouter {
         });
       },
       (err: unknown) => {
+        // storage or Redis unreachable (a restart, an outage): "try again", as on every surface
+        if (err instanceof AppError && err.code === "unavailable") {
+          this.log.warn({ err, address: this.addressOf(req) }, "upgrade refused: a service is unavailable");
+          rejectUpgrade(socket, 503, "Service Unavailable");
+          return;
+        }
         this.log.error({ err, address: this.addressOf(req) }, "upgrade route failed");
         rejectUpgrade(socket, 500, "Internal Server Error");
       },

@@ -44,7 +44,7 @@ import {
 import { SqlQr, SqlSessions, SqlSms, SqlUsers } from "./accounts-repos.ts";
 import { SqlChatrooms } from "./chatroom-repos.ts";
 import { SqlCustomers, SqlTelemetry } from "./customer-repos.ts";
-import { mapErrors, mapPgTextErrors } from "./errors.ts";
+import { mapErrors, mapPgErrors } from "./errors.ts";
 import { SqlFiles } from "./file-repo.ts";
 import { SqlFriends } from "./friend-repo.ts";
 import { SqlGroups } from "./group-repos.ts";
@@ -131,8 +131,8 @@ function createDb(opts: SqlStorageOptions): { db: Kysely<Database>; kind: Storag
     pool.on("error", () => {});
     return {
       db: new Kysely<Database>({
-        // a NUL reaching PostgreSQL text is bad input, not a 500 (errors.ts)
-        dialect: new PostgresDialect({ pool: mapPgTextErrors(pool) }),
+        // NUL in text is bad input, an unreachable server is "unavailable": never a 500 (errors.ts)
+        dialect: new PostgresDialect({ pool: mapPgErrors(pool) }),
         log: opts.onQuery && queryLog(opts.onQuery),
       }),
       kind: "postgres",
