@@ -15,12 +15,16 @@ import { clock, sentAt } from "./rooms-clients.ts";
 const localAddress = process.argv[2] ?? "";
 if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(localAddress)) throw new Error(`not a loopback address: ${localAddress}`);
 
-// Source ports are chosen here, in the kernel's ephemeral range, instead of by bind(addr, 0): that
-// search costs the kernel ≈ 0.7 ms per socket at 8 000 sockets and more after (measured: 5.9 s of
-// system time for 8 000 connects, 0.5 s with explicit ports), which made connecting 200 k sockets take
-// most of an hour. A port already taken (EADDRINUSE: in use, or in TIME_WAIT from an earlier run) is skipped.
-const PORT_LO = 32_768;
-const PORT_HI = 60_999;
+// Source ports are chosen here instead of by bind(addr, 0): that search costs the kernel ≈ 0.7 ms per
+// socket at 8 000 sockets and more after (measured: 5.9 s of system time for 8 000 connects, 0.5 s with
+// explicit ports), which made connecting 200 k sockets take most of an hour. They are taken BELOW the
+// kernel's ephemeral range (32768–60999 here): a port bound explicitly on any address is skipped by the
+// kernel's own choice of a source port for connect(), so 12 client processes holding ≈ 17 k explicit
+// ports each inside that range left no port for anything else on the machine — at 200 k the nodes'
+// new PostgreSQL connections failed with EADDRNOTAVAIL (2026-12-02). 10 000–32 767 leaves the range to
+// the kernel; a port already taken (EADDRINUSE: a listener, or TIME_WAIT from an earlier run) is skipped.
+const PORT_LO = 10_000;
+const PORT_HI = 32_767;
 // a random start, so a rerun from the same address does not walk through its predecessor's TIME_WAIT ports
 let nextPort = PORT_LO + Math.floor(Math.random() * (PORT_HI - PORT_LO));
 const takePort = () => {
