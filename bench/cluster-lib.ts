@@ -364,7 +364,7 @@ async function waitReady(node: ParleyNode, ms: number): Promise<void> {
   throw new Error(`node ${node.index} not ready within ${ms} ms; log: ${node.log}`);
 }
 
-async function spawnNode(index: number, o: ClusterOptions): Promise<ParleyNode> {
+async function spawnNode(index: number, o: ClusterOptions, nodes: number): Promise<ParleyNode> {
   const port = await freePort();
   const nodeId = randomBytes(8).toString("hex");
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `parley-bench-node${index}-`));
@@ -391,6 +391,9 @@ async function spawnNode(index: number, o: ClusterOptions): Promise<ParleyNode> 
         PARLEY_CHAT33_MSG_RATE_PER_USER: "1000000",
         PARLEY_ACCOUNTS_MULTI_LOGIN: "multi",
         PARLEY_BENCH: "1",
+        // PostgreSQL's max_connections is 100 here: 12 nodes with the default pool of 10 ran out
+        // of connections (53300 "too many clients") when the 200 k idle sockets closed at once
+        PARLEY_DATABASE_POOL_SIZE: String(Math.max(2, Math.min(10, Math.floor(80 / nodes)))),
         ...o.env,
       },
       stdio: ["ignore", fd, fd],
@@ -442,12 +445,12 @@ const STARTS_AT_ONCE = 4;
  * rest, `STARTS_AT_ONCE` at a time (each waits `readyMs` for its `/readyz`).
  */
 export async function startCluster(n: number, o: ClusterOptions, readyMs = 300_000): Promise<ParleyNode[]> {
-  const first = await spawnNode(0, o);
+  const first = await spawnNode(0, o, n);
   await waitReady(first, readyMs);
   const nodes = [first];
   for (let i = 1; i < n; i += STARTS_AT_ONCE) {
     const group = await Promise.all(
-      Array.from({ length: Math.min(STARTS_AT_ONCE, n - i) }, (_, k) => spawnNode(i + k, o)),
+      Array.from({ length: Math.min(STARTS_AT_ONCE, n - i) }, (_, k) => spawnNode(i + k, o, n)),
     );
     await Promise.all(group.map((x) => waitReady(x, readyMs)));
     nodes.push(...group);

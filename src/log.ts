@@ -76,3 +76,20 @@ export function createLogger(
   if (pretty) return pino(options, prettyStream(out));
   return out === process.stdout ? pino(options) : pino(options, out);
 }
+
+/**
+ * A warning that may repeat at a high rate (every refused frame during an outage): at most one
+ * line per `everyMs`, carrying how many occurrences it stands for (`count`) and the latest cause.
+ */
+export function throttledWarn(log: Pick<Logger, "warn">, msg: string, everyMs = 1000) {
+  let loggedAt = 0;
+  let since = 0;
+  return (fields: Record<string, unknown>): void => {
+    since++;
+    const now = Date.now();
+    if (now - loggedAt < everyMs) return;
+    log.warn({ ...fields, count: since }, msg);
+    loggedAt = now;
+    since = 0;
+  };
+}

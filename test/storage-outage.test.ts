@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
+import WebSocket from "ws";
 import { createBackend, DATABASE_URL, REQUIRE_SERVICES, type TestBackend } from "./helpers/backend.ts";
 import { startServer, type TestServer } from "./helpers/server.ts";
 
@@ -105,7 +106,21 @@ describe("PostgreSQL outage under a running node", { skip }, () => {
     assert.equal((await register("before-outage")).body.code, 0);
     assert.equal(await upgradeStatus(port, "/ws?systemId=before-outage"), 101);
 
+    // a chat33 guest connected before the outage
+    const guest = new WebSocket(`${s.ws}/ws`, { headers: { "FZM-UUID": "guest-outage", "FZM-DEVICE": "Android" } });
+    const frames: Array<{ eventType?: number; msgId?: string; code?: number; content?: string }> = [];
+    guest.on("message", (d: Buffer) => frames.push(JSON.parse(d.toString())));
+    await new Promise((r, j) => guest.once("open", r).once("error", j));
+
     await proxy.down();
+    // joining a room the node has never seen needs storage: chat33's "unavailable" frame, not "no such room"
+    guest.send(JSON.stringify({ eventType: 1, msgId: "j1", groupId: "987654" }));
+    for (let i = 0; i < 200 && !frames.some((f) => f.msgId === "j1"); i++) await new Promise((r) => setTimeout(r, 50));
+    const join = frames.find((f) => f.msgId === "j1");
+    assert.equal(join?.code, -9000, JSON.stringify(join));
+    assert.equal(join?.content, "服务暂不可用");
+    guest.terminate();
+
     const during = await register("during-outage");
     assert.equal(during.status, 503, JSON.stringify(during.body));
     assert.notEqual(during.body.code, 0);

@@ -4,6 +4,7 @@ import type { ChatroomService } from "../../core/chatrooms/chatroom-service.ts";
 import { AppError } from "../../core/errors.ts";
 import type { CoreEvent } from "../../core/events.ts";
 import { chatroomTopic } from "../../core/topics.ts";
+import { throttledWarn } from "../../log.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { Realtime } from "../../realtime/realtime.ts";
 import { Codes, fromAppError } from "./envelope.ts";
@@ -39,8 +40,11 @@ export function chatroomSocket(
   const reply = (conn: Connection, eventType: number, msgId: string, code: number, content: string) =>
     send(conn, JSON.stringify({ eventType, msgId, code, content }));
 
+  const warnUnavailable = throttledWarn(log, "chat33 chat-room frames refused: a service is unavailable");
   const fail = (conn: Connection, eventType: number, msgId: string, e: unknown) => {
     if (e instanceof AppError) {
+      // storage or Redis unreachable: the client is told to try again; the operator needs the cause
+      if (e.code === "unavailable") warnUnavailable({ err: e, eventType });
       const { body } = fromAppError(e);
       return send(conn, failureFrame(eventType, msgId, body.result, body.message));
     }

@@ -8,6 +8,7 @@ import type { CoreEvent } from "../../core/events.ts";
 import { jsonTextTooDeep } from "../../core/json-limits.ts";
 import { canonicalContent, canonicalExt, problemText, validClientMsgId } from "../../core/messages/content.ts";
 import { upgradeQueryValidator } from "../../http/upgrade-query.ts";
+import { throttledWarn } from "../../log.ts";
 import { CloseCodes } from "../../realtime/close-codes.ts";
 import type { Connection } from "../../realtime/connection.ts";
 import type { ProtocolHandler } from "../../realtime/protocol.ts";
@@ -195,6 +196,7 @@ function cookieAllowed(req: IncomingMessage, allowedOrigins: readonly string[]):
 export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
   const { realtime, accounts, messages, groups, config } = deps;
   const groupSubs = new GroupSubscriptions(realtime, groups);
+  const warnUnavailable = throttledWarn(log, "chat33 sends refused: a service is unavailable");
   const perConnection = config.chat33.msgRatePerConnection;
 
   const send = (conn: Connection, text: string): void => {
@@ -296,6 +298,7 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
       if (duplicate || !published || (group && !state.groups.joined.has(targetId))) send(conn, messageFrame(view));
     } catch (e) {
       if (e instanceof AppError) {
+        if (e.code === "unavailable") warnUnavailable({ err: e });
         const { body } = fromAppError(e);
         return failWith(body.result, body.message);
       }
