@@ -440,7 +440,7 @@ function markdown(
   const lines = [
     `# bench:rooms — ${meta.date}`,
     "",
-    `Machine: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, Node ${process.version}; load average before ${meta.loadBefore}, after ${meta.loadAfter} (shared with other agents).`,
+    `Machine: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, Node ${process.version}; load average before ${meta.loadBefore}, after ${meta.loadAfter}; the "other CPU %" column is what other processes used during each window.`,
     `Command: \`${meta.command}\`; ${LOADGENS} load generators; ${SECONDS} s per scenario; many in flight = ${WINDOW} messages; members' WebSocket client: ${CLIENT}.`,
     "",
     "| target | members | scenario | deliveries/s | p50 ms | p99 ms | server CPU µs/delivery | server CPU % | loadgen CPU % | other CPU % | RSS MiB | KiB/member | event-loop delay max / p99 ms | event-loop utilisation | deliveries per server write | lost | bottleneck |",
