@@ -4,6 +4,7 @@
 // `performance.timeOrigin + performance.now()` of the sender (one machine: one clock).
 import { io, type Socket } from "socket.io-client";
 import WebSocket from "ws";
+import { LiteWs } from "./lib/lite-ws.ts";
 
 export type RoomTarget = "parley" | "raw" | "socketio" | "ejabberd" | "parley-member";
 export const ROOM_TARGETS: readonly RoomTarget[] = ["parley", "raw", "socketio", "ejabberd"];
@@ -22,6 +23,67 @@ export function sentAt(data: Buffer | string): number {
   if (i < 0) return Number.NaN;
   const tail = s !== null ? s.slice(i + 4, i + 40) : (data as Buffer).toString("latin1", i + 4, i + 40);
   return Number.parseFloat(tail.slice(0, tail.indexOf("|")));
+}
+
+/** The send time in `buf[start, end)`, or NaN when it is not a bench message. */
+export function sentAtIn(buf: Buffer, start: number, end: number): number {
+  const i = buf.indexOf(MARK, start);
+  if (i < 0 || i + 4 > end) return Number.NaN;
+  const tail = buf.toString("latin1", i + 4, Math.min(end, i + 40));
+  return Number.parseFloat(tail.slice(0, tail.indexOf("|")));
+}
+
+/**
+ * Which WebSocket client the members use: `lite` (bench/lib/lite-ws.ts, the default: a member
+ * costs its load generator a fraction of what a `ws` client does) or `ws` (the `ws` library, as
+ * before 2026-12-02). Set by `bench/rooms.ts --client=…` through the environment of its children.
+ */
+export type WsClient = "lite" | "ws";
+export const wsClient = (): WsClient => (process.env.BENCH_WS_CLIENT === "ws" ? "ws" : "lite");
+
+/** A member's socket, whichever client carries it. */
+interface Sock {
+  send(text: string): void;
+  terminate(): void;
+}
+
+interface SockOptions {
+  port: number;
+  path: string;
+  headers?: Record<string, string>;
+  protocol?: string;
+  onOpen: () => void;
+  /** A message: `buf[start, end)`, valid only during the call. */
+  onMessage: (buf: Buffer, start: number, end: number) => void;
+  onError: (e: Error) => void;
+}
+
+function openSock(o: SockOptions): Sock {
+  if (wsClient() === "lite") {
+    let opened = false;
+    return new LiteWs({
+      port: o.port,
+      path: o.path,
+      headers: o.headers,
+      protocol: o.protocol,
+      onOpen: () => {
+        opened = true;
+        o.onOpen();
+      },
+      onMessage: o.onMessage,
+      onClose: (why) => {
+        if (!opened) o.onError(new Error(why));
+      },
+    });
+  }
+  const ws = new WebSocket(`ws://127.0.0.1:${o.port}${o.path}`, o.protocol ? [o.protocol] : [], {
+    ...wsOpts,
+    headers: o.headers,
+  });
+  ws.once("open", o.onOpen);
+  ws.on("message", (data: Buffer) => o.onMessage(data, 0, data.length));
+  ws.once("error", o.onError);
+  return { send: (text) => ws.send(text), terminate: () => ws.terminate() };
 }
 
 export interface Member {
@@ -94,12 +156,12 @@ function joinParley(o: JoinOptions): Promise<Member> {
   const headers: Record<string, string> = o.token
     ? { "FZM-AUTH-TOKEN": o.token, "FZM-DEVICE": "Android" }
     : { "FZM-UUID": o.id, "FZM-DEVICE": "Android" };
-  const ws = new WebSocket(`ws://127.0.0.1:${o.port}/ws`, { ...wsOpts, headers });
   let seq = 0;
+  let sock: Sock | null = null;
   const member: Member = {
-    close: () => ws.terminate(),
+    close: () => sock?.terminate(),
     say: (text) =>
-      ws.send(
+      sock?.send(
         JSON.stringify({
           eventType: 0,
           msgId: `b${++seq}`,
@@ -113,22 +175,32 @@ function joinParley(o: JoinOptions): Promise<Member> {
   return withTimeout(
     new Promise((resolve, reject) => {
       let joined = false;
-      ws.once("open", () => ws.send(JSON.stringify({ eventType: 1, msgId: "join", groupId: o.room })));
-      ws.on("message", (data: Buffer) => {
-        if (joined) {
-          const t = sentAt(data);
-          if (!Number.isNaN(t)) o.onMessage(t);
-          else if (data.indexOf('"code":-') >= 0) process.stderr.write(`parley refused: ${data.toString()}\n`);
-          return;
-        }
-        const f = JSON.parse(data.toString()) as { eventType?: number; msgId?: string; code?: number };
-        if (f.eventType === 1 && f.msgId === "join") {
-          if (f.code !== 0) return reject(new Error(`join refused: ${data.toString()}`));
-          joined = true;
-          resolve(member);
-        }
+      sock = openSock({
+        port: o.port,
+        path: "/ws",
+        headers,
+        onOpen: () => sock?.send(JSON.stringify({ eventType: 1, msgId: "join", groupId: o.room })),
+        onMessage: (buf, start, end) => {
+          if (joined) {
+            const t = sentAtIn(buf, start, end);
+            if (!Number.isNaN(t)) o.onMessage(t);
+            else if (buf.subarray(start, end).indexOf('"code":-') >= 0)
+              process.stderr.write(`parley refused: ${buf.toString("utf8", start, end)}\n`);
+            return;
+          }
+          const f = JSON.parse(buf.toString("utf8", start, end)) as {
+            eventType?: number;
+            msgId?: string;
+            code?: number;
+          };
+          if (f.eventType === 1 && f.msgId === "join") {
+            if (f.code !== 0) return reject(new Error(`join refused: ${buf.toString("utf8", start, end)}`));
+            joined = true;
+            resolve(member);
+          }
+        },
+        onError: reject,
       });
-      ws.once("error", reject);
     }),
     60_000,
     `parley member ${o.id}`,
@@ -140,15 +212,12 @@ function joinParley(o: JoinOptions): Promise<Member> {
  * no join frame; `say` sends a group message (channelType 2) to `to` (or `room`).
  */
 function connectGroupMember(o: JoinOptions): Promise<Member> {
-  const ws = new WebSocket(`ws://127.0.0.1:${o.port}/ws`, {
-    ...wsOpts,
-    headers: { "FZM-AUTH-TOKEN": o.token ?? "", "FZM-DEVICE": "Android" },
-  });
   let seq = 0;
+  let sock: Sock | null = null;
   const member: Member = {
-    close: () => ws.terminate(),
+    close: () => sock?.terminate(),
     say: (text, to) =>
-      ws.send(
+      sock?.send(
         JSON.stringify({
           eventType: 0,
           msgId: `g${++seq}`,
@@ -159,16 +228,24 @@ function connectGroupMember(o: JoinOptions): Promise<Member> {
         }),
       ),
   };
-  ws.on("message", (data: Buffer) => {
-    const t = sentAt(data);
-    if (!Number.isNaN(t)) o.onMessage(t);
-    else if (data.indexOf('"eventType":0') >= 0 && data.indexOf('"code":-') >= 0)
-      process.stderr.write(`parley refused: ${data.toString()}\n`);
-  });
   return withTimeout(
     new Promise<Member>((resolve, reject) => {
-      ws.once("open", () => resolve(member));
-      ws.once("error", reject);
+      sock = openSock({
+        port: o.port,
+        path: "/ws",
+        headers: { "FZM-AUTH-TOKEN": o.token ?? "", "FZM-DEVICE": "Android" },
+        onOpen: () => resolve(member),
+        onMessage: (buf, start, end) => {
+          const t = sentAtIn(buf, start, end);
+          if (!Number.isNaN(t)) o.onMessage(t);
+          else {
+            const frame = buf.subarray(start, end);
+            if (frame.indexOf('"eventType":0') >= 0 && frame.indexOf('"code":-') >= 0)
+              process.stderr.write(`parley refused: ${frame.toString()}\n`);
+          }
+        },
+        onError: reject,
+      });
     }),
     60_000,
     `parley group member ${o.id}`,
@@ -176,25 +253,29 @@ function connectGroupMember(o: JoinOptions): Promise<Member> {
 }
 
 function joinRaw(o: JoinOptions): Promise<Member> {
-  const ws = new WebSocket(`ws://127.0.0.1:${o.port}/`, wsOpts);
+  let sock: Sock | null = null;
   const member: Member = {
-    close: () => ws.terminate(),
-    say: (text) => ws.send(JSON.stringify({ say: o.room, text })),
+    close: () => sock?.terminate(),
+    say: (text) => sock?.send(JSON.stringify({ say: o.room, text })),
   };
   return withTimeout(
     new Promise((resolve, reject) => {
       let joined = false;
-      ws.once("open", () => ws.send(JSON.stringify({ join: o.room })));
-      ws.on("message", (data: Buffer) => {
-        if (joined) {
-          const t = sentAt(data);
-          if (!Number.isNaN(t)) o.onMessage(t);
-          return;
-        }
-        joined = true;
-        resolve(member);
+      sock = openSock({
+        port: o.port,
+        path: "/",
+        onOpen: () => sock?.send(JSON.stringify({ join: o.room })),
+        onMessage: (buf, start, end) => {
+          if (joined) {
+            const t = sentAtIn(buf, start, end);
+            if (!Number.isNaN(t)) o.onMessage(t);
+            return;
+          }
+          joined = true;
+          resolve(member);
+        },
+        onError: reject,
       });
-      ws.once("error", reject);
     }),
     60_000,
     `raw member ${o.id}`,
@@ -227,46 +308,46 @@ function joinSocketIo(o: JoinOptions): Promise<Member> {
 
 /** XMPP over WebSocket (RFC 7395): anonymous SASL, bind, MUC join; the first joiner configures the room. */
 function joinEjabberd(o: JoinOptions, timeoutMs: number): Promise<Member> {
-  const ws = new WebSocket(`ws://127.0.0.1:${o.port}/ws`, ["xmpp"], wsOpts);
+  let sock: Sock | null = null;
   const roomJid = `${o.room}@${MUC}`;
   const open = "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>";
   const member: Member = {
-    close: () => ws.terminate(),
+    close: () => sock?.terminate(),
     say: (text) =>
-      ws.send(`<message xmlns='jabber:client' to='${roomJid}' type='groupchat'><body>${text}</body></message>`),
+      sock?.send(`<message xmlns='jabber:client' to='${roomJid}' type='groupchat'><body>${text}</body></message>`),
   };
   return withTimeout(
     new Promise<Member>((resolve, reject) => {
       let stage: "sasl" | "restart" | "bind" | "join" | "config" | "in" = "sasl";
-      ws.once("open", () => ws.send(open));
-      ws.on("message", (data: Buffer) => {
+      const send = (text: string) => sock?.send(text);
+      const onMessage = (buf: Buffer, start: number, end: number) => {
         if (process.env.BENCH_XMPP_DEBUG)
-          process.stderr.write(`${o.id} ${stage} <- ${data.toString().slice(0, 200)}\n`);
+          process.stderr.write(`${o.id} ${stage} <- ${buf.toString("utf8", start, Math.min(end, start + 200))}\n`);
         if (stage === "in") {
-          const t = sentAt(data);
+          const t = sentAtIn(buf, start, end);
           if (!Number.isNaN(t)) o.onMessage(t);
           return;
         }
-        const s = data.toString();
+        const s = buf.toString("utf8", start, end);
         if (s.includes("<stream:error") || s.includes("type='error'") || s.includes('type="error"'))
           return reject(new Error(`ejabberd ${o.id} (${stage}): ${s.slice(0, 300)}`));
         if (stage === "sasl" && s.includes("ANONYMOUS")) {
-          ws.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
+          send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
         } else if (stage === "sasl" && s.includes("<success")) {
           stage = "restart";
-          ws.send(open);
+          send(open);
         } else if (stage === "restart" && s.includes("urn:ietf:params:xml:ns:xmpp-bind")) {
           stage = "bind";
-          ws.send("<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+          send("<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
         } else if (stage === "bind" && /id=['"]b1['"]/.test(s)) {
           stage = "join";
-          ws.send(
+          send(
             `<presence xmlns='jabber:client' to='${roomJid}/${o.id}'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>`,
           );
         } else if (stage === "join" && /code=['"]110['"]/.test(s)) {
           if (/code=['"]201['"]/.test(s)) {
             stage = "config";
-            ws.send(
+            send(
               `<iq xmlns='jabber:client' type='set' id='c1' to='${roomJid}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>`,
             );
           } else {
@@ -277,13 +358,20 @@ function joinEjabberd(o: JoinOptions, timeoutMs: number): Promise<Member> {
           stage = "in";
           resolve(member);
         }
+      };
+      sock = openSock({
+        port: o.port,
+        path: "/ws",
+        protocol: "xmpp",
+        onOpen: () => send(open),
+        onMessage,
+        onError: reject,
       });
-      ws.once("error", reject);
     }),
     timeoutMs,
     `ejabberd member ${o.id}`,
   ).catch((e: unknown) => {
-    ws.terminate();
+    sock?.terminate();
     throw e;
   });
 }

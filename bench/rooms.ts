@@ -47,12 +47,12 @@ for (const a of process.argv.slice(2)) {
   const eq = a.indexOf("=");
   flags.set(eq < 0 ? a.slice(2) : a.slice(2, eq), eq < 0 ? "true" : a.slice(eq + 1));
 }
-const KNOWN = ["targets", "sizes", "seconds", "window", "loadgens", "quick", "out", "ejabberd-max", "help"];
+const KNOWN = ["targets", "sizes", "seconds", "window", "loadgens", "quick", "out", "ejabberd-max", "client", "help"];
 for (const k of flags.keys()) if (!KNOWN.includes(k)) throw new Error(`unknown flag --${k} (see bench/README.md)`);
 if (flags.has("help")) {
   process.stdout.write(
     "usage: npm run bench:rooms -- [--targets=parley,raw,socketio,ejabberd] [--sizes=1000,5000,15000]\n" +
-      "         [--seconds=6] [--window=16] [--loadgens=4] [--quick] [--out=DIR]\n",
+      "         [--seconds=6] [--window=16] [--loadgens=4] [--quick] [--out=DIR] [--client=lite|ws]\n",
   );
   process.exit(0);
 }
@@ -70,6 +70,10 @@ const LOADGENS = Number(flags.get("loadgens") ?? (Math.max(...SIZES) > 8000 ? 4 
  * `--ejabberd-max` are skipped (e.g. `--ejabberd-max=5000` for a short run).
  */
 const EJABBERD_MAX = Number(flags.get("ejabberd-max") ?? 15_000);
+/** The members' WebSocket client (bench/rooms-clients.ts `wsClient`); the load generators inherit it. */
+const CLIENT = flags.get("client") ?? "lite";
+if (CLIENT !== "lite" && CLIENT !== "ws") throw new Error("--client: lite or ws");
+process.env.BENCH_WS_CLIENT = CLIENT;
 const OUT = path.resolve(flags.get("out") ?? path.join(ROOT, "bench/results"));
 if (Math.max(...SIZES) / LOADGENS > 5000) throw new Error("more than 5 000 members per load generator");
 
@@ -436,8 +440,8 @@ function markdown(
   const lines = [
     `# bench:rooms — ${meta.date}`,
     "",
-    `Machine: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, Node ${process.version}; load average before ${meta.loadBefore}, after ${meta.loadAfter} (shared with other agents).`,
-    `Command: \`${meta.command}\`; ${LOADGENS} load generators; ${SECONDS} s per scenario; many in flight = ${WINDOW} messages.`,
+    `Machine: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, Node ${process.version}; load average before ${meta.loadBefore}, after ${meta.loadAfter}; the "other CPU %" column is what other processes used during each window.`,
+    `Command: \`${meta.command}\`; ${LOADGENS} load generators; ${SECONDS} s per scenario; many in flight = ${WINDOW} messages; members' WebSocket client: ${CLIENT}.`,
     "",
     "| target | members | scenario | deliveries/s | p50 ms | p99 ms | server CPU µs/delivery | server CPU % | loadgen CPU % | other CPU % | RSS MiB | KiB/member | event-loop delay max / p99 ms | event-loop utilisation | deliveries per server write | lost | bottleneck |",
     "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
