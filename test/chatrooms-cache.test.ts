@@ -257,3 +257,25 @@ describe(`chat-room send cache across two nodes (${REDIS_URL ? "redis" : "in-pro
     t.diagnostic(`ms from the answer on A to the change applying on B: ${JSON.stringify(took)}`);
   });
 });
+
+describe(`chat-room send cache: a lost invalidation (${DATABASE_URL ? "PostgreSQL" : "SQLite"})`, () => {
+  test("a mute written without an invalidation applies within chatrooms.cacheTtlMs", async () => {
+    const backend = await createBackend();
+    const s = await startServer({ ...LONG_TTL, "chatrooms.cacheTtlMs": 200 }, { backend });
+    let sender: RoomSender | undefined;
+    try {
+      const r = await s.app.chatrooms.create(ADMIN, { name: "lossy", avatar: "" });
+      sender = await RoomSender.open(s, r.id);
+      const uid = await userIdOf(s, sender, r.id);
+      assert.ok((await sender.send()).logId, "cached: not muted");
+      // straight to storage, as if the chatrooms.changed message had been lost
+      const now = Date.now();
+      await s.app.storage.chatrooms.setMute({ roomId: r.id, userId: uid, until: now + 600_000, at: now });
+      await refusedWithin(sender, [Codes.userMuted], 5000);
+    } finally {
+      sender?.client.close();
+      await s.close();
+      await backend.cleanup();
+    }
+  });
+});
