@@ -129,6 +129,7 @@ export async function buildApp(config: Readonly<Config>, options: BuildOptions =
   });
   await services.groups.start();
   await services.friends.start();
+  await services.chatrooms.start();
   // Red-packet expiry refunds: every node sweeps; each refund happens once (docs/red-packets.md).
   services.redPackets.start();
   await services.im.start();

@@ -137,6 +137,7 @@ export function buildServices(
     userCache,
     config.chatrooms,
     log.child({ component: "chatrooms" }),
+    hub,
   );
   // a chat room's audience is written shard by shard (its 分组容量): src/realtime/fanout.ts
   realtime.setShardSizer((topic) => chatrooms.fanoutShardSize(topic));

@@ -363,6 +363,14 @@ const KEY_LIST = [
     doc: "chat-room history retention: messages older than this (ms) are dropped (default 7 days)",
   },
   {
+    path: "chatrooms.cacheTtlMs",
+    kind: "int",
+    default: 5000,
+    min: 10,
+    max: 600000,
+    doc: "a node re-reads a cached chat room and a cached user's blacklist entry and mute in it (every chat-room send checks them) after this many ms, even when no invalidation arrived",
+  },
+  {
     path: "chatrooms.reportsPerMinute",
     kind: "int",
     default: 10,

@@ -55,6 +55,9 @@ export const GROUPS_CHANGED_TOPIC = "groups.changed";
 /** Hub topic telling every node that two users' friendship or blocks changed (drop the cached pair). */
 export const FRIENDS_CHANGED_TOPIC = "friends.changed";
 
+/** Hub topic telling every node that a chat room, its mutes or its blacklist changed (drop cached copies). */
+export const CHATROOMS_CHANGED_TOPIC = "chatrooms.changed";
+
 /** The presence set of a group's members with a live socket (chat33 event 24, `/room/info` onlineNumber). */
 export const groupOnlineSet = (groupId: number) => `grp-online:${groupId}`;
 

@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import type { Chatroom, ChatroomMute, ChatroomRepo, ChatroomStatus } from "../../ports/chatrooms.ts";
+import type { Hub } from "../../ports/hub.ts";
 import type { MessageRepo, User } from "../../ports/storage.ts";
 import type { UserCache } from "../accounts/user-cache.ts";
 import { forbidden, invalid, notFound } from "../errors.ts";
 import type { CoreEvents } from "../events.ts";
 import type { MessageService, MessageView } from "../messages/message-service.ts";
-import { chatroomOfTopic, chatroomTopic, userTopic } from "../topics.ts";
+import { CHATROOMS_CHANGED_TOPIC, chatroomOfTopic, chatroomTopic, userTopic } from "../topics.ts";
 import type { AudienceMember, ChatroomAudience } from "./audience.ts";
 import type { ChatroomCard } from "./events.ts";
 import { ChatroomPolicy, type ChatroomRules, chatroomKey } from "./policy.ts";
@@ -17,6 +18,32 @@ export interface ChatroomOptions {
   historyMaxCount: number;
   /** History retention: age (ms) after which messages are dropped. */
   historyMaxAgeMs: number;
+  /**
+   * A cached room (its row and room-wide mute) or a cached (room, user) moderation answer is
+   * re-read after this many ms even when no `chatrooms.changed` invalidation arrived (config
+   * `chatrooms.cacheTtlMs`, default 5000): a lost pub/sub message is stale for at most this long.
+   */
+  cacheTtlMs: number;
+}
+
+/** Most entries of each send cache (rooms; (room, user) pairs) before it is emptied. */
+const SEND_CACHE_MAX = 100_000;
+const memberKey = (roomId: number, userId: number) => `${roomId}:${userId}`;
+
+/** What a send needs of a room, cached per node (`ChatroomService.roomForSend`). */
+interface RoomEntry {
+  room: Chatroom | null;
+  /** The room-wide mute's end (ms); 0 = none. Compared with the clock at each check. */
+  roomMuteUntil: number;
+  at: number;
+}
+
+/** What a send needs of one user in a room, cached per node. */
+interface MemberEntry {
+  blacklisted: boolean;
+  /** The user's own mute's end (ms); 0 = none. Compared with the clock at each check. */
+  muteUntil: number;
+  at: number;
 }
 
 /**
@@ -44,6 +71,18 @@ export const LIST_MAX = 1000;
  * audience (audience.ts), history with retention, room mutes and the blacklist, reports.
  * Messages go through the shared pipeline with the `chatroom` policy (policy.ts), registered on
  * the MessageService by the constructor. Notices are published after each change commits.
+ *
+ * Send path cache: a chat-room send checks the room (exists, open), the room-wide mute and the
+ * sender's blacklist entry and own mute. Those come from two per-node caches — per room (the row
+ * and the room-wide mute's end) and per (room, user) (blacklisted, the user's mute's end) — so a
+ * repeated send reads none of `chatrooms`, `chatroom_mutes`, `chatroom_blacklist`. Mute ends are
+ * stored and compared with `Date.now()` at each check, so a timed mute stops applying at its end
+ * while cached. Every write here (create, edit, open/close/delete, mute/unmute, blacklist,
+ * unblacklist) drops the affected entry on this node and publishes `chatrooms.changed` (awaited)
+ * before it answers; the other nodes drop it when the message arrives (milliseconds). Pub/sub is
+ * lossy, so an entry also expires after `cacheTtlMs`. A load that started before a drop of its
+ * room never fills the cache (a generation per room). `require`, `join`, history and the admin
+ * reads keep reading storage.
  */
 export class ChatroomService implements ChatroomRules {
   readonly policy: ChatroomPolicy;
@@ -57,9 +96,102 @@ export class ChatroomService implements ChatroomRules {
     private readonly users: UserCache,
     private readonly opts: ChatroomOptions,
     private readonly log: Logger,
+    /** Cross-node invalidations; without a hub (one node) only this node's changes drop entries. */
+    private readonly hub?: Hub,
   ) {
     this.policy = new ChatroomPolicy(this, audience, messages.directory);
     messages.registerPolicy(this.policy);
+    this.hub?.onMessage((topic, payload) => {
+      if (
+        topic !== CHATROOMS_CHANGED_TOPIC ||
+        typeof payload !== "object" ||
+        payload === null ||
+        Array.isArray(payload)
+      )
+        return;
+      const roomId = Number(payload.roomId);
+      const userId = payload.userId === null ? null : Number(payload.userId);
+      if (!Number.isSafeInteger(roomId) || (userId !== null && !Number.isSafeInteger(userId))) return;
+      this.drop(roomId, userId);
+      // another node edited the room (maybe its shard size): re-read it on the next fan-out
+      const known = this.shardSizes.get(roomId);
+      if (known) known.at = 0;
+    });
+  }
+
+  /** Subscribes to other nodes' chat-room invalidations; resolves once they will arrive. */
+  async start(): Promise<void> {
+    await this.hub?.subscribe(CHATROOMS_CHANGED_TOPIC);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the send path cache (see the class comment)
+
+  private readonly roomEntries = new Map<number, RoomEntry>();
+  private readonly memberEntries = new Map<string, MemberEntry>();
+  /** Bumped on every drop of a room (or of one of its users): a load that started before fills nothing. */
+  private readonly generation = new Map<number, number>();
+  private epoch = 0;
+
+  /** Drops the room's entry (`userId` null: the row, the room-wide mute) or one user's entry. */
+  private drop(roomId: number, userId: number | null): void {
+    if (userId === null) this.roomEntries.delete(roomId);
+    else this.memberEntries.delete(memberKey(roomId, userId));
+    this.generation.set(roomId, (this.generation.get(roomId) ?? 0) + 1);
+    if (this.generation.size >= SEND_CACHE_MAX) {
+      // forgetting the generations would let an older load fill the cache: move the epoch instead
+      this.generation.clear();
+      this.roomEntries.clear();
+      this.memberEntries.clear();
+      this.epoch++;
+    }
+  }
+
+  /** A change of the room (`userId` null) or of one user in it committed: drop it here and everywhere. */
+  private async changed(roomId: number, userId: number | null): Promise<void> {
+    this.drop(roomId, userId);
+    await this.hub
+      ?.publish(CHATROOMS_CHANGED_TOPIC, { roomId, userId })
+      .catch((err: unknown) => this.log.warn({ err, roomId }, "chat-room invalidation publish failed"));
+  }
+
+  private async roomEntry(roomId: number): Promise<RoomEntry> {
+    const now = Date.now();
+    const hit = this.roomEntries.get(roomId);
+    if (hit && now - hit.at < this.opts.cacheTtlMs) return hit;
+    const gen = this.generation.get(roomId) ?? 0;
+    const epoch = this.epoch;
+    const [room, mutes] = await Promise.all([this.rooms.get(roomId), this.rooms.mutesOf(roomId, 0)]);
+    const entry: RoomEntry = { room, roomMuteUntil: mutes.room?.until ?? 0, at: now };
+    if ((this.generation.get(roomId) ?? 0) === gen && this.epoch === epoch) {
+      if (this.roomEntries.size >= SEND_CACHE_MAX) this.roomEntries.clear();
+      this.roomEntries.set(roomId, entry);
+    }
+    return entry;
+  }
+
+  private async memberEntry(roomId: number, userId: number): Promise<MemberEntry> {
+    const k = memberKey(roomId, userId);
+    const now = Date.now();
+    const hit = this.memberEntries.get(k);
+    if (hit && now - hit.at < this.opts.cacheTtlMs) return hit;
+    const gen = this.generation.get(roomId) ?? 0;
+    const epoch = this.epoch;
+    const [blacklisted, mutes] = await Promise.all([
+      this.rooms.isBlacklisted(roomId, userId),
+      this.rooms.mutesOf(roomId, userId),
+    ]);
+    const entry: MemberEntry = { blacklisted, muteUntil: mutes.user?.until ?? 0, at: now };
+    if ((this.generation.get(roomId) ?? 0) === gen && this.epoch === epoch) {
+      if (this.memberEntries.size >= SEND_CACHE_MAX) this.memberEntries.clear();
+      this.memberEntries.set(k, entry);
+    }
+    return entry;
+  }
+
+  /** The room as a send sees it, from the per-node cache (the policy; see the class comment). */
+  async roomForSend(roomId: number): Promise<Chatroom | null> {
+    return (await this.roomEntry(roomId)).room;
   }
 
   private requireManager(m: ChatroomManager): void {
@@ -163,12 +295,15 @@ export class ChatroomService implements ChatroomRules {
 
   async create(m: ChatroomManager, fields: { name: string; avatar: string; description?: string }): Promise<Chatroom> {
     this.requireManager(m);
-    return this.rooms.create({
+    const room = await this.rooms.create({
       name: fields.name,
       avatar: fields.avatar,
       description: fields.description ?? "",
       createdAt: Date.now(),
     });
+    // a send to the id before it existed may have cached "no such room"
+    await this.changed(room.id, null);
+    return room;
   }
 
   async edit(
@@ -180,6 +315,7 @@ export class ChatroomService implements ChatroomRules {
     if (patch.shardSize !== undefined && patch.shardSize !== null && !(patch.shardSize >= 1))
       throw invalid("bad_shard_size", "shard size must be at least 1");
     if (!(await this.rooms.update(roomId, patch))) throw notFound("chatroom_not_found", "chat room does not exist");
+    await this.changed(roomId, null);
     if (patch.shardSize !== undefined) {
       const room = await this.rooms.get(roomId);
       if (room) this.rememberShardSize(room);
@@ -196,6 +332,7 @@ export class ChatroomService implements ChatroomRules {
     const at = Date.now();
     const room = await this.rooms.setStatus(roomId, status, at);
     if (!room) throw notFound("chatroom_not_found", "chat room does not exist");
+    await this.changed(room.id, null);
     const card = await this.card(room);
     await this.notify(chatroomTopic(room.id), { type: "chatroom.status", room: card, at });
     return card;
@@ -217,6 +354,7 @@ export class ChatroomService implements ChatroomRules {
       at,
     };
     await this.rooms.setMute(mute);
+    await this.changed(room.id, userId);
     await this.notify(userId === null ? chatroomTopic(room.id) : userTopic(userId), {
       type: "chatroom.muted",
       roomId: room.id,
@@ -232,20 +370,23 @@ export class ChatroomService implements ChatroomRules {
     const room = await this.require(roomId);
     const at = Date.now();
     await this.rooms.blacklist(room.id, userId, at);
+    await this.changed(room.id, userId);
     await this.notify(chatroomTopic(room.id), { type: "chatroom.removed", roomId: room.id, userId, at });
   }
 
   async unblacklist(m: ChatroomManager, roomId: number, userId: number): Promise<boolean> {
     this.requireManager(m);
-    return this.rooms.unblacklist(roomId, userId);
+    const removed = await this.rooms.unblacklist(roomId, userId);
+    if (removed) await this.changed(roomId, userId);
+    return removed;
   }
 
+  /** From the per-node cache (see the class comment); mute ends are compared with the clock now. */
   async speakProblem(room: Chatroom, user: User): Promise<Error | null> {
-    if (await this.rooms.isBlacklisted(room.id, user.id))
-      return forbidden("chatroom_blacklisted", "removed from the room");
+    const [roomState, member] = await Promise.all([this.roomEntry(room.id), this.memberEntry(room.id, user.id)]);
+    if (member.blacklisted) return forbidden("chatroom_blacklisted", "removed from the room");
     const now = Date.now();
-    const mutes = await this.rooms.mutesOf(room.id, user.id);
-    if (!user.isAdmin && ((mutes.room?.until ?? 0) > now || (mutes.user?.until ?? 0) > now))
+    if (!user.isAdmin && (roomState.roomMuteUntil > now || member.muteUntil > now))
       return forbidden("user_muted", "muted in this chat room");
     return null;
   }

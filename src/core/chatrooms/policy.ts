@@ -12,7 +12,8 @@ export const roomIdOf = (conv: Conversation): number => Number(conv.key.slice(2)
 
 /** What the policy asks of the rooms: the room and its mutes/blacklist (ChatroomService). */
 export interface ChatroomRules {
-  room(roomId: number): Promise<Chatroom | null>;
+  /** The room (null: none), as a send sees it: from the per-node send cache. */
+  roomForSend(roomId: number): Promise<Chatroom | null>;
   /** The AppError why `user` may not speak in the open room now (muted, blacklisted), or null. */
   speakProblem(room: Chatroom, user: User): Promise<Error | null>;
 }
@@ -33,7 +34,7 @@ export class ChatroomPolicy implements ConversationPolicy {
   ) {}
 
   async conversationFor(sender: User, roomId: number): Promise<Conversation> {
-    const room = await this.rules.room(roomId);
+    const room = await this.rules.roomForSend(roomId);
     if (!room || room.status === "deleted") throw notFound("chatroom_not_found", "chat room does not exist");
     if (!this.audience.presentHere(room.id, { userId: sender.id }))
       throw forbidden("chatroom_not_joined", "join the chat room first");
