@@ -19,6 +19,7 @@ export async function openStorage(
   const storage = new SqlStorage({
     databaseUrl: config.databaseUrl,
     sqliteFile: join(config.dataDir, "parley.db"),
+    poolSize: config.database.poolSize,
     log,
     onQuery: opts.onQuery,
   });

@@ -61,6 +61,13 @@ const KEY_LIST = [
     doc: "postgres://… to use PostgreSQL; empty = SQLite file in the data dir",
   },
   {
+    path: "database.poolSize",
+    kind: "int",
+    default: 10,
+    min: 1,
+    doc: "PostgreSQL: connections this node's pool opens at most (per node; keep nodes × this under the server's max_connections)",
+  },
+  {
     path: "redisUrl",
     kind: "string",
     default: "",

@@ -62,7 +62,7 @@ export interface SqlStorageOptions {
   databaseUrl: string;
   /** SQLite file path (ignored for PostgreSQL). */
   sqliteFile: string;
-  /** PostgreSQL pool size. */
+  /** PostgreSQL: most connections the pool opens (config `database.poolSize`; default 10). */
   poolSize?: number;
   /**
    * SQLite: checkpoint the WAL from a worker thread instead of inside commits on the event loop
