@@ -82,10 +82,11 @@ describe("cluster mode: start guards", { skip: servicesOrSkip() }, () => {
     } finally {
       r.disconnect();
     }
-    // node-local settings may differ (ports, data directory, log level, shutdown timing)
+    // node-local settings may differ (ports, data directory, log level, database pool, shutdown timing)
     const b = new NodeProc("b", port, await freePort(), randomBytes(8).toString("hex"), {
       ...cl.vars,
       PARLEY_LOG_LEVEL: "error",
+      PARLEY_DATABASE_POOL_SIZE: "3",
       PARLEY_SHUTDOWN_GRACE_MS: "1000",
     });
     cl.nodes.push(b);

@@ -13,7 +13,8 @@ import { TestClient } from "./helpers/ws-client.ts";
  * `friends` and `friend_blocks`): a change answered on one node holds for the very next send on
  * that node — and for the sends already in flight — and reaches the other node through the hub
  * long before the cache's TTL (set to ten minutes here, so only the invalidation can explain a
- * refusal). Real sockets, real storage: SQLite, or PostgreSQL + Redis in CI's second run.
+ * refusal). Red packets into a friend chat (stored by their own transaction, not the message
+ * writer) are held to the same order. Real sockets, real storage: SQLite, or PostgreSQL + Redis in CI's second run.
  */
 
 type Env<T = Record<string, unknown>> = { result: number; message: string; data: T };
@@ -31,6 +32,7 @@ const LONG_TTL = {
   // the in-flight test keeps 16 sends going: the abuse limits are not what it tests
   "chat33.msgRatePerConnection": 100_000,
   "chat33.msgRatePerUser": 100_000,
+  "wallet.sendPerMinute": 100_000,
 };
 
 const headers = (w: Who) => ({ "FZM-DEVICE": "iOS", "FZM-AUTH-TOKEN": w.token });
@@ -112,6 +114,27 @@ async function refusedWithin(send: () => Promise<{ code?: number }>, code: numbe
     if (Date.now() - started > ms) assert.fail(`still accepted ${ms} ms after the change`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Gives `w` `amount` of coin 1 through the admin API. */
+async function fund(s: TestServer, w: Who, amount: number): Promise<void> {
+  const r = await post(
+    `${s.base}/admin/api/wallet/deposit`,
+    { userId: String(w.user.id), coin: 1, amount, idempotencyKey: `fc-${w.user.id}-${Math.random()}` },
+    { authorization: "Bearer test-admin-token" },
+  );
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+}
+
+/** One red packet (one share of 1 coin) from `w` into the friend chat with `peerId`: its id, or the failure code. */
+async function redPacket(s: TestServer, w: Who, peerId: number): Promise<{ packetId?: string; code?: number }> {
+  const r = await post<Env<{ packetId: string }>>(
+    `${s.base}/red-packet/send`,
+    { cType: 0, toId: String(peerId), coin: 1, type: 2, amount: 1, size: 1 },
+    headers(w),
+  );
+  assert.equal(r.status, 200);
+  return r.body.result === 0 ? { packetId: r.body.data.packetId } : { code: r.body.result };
 }
 
 async function storedIds(s: TestServer, a: number, b: number): Promise<number[]> {
@@ -225,6 +248,78 @@ describe(`friendship and block cache, one node (${DATABASE_URL ? "PostgreSQL" : 
     );
     // an ack may still arrive after the answer on its way over the socket, but only of a stored message
     assert.ok(afterAnswerAcked <= acked.length);
+  });
+
+  test("red packets in flight when the block is answered: none is stored after the answer, every sent one was stored", async () => {
+    const { a, b } = await pair();
+    await fund(s, a, 10_000);
+    assert.ok((await redPacket(s, a, b.user.id)).packetId, "friends may send red packets");
+    const sent: string[] = [];
+    const refused: number[] = [];
+    let answered = false;
+    // 8 red packets kept in flight until the block's answer, then until 8 were refused
+    const loop = async () => {
+      for (let i = 0; i < 400; i++) {
+        const r = await redPacket(s, a, b.user.id);
+        if (r.packetId) sent.push(r.packetId);
+        else refused.push(r.code as number);
+        if (answered && refused.length >= 8) return;
+      }
+    };
+    const loops = Array.from({ length: 8 }, loop);
+    await new Promise((r) => setTimeout(r, 100));
+    await ok(s, b, "/friend/block", { userId: String(a.user.id) });
+    answered = true;
+    const storedAtAnswer = await storedIds(s, a.user.id, b.user.id);
+    await Promise.all(loops);
+    const storedLater = await storedIds(s, a.user.id, b.user.id);
+    assert.ok(sent.length > 0, "no red packet was sent before the block");
+    assert.deepEqual(storedLater, storedAtAnswer, "a red packet was stored after the block was answered");
+    for (const id of sent) {
+      const p = await s.app.storage.wallet.packet(id);
+      assert.ok(p && storedLater.includes(p.messageId), `sent packet ${id} has no stored message`);
+    }
+    assert.ok(
+      refused.length >= 8 && refused.every((c) => c === BLOCKED),
+      `${refused.length} refused, ${sent.length} sent: ${JSON.stringify(refused.slice(0, 5))}`,
+    );
+    assert.deepEqual(await s.app.wallet.verify(), []);
+  });
+
+  test("a block waits for a red packet that passed its check but has not committed (PostgreSQL: its transaction held by a row lock)", {
+    skip: DATABASE_URL ? false : "needs PostgreSQL (another session holds the conversation's row lock)",
+  }, async () => {
+    const { a, b, sa } = await pair();
+    await fund(s, a, 100);
+    assert.ok((await sa.send(b.user.id)).logId);
+    const conv = await s.app.messages.findDirect(a.user.id, b.user.id);
+    assert.ok(conv);
+    const locker = new pg.Client({ connectionString: backend.databaseUrl });
+    await locker.connect();
+    try {
+      await locker.query("begin");
+      await locker.query("select id from conversations where id = $1 for update", [conv.id]);
+      // checked (friends, not blocked, funded), then its transaction waits for the row lock
+      const held = redPacket(s, a, b.user.id);
+      await new Promise((r) => setTimeout(r, 300));
+      let answeredAt = 0;
+      const blocking = ok(s, b, "/friend/block", { userId: String(a.user.id) }).then(() => {
+        answeredAt = Date.now();
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(answeredAt, 0, "the block was answered while a checked red packet was still to be stored");
+      const releasedAt = Date.now();
+      await locker.query("commit");
+      const packetId = (await held).packetId;
+      assert.ok(packetId, "the red packet checked before the block is stored and answered");
+      await blocking;
+      assert.ok(answeredAt >= releasedAt);
+      const p = await s.app.storage.wallet.packet(packetId);
+      assert.ok(p && (await storedIds(s, a.user.id, b.user.id)).includes(p.messageId));
+      assert.equal((await redPacket(s, a, b.user.id)).code, BLOCKED);
+    } finally {
+      await locker.end();
+    }
   });
 
   test("a block waits for a send that passed its check but has not committed (PostgreSQL: its write held by a row lock)", {

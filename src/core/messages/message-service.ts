@@ -208,12 +208,23 @@ export class MessageService {
     // `internal`: a notice the server posts on a user's behalf (a red-packet claim) is not the user's sending.
     if (!opts.internal && !(await this.withinSendRate(sender.id)))
       throw new AppError("rate_limited", "msg_rate_limited", "too many messages");
-    // a block or an unfriend of the pair answers only after this send settled (FriendService)
-    const release = kind === "direct" ? this.friends.trackSend(sender.id, targetId) : null;
+    return this.asOneSend(kind, sender.id, targetId, () => this.sendChecked(kind, sender, targetId, input, opts));
+  }
+
+  /**
+   * Runs `fn` as one send of `kind` from `senderId` to `targetId`: a direct one is marked in flight
+   * for the pair (`FriendService.trackSend`) from before its check until `fn` settled, so a block
+   * or an unfriend of the pair answers only after it — stored and published, or refused. `send`
+   * runs in it; a service that stores its own message (a red packet: `conversationForSend`, its
+   * transaction, `announce`) must run all three in it too.
+   */
+  async asOneSend<T>(kind: ConversationKind, senderId: number, targetId: number, fn: () => Promise<T>): Promise<T> {
+    if (kind !== "direct") return fn();
+    const release = this.friends.trackSend(senderId, targetId);
     try {
-      return await this.sendChecked(kind, sender, targetId, input, opts);
+      return await fn();
     } finally {
-      release?.();
+      release();
     }
   }
 
@@ -262,7 +273,8 @@ export class MessageService {
    * For a service that stores a message inside its own transaction (a red packet: debit, packet
    * and message commit together): the sender's mute and the kind's policy — who may send here —
    * exactly as `send` checks them, and the conversation. Append with `tx.messages.appendBatch`,
-   * then call `announce` after the commit.
+   * then call `announce` after the commit — the three inside one `asOneSend`, so that a block or
+   * an unfriend of a direct pair waits for them.
    */
   async conversationForSend(kind: ConversationKind, sender: User, targetId: number): Promise<Conversation> {
     const policy = this.policy(kind);

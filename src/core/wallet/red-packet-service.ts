@@ -149,8 +149,23 @@ export class RedPacketService {
       throw invalid("bad_text", `remark: at most ${REMARK_MAX} characters, no control characters`);
     if (!(await this.limiter.hit(`wallet:send:${sender.id}`, this.opts.sendPerMinute, 60_000)).ok)
       throw new AppError("rate_limited", "packet_rate_limited", "too many red packets; wait a minute");
+    const kind = input.cType === 0 ? "direct" : "group";
+    // from the check to the publication one send, as a message's: a block or an unfriend of the
+    // pair answers only after it (a packet checked before it never lands after its answer)
+    return this.messages.asOneSend(kind, sender.id, input.toId, () =>
+      this.sendChecked(kind, sender, input, remark, pageUrl),
+    );
+  }
+
+  private async sendChecked(
+    kind: "direct" | "group",
+    sender: User,
+    input: SendInput,
+    remark: string,
+    pageUrl: (packetId: string) => string,
+  ): Promise<{ packet: RedPacket; packetUrl: string; message: MessageView }> {
     // who may post here: the conversation's own policy (a friend; a group member, not muted)
-    const conv = await this.messages.conversationForSend(input.cType === 0 ? "direct" : "group", sender, input.toId);
+    const conv = await this.messages.conversationForSend(kind, sender, input.toId);
     if ((await this.wallet.balance(sender.id, input.coin)) < input.amount)
       throw invalid("insufficient_balance", "balance too low for this packet");
     const shares = input.type === 1 ? randomSplit(input.amount, input.size) : equalSplit(input.amount, input.size);
