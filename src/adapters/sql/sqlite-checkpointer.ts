@@ -5,12 +5,15 @@ import type { Logger } from "pino";
 
 /**
  * The checkpointer thread's code (CommonJS, evaluated in a worker). It opens its own connection to
- * the database file and runs `PRAGMA wal_checkpoint(PASSIVE)` whenever the main thread signals a
- * commit (shared word 1), and on a timer that backs off to `maxDelayMs` while nothing changes
- * (writes that do not signal). A passive checkpoint never takes the write lock: the main thread
- * goes on committing while pages are copied back and the database file is fsynced here. Run right
- * after a commit it usually finishes before the next one begins, so that one starts the WAL from
- * the top again. Only if the WAL still grows past `restartFrames` does this thread take the write
+ * the database file and runs `PRAGMA wal_checkpoint(PASSIVE)` when the main thread signals a
+ * commit (shared word 1), at most once per `minGapMs`, and on a timer that backs off to
+ * `maxDelayMs` while nothing changes (writes that do not signal). A passive checkpoint never takes
+ * the write lock: the main thread goes on committing while pages are copied back and the database
+ * file is fsynced here. Run soon after a commit it usually finishes before the next one begins, so
+ * that one starts the WAL from the top again. The gap exists because a checkpoint after every
+ * commit made each commit of a slow, steady stream wait: with one chat-room message in flight
+ * (≈ 100 commits/s) the main thread spent 0.88 ms per commit inside COMMIT, 0.31 ms with the
+ * checkpoints 50 ms apart (bench/rooms.ts --window=1, CPU profiles, 2026-12-02). Only if the WAL still grows past `restartFrames` does this thread take the write
  * lock for a moment (never waiting for it) with `wal_checkpoint(RESTART)`: measured, doing that
  * often makes the main thread sleep in SQLite's busy handler.
  */
@@ -31,6 +34,8 @@ try {
     if (r.log > workerData.restartFrames && r.checkpointed === r.log) db.pragma("wal_checkpoint(RESTART)");
     const now = r.log + ":" + r.checkpointed;
     if (now !== last) { last = now; delay = 1; } else delay = Math.min(delay * 2, workerData.maxDelayMs);
+    // at most one checkpoint per gap (the stop flag, word 0, ends the wait at once)
+    Atomics.wait(shared, 0, 0, workerData.minGapMs);
     Atomics.wait(shared, 1, commits, delay);
   }
 } catch (err) {
@@ -63,13 +68,14 @@ export class SqliteCheckpointer {
     private readonly log?: Logger,
     maxDelayMs = 100,
     restartFrames = 16384,
+    minGapMs = 50,
   ) {
     // A WAL that grew during a burst is cut back to this size once it has been checkpointed.
     db.pragma("journal_size_limit = 67108864");
     const modulePath = createRequire(import.meta.url).resolve("better-sqlite3");
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { modulePath, file, shared: this.shared.buffer, maxDelayMs, restartFrames },
+      workerData: { modulePath, file, shared: this.shared.buffer, maxDelayMs, restartFrames, minGapMs },
     });
     this.worker.unref();
     let settle: (ok: boolean) => void = () => {};
@@ -119,6 +125,7 @@ export class SqliteCheckpointer {
   async close(): Promise<void> {
     this.closing = true;
     Atomics.store(this.shared, 0, 1);
+    Atomics.notify(this.shared, 0);
     Atomics.add(this.shared, 1, 1);
     Atomics.notify(this.shared, 1);
     // Unreferenced so that it never keeps a process alive; referenced while we wait for it.
