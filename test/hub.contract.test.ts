@@ -117,6 +117,15 @@ for (const impl of impls) {
       for (const h of hubs) assert.ok(ids.includes(h.nodeId));
     });
 
+    test("a node's own registry entry is live, not as of its last heartbeat", async () => {
+      const [a] = await make(1);
+      let conns = 0;
+      a.addNodeInfoProvider(() => ({ conns }));
+      conns = 7; // no heartbeat or announce since
+      const own = (await a.nodes()).find((n) => n.nodeId === a.nodeId);
+      assert.equal(own?.info.conns, 7);
+    });
+
     test("presence is the union over live nodes and disappears with a stopped node", async () => {
       const [a, b] = await make(2);
       const pa = a.presenceStore();

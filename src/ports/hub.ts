@@ -44,7 +44,10 @@ export interface Hub {
   onMessage(handler: TopicHandler): void;
   onRequest(handler: RequestHandler): void;
   request(nodeId: string, payload: Json, timeoutMs?: number): Promise<Json>;
-  /** Live nodes of the cluster (this node included), from the node registry. */
+  /**
+   * Live nodes of the cluster from the node registry: this node's own entry read live, every other
+   * node's as of its last heartbeat.
+   */
   nodes(): Promise<HubNodeInfo[]>;
   /** Merged into this node's registry entry at the next heartbeat. */
   setNodeInfo(info: { [key: string]: Json }): void;

@@ -20,7 +20,16 @@ const started = Date.now();
 const load = loadavg().map((x) => x.toFixed(1));
 const run = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=600000", ...files],
+  [
+    "--import",
+    "tsx",
+    "--import",
+    "./test/helpers/assert-ok.ts",
+    "--test",
+    "--test-concurrency=1",
+    "--test-timeout=600000",
+    ...files,
+  ],
   { cwd: join(here, "../.."), stdio: "inherit", env: { ...process.env, PARLEY_RELIABILITY_FIGURES: figures } },
 );
 const report = {

@@ -253,6 +253,9 @@ export class RedisHub extends HubBase implements Hub {
     if (!ids.length) return [];
     const infos = await redisCall(this.pub.hmget(`${this.prefix}nodeinfo`, ...ids));
     return ids.map((nodeId, i) => {
+      // this node's own entry is read live, not as of its last heartbeat: the node answering an
+      // admin call (listend list, the dashboard) sees its own connection totals exact
+      if (nodeId === this.nodeId) return { nodeId, seenAt: now, info: this.currentInfo() };
       let info: { [key: string]: Json } = {};
       try {
         info = JSON.parse(infos[i] ?? "{}");
