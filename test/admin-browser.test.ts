@@ -116,14 +116,30 @@ async function appSignIn(page: Page, base: string, mobile: string, password = PA
   await page.click("button[type=submit]");
 }
 
+/**
+ * Submits the New user form and waits for this submission's own outcome: the dialog closes only
+ * when the user was created. (A "User created" notice stays 4 s, so the previous test's notice
+ * could satisfy a wait for it while this creation was still in flight, and the search that
+ * followed ran before the user existed.) A refusal fails with the console's error notices.
+ */
+async function submitNewUser(page: Page): Promise<void> {
+  await page.click("[data-form=new-user] button[type=submit]");
+  try {
+    await page.waitForSelector("[data-form=new-user]", { state: "detached" });
+  } catch (e) {
+    const notices = await page.locator("[data-notice=error]").allTextContents();
+    throw new Error(`the New user dialog stayed open; error notices: ${JSON.stringify(notices)}`, { cause: e });
+  }
+  await page.waitForSelector("[data-notice=ok]:has-text('User created')");
+}
+
 /** Creates a user through the console's People page; answers its id. */
 async function createInConsole(page: Page, mobile: string, nickname: string): Promise<string> {
   await page.click("[data-action=new-user]");
   await page.fill("[data-form=new-user] input[name=mobile]", mobile);
   await page.fill("[data-form=new-user] input[name=password]", PASSWORD);
   await page.fill("[data-form=new-user] input[name=nickname]", nickname);
-  await page.click("[data-form=new-user] button[type=submit]");
-  await page.waitForSelector("[data-notice=ok]:has-text('User created')");
+  await submitNewUser(page);
   await page.fill("input[name=q]", mobile);
   await page.keyboard.press("Enter");
   const row = page.locator("[data-section=users] tbody tr", { hasText: mobile });
@@ -377,8 +393,7 @@ describe("admin console in a real browser", { skip: haveChromium ? false : `no C
     await admin.fill("[data-form=new-user] input[name=password]", PASSWORD);
     await admin.fill("[data-form=new-user] input[name=nickname]", "Ops");
     await admin.check("[data-form=new-user] input[name=admin]");
-    await admin.click("[data-form=new-user] button[type=submit]");
-    await admin.waitForSelector("[data-notice=ok]:has-text('User created')");
+    await submitNewUser(admin);
     const ops = await h.newPage();
     await ops.goto(`${s.base}/admin/`);
     await ops.click("button[role=tab]:has-text('Admin user')");
