@@ -153,27 +153,24 @@ for (const surface of [chat33, enterprise]) {
     });
     after(() => s.close());
 
-    test("a burst beyond the queue limit gets the rate-limit answer without waiting for a hash", async () => {
+    test("a burst beyond the queue limit gets the rate-limit answer; a refused user logs in afterwards", async () => {
       const mobiles: string[] = [];
       for (let i = 0; i < 8; i++) {
         const mobile = newMobile();
         await s.app.accounts.createUser({ mobile, password: PASSWORD });
         mobiles.push(mobile);
       }
-      const t0 = Date.now();
       const results = await Promise.all(
-        mobiles.map((m, i) =>
-          surface.login(s, m, PASSWORD, `198.51.100.${40 + i}`).then((r) => ({ r, ms: Date.now() - t0 })),
-        ),
+        mobiles.map((m, i) => surface.login(s, m, PASSWORD, `198.51.100.${40 + i}`).then((r) => ({ r }))),
       );
       const ok = results.filter((x) => x.r === surface.ok);
       const refused = results.filter((x) => x.r === surface.limited);
       assert.equal(ok.length + refused.length, 8, JSON.stringify(results));
       assert.ok(ok.length >= 2, JSON.stringify(results));
       assert.ok(refused.length >= 1, JSON.stringify(results));
-      // every refusal came before the first hash finished
-      const firstHash = Math.min(...ok.map((x) => x.ms));
-      for (const x of refused) assert.ok(x.ms <= firstHash, JSON.stringify(results));
+      // That a refusal never waits for a hash is HashPool's own test below (no clock involved):
+      // comparing arrival times here failed on a loaded box, where a request can reach the
+      // server after the first hash finished.
       // and a refused user can log in once the burst is over (the refusal did not count)
       const again = await surface.login(s, mobiles[results.indexOf(refused[0])], PASSWORD, "198.51.100.60");
       assert.equal(again, surface.ok);
