@@ -164,12 +164,18 @@ export function chartSvg(r: any): string {
   const H = 940;
   const pw = 680;
   const ph = 400;
-  const title = `Parley scale bench — ${r.nodes} nodes on PostgreSQL + Redis, ${r.machine?.cpus} CPUs — ${r.started} — load ${r.loadBefore} → ${r.loadAfter}`;
+  // each ladder says how many nodes it ran on (they may come from different runs)
+  const nodesOf = (rows: Array<{ nodes?: number }>) => [...new Set(rows.map((x) => x.nodes ?? r.nodes))].join("/");
+  const ladders = [
+    idle.length ? `idle: ${nodesOf(idle)} nodes` : "",
+    aud.length ? `audience: ${nodesOf(aud as Array<{ nodes?: number }>)} nodes` : "",
+  ].filter(Boolean);
+  const title = `Parley scale bench — ${ladders.join(", ")}, PostgreSQL + Redis, ${r.machine?.cpus} CPUs — ${r.started} — load ${r.loadBefore} → ${r.loadAfter}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
     `<rect width="${W}" height="${H}" fill="#fafafa"/>`,
     `<text x="${W / 2}" y="30" text-anchor="middle" font-size="17">${esc(title)}</text>`,
-    `<text x="${W / 2}" y="52" text-anchor="middle" font-size="12" fill="#a00">${esc("a shared 2-core box: every number here includes the other processes' noise; compare shapes, not absolutes")}</text>`,
+    `<text x="${W / 2}" y="52" text-anchor="middle" font-size="12" fill="#a00">${esc("one box: the nodes, the client processes, PostgreSQL and Redis share its CPUs; compare shapes, not absolutes")}</text>`,
     panelSvg(panels[0], 13, 70, pw, ph),
     panelSvg(panels[1], 707, 70, pw, ph),
     panelSvg(panels[2], 13, 520, pw, ph),

@@ -33,6 +33,21 @@ describe("database.poolSize: the setting", () => {
     const c = loadConfig({ env: { PARLEY_IM_TOKEN_TTL_MS: "60000" } }).config;
     assert.notDeepEqual(clusterSettingsFingerprint(a), clusterSettingsFingerprint(c));
   });
+
+  test("node-local too: the password-hash pool and the write lanes, a node's own capacity", () => {
+    const small = loadConfig({ env: {} }).config;
+    const big = loadConfig({
+      env: {
+        PARLEY_ACCOUNTS_HASH_CONCURRENCY: "8",
+        PARLEY_ACCOUNTS_HASH_QUEUE: "500",
+        PARLEY_MESSAGES_WRITE_LANES: "4",
+      },
+    }).config;
+    assert.equal(big.accounts.hashConcurrency, 8);
+    assert.equal(big.accounts.hashQueue, 500);
+    assert.equal(big.messages.writeLanes, 4);
+    assert.deepEqual(clusterSettingsFingerprint(small), clusterSettingsFingerprint(big));
+  });
 });
 
 describe("database.poolSize: the PostgreSQL pool", () => {

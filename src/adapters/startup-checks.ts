@@ -108,8 +108,8 @@ export function listenError(e: unknown, host: string, port: number): unknown {
 // cluster mode
 
 /**
- * Settings each node may set for itself (addresses, its own files and logs, its database pool, how
- * it shuts down). Every other key is cluster-wide: nodes that disagree on it would answer the same request
+ * Settings each node may set for itself (addresses, its own files and logs, its database pool and
+ * other per-node capacity — the password-hash pool, the write lanes — how it shuts down). Every other key is cluster-wide: nodes that disagree on it would answer the same request
  * differently, so a node refuses to join a cluster whose live nodes run with other values.
  */
 export const NODE_LOCAL_SETTINGS: ReadonlySet<string> = new Set([
@@ -120,6 +120,9 @@ export const NODE_LOCAL_SETTINGS: ReadonlySet<string> = new Set([
   "dataDirMode",
   "fileMode",
   "database.poolSize",
+  "accounts.hashConcurrency",
+  "accounts.hashQueue",
+  "messages.writeLanes",
   "redisUrl",
   "redisPrefix",
   "nodeId",

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { throttledWarn } from "../log.ts";
 import { AppError } from "../ports/errors.ts";
 import type { UpgradeDecision, UpgradeRoute } from "./protocol.ts";
 import type { WsTransport } from "./ws-transport.ts";
@@ -12,13 +13,17 @@ import type { WsTransport } from "./ws-transport.ts";
 export class UpgradeRouter {
   private readonly routes = new Map<string, UpgradeRoute[]>();
   draining = false;
+  /** During an outage every reconnect is refused: one warning per second, with the count. */
+  private readonly warnUnavailable: (fields: Record<string, unknown>) => void;
 
   constructor(
     private readonly transport: WsTransport,
     private readonly allowedOrigins: readonly string[],
     private readonly log: Logger,
     private readonly clientAddress?: (req: IncomingMessage) => string,
-  ) {}
+  ) {
+    this.warnUnavailable = throttledWarn(log, "upgrade refused: a service is unavailable");
+  }
 
   /** The client address of an upgrade (the same rule as HTTP's `req.ip`). */
   addressOf(req: IncomingMessage): string {
@@ -75,7 +80,7 @@ export class UpgradeRouter {
       (err: unknown) => {
         // storage or Redis unreachable (a restart, an outage): "try again", as on every surface
         if (err instanceof AppError && err.code === "unavailable") {
-          this.log.warn({ err, address: this.addressOf(req) }, "upgrade refused: a service is unavailable");
+          this.warnUnavailable({ err, address: this.addressOf(req) });
           rejectUpgrade(socket, 503, "Service Unavailable");
           return;
         }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { throttledWarn } from "../log.ts";
 import { CloseCodes } from "./close-codes.ts";
 import type { Connection } from "./connection.ts";
 import { bump, type RealtimeStats } from "./protocol.ts";
@@ -12,14 +13,16 @@ export class Writer {
   private touched: Connection[] = [];
   private flushScheduled = false;
   private holding = false;
-  private slowLoggedAt = 0;
-  private slowSinceLog = 0;
+  /** One warning per second at most: a burst of slow consumers must not become a log storm. */
+  private readonly warnSlow: (fields: Record<string, unknown>) => void;
 
   constructor(
     private readonly maxBufferedBytes: number,
     private readonly stats: RealtimeStats,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.warnSlow = throttledWarn(log, "slow consumers closed");
+  }
 
   /**
    * Writes a prepared frame. The first write to a socket in an event-loop turn goes straight out
@@ -82,14 +85,7 @@ export class Writer {
 
   private slowConsumer(conn: Connection): void {
     bump(this.stats.slowConsumers, conn.protocol);
-    // One warning per second at most: a burst of slow consumers must not become a log storm.
-    const now = Date.now();
-    this.slowSinceLog++;
-    if (now - this.slowLoggedAt >= 1000) {
-      this.log.warn({ conn: conn.id, protocol: conn.protocol, count: this.slowSinceLog }, "slow consumers closed");
-      this.slowLoggedAt = now;
-      this.slowSinceLog = 0;
-    }
+    this.warnSlow({ conn: conn.id, protocol: conn.protocol });
     this.close(conn, CloseCodes.TRY_AGAIN_LATER, "slow consumer");
   }
 
