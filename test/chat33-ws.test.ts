@@ -490,6 +490,34 @@ describe("chat33 WebSocket (seed 002 webSocket接口)", () => {
       assert.equal(burst.length, Math.min(100, acks.length));
     });
 
+    test("one connection's messages sent without waiting share commits, and keep their order (acks and seq)", async () => {
+      // the next message of a connection is checked and queued while the previous ones commit
+      const repo = s.app.storage.messages;
+      const original = repo.appendBatch;
+      let commits = 0;
+      repo.appendBatch = function (this: typeof repo, batch) {
+        commits++;
+        return original.call(this, batch);
+      };
+      const n = 40;
+      const acks: MsgFrame[] = [];
+      try {
+        for (let i = 0; i < n; i++) a1.ws.send(k.text(b, `pipe-${i}`, `p${i}`));
+        for (let i = 0; i < n; i++) acks.push(await a1.next<MsgFrame>());
+      } finally {
+        repo.appendBatch = original;
+      }
+      assert.deepEqual(
+        acks.map((f) => f.msgId),
+        Array.from({ length: n }, (_, i) => `pipe-${i}`),
+        "acks in the order sent",
+      );
+      for (let i = 1; i < n; i++) assert.equal(acks[i].seq, acks[0].seq + i, `seq of pipe-${i} follows pipe-${i - 1}`);
+      assert.ok(commits < n, `${commits} commits for ${n} messages of one connection`);
+      for (const c of [a2, b1, b2])
+        for (let i = 0; i < n; i++) assert.equal((await c.next<MsgFrame>()).msgId, `pipe-${i}`, "delivered in order");
+    });
+
     test("colleagues of one company may talk without being friends (SPEC §2)", async () => {
       const co = await s.app.org.createCompany({ text: "Co" });
       const x = await k.person("X", { companyId: co.id });

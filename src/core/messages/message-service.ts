@@ -83,6 +83,23 @@ export interface SendInput {
   ext?: { value: { [key: string]: Json }; json: string } | null;
 }
 
+export interface SendOptions {
+  /**
+   * The caller's own rule allowed a `system` message although the sender is no administrator (a
+   * group announcement by the group's owner or admin).
+   */
+  systemKinds?: boolean;
+  /** A notice the server posts on a user's behalf (a red-packet claim): not rate-limited as the user's. */
+  internal?: boolean;
+  /**
+   * Called once the message holds its place in the commit order (submitted to the group commit;
+   * not called when the send ends before that). A caller that must keep its sends in order (a
+   * socket) may start its next send from here instead of waiting for this one's commit: sends
+   * submitted in order get their seqs in that order.
+   */
+  onQueued?: () => void;
+}
+
 /** What `syncSince` returns: the missed messages, oldest first, and whether the limit cut them. */
 export interface SyncResult {
   views: MessageView[];
@@ -196,11 +213,7 @@ export class MessageService {
     sender: User,
     targetId: number,
     input: SendInput,
-    /**
-     * `systemKinds`: the caller's own rule allowed a `system` message although the sender is no
-     * administrator (a group announcement by the group's owner or admin).
-     */
-    opts: { systemKinds?: boolean; internal?: boolean } = {},
+    opts: SendOptions = {},
   ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
     if (!validClientMsgId(input.clientMsgId))
       throw invalid("bad_msg_id", "msgId must be 1..128 characters of text without NUL");
@@ -233,7 +246,7 @@ export class MessageService {
     sender: User,
     targetId: number,
     input: SendInput,
-    opts: { systemKinds?: boolean; internal?: boolean },
+    opts: SendOptions,
   ): Promise<{ view: MessageView; duplicate: boolean; published: boolean }> {
     const policy = this.policy(kind);
     if (!policy) throw notFound(kind === "group" ? "group_not_found" : "chatroom_not_found", `no such ${kind}`);
@@ -251,7 +264,7 @@ export class MessageService {
       if (prior) return { view: prior, duplicate: true, published: false };
       throw e;
     }
-    const { message, duplicate } = await this.writer.submit({
+    const stored = this.writer.submit({
       conversationId: conv.id,
       senderId: sender.id,
       clientMsgId: input.clientMsgId,
@@ -263,6 +276,9 @@ export class MessageService {
       ext: input.ext?.value ?? null,
       extJson: input.ext?.json ?? null,
     });
+    // its place in the commit order is taken: a caller's next send may be checked and queued now
+    opts.onQueued?.();
+    const { message, duplicate } = await stored;
     const view = this.view(message, conv, sender);
     const published =
       !duplicate && (await this.publish(await policy.topics(conv), { type: "message.new", message: view }));

@@ -61,8 +61,15 @@ interface SocketState extends RoomState {
   /** The session's expiry (ms); the ping sweep ends the socket once it has passed. */
   expiresAt: number;
   device: DeviceType;
-  /** Event-0 sends run one after another per connection, after the subscriptions are in place. */
+  /**
+   * This connection's frames in order, after the subscriptions are in place. An event-0 send
+   * holds the queue until it has its place in the commit order (submitted to the group commit),
+   * not until its commit: a connection's next messages are checked and queued while the previous
+   * ones commit, so they share batches, and still get their seqs in the order sent.
+   */
   queue: Promise<void>;
+  /** Settles once every event-0 send queued so far has settled (joins, leaves and syncs wait for it). */
+  sendsDone: Promise<unknown>;
   pending: number;
   /** Fixed one-second window of the per-connection rate limit. */
   windowStart: number;
@@ -227,7 +234,8 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
   });
 
   /** Event 0: a message to a friend (channelType 3) or a group (2). Answers only the sending connection. */
-  async function sendMessage(conn: Connection, state: SocketState, f: ClientFrame): Promise<void> {
+  /** Event 0. `queued` is called once the message holds its place in the commit order (or never got one). */
+  async function sendMessage(conn: Connection, state: SocketState, f: ClientFrame, queued: () => void): Promise<void> {
     const b = f.body;
     // msgId: a string as documented (an integer is accepted and used as its decimal string)
     const msgId = typeof b.msgId === "number" && Number.isSafeInteger(b.msgId) ? String(b.msgId) : f.msgId;
@@ -285,12 +293,18 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
       // rooms: open, not muted or blacklisted).
       const group = b.channelType === 2;
       const convKind = group ? "group" : toRoom ? "chatroom" : "direct";
-      const { view, duplicate, published } = await messages.send(convKind, user, targetId, {
-        clientMsgId: msgId,
-        content: checked.content,
-        snap,
-        ext: ext.ext,
-      });
+      const { view, duplicate, published } = await messages.send(
+        convKind,
+        user,
+        targetId,
+        {
+          clientMsgId: msgId,
+          content: checked.content,
+          snap,
+          ext: ext.ext,
+        },
+        { onQueued: queued },
+      );
       // A new message reaches this connection through the user topic (a group's: the group topic)
       // exactly once, like every other connection of the conversation; a retry publishes nothing,
       // so only the sender hears back. If the publication failed (hub down) the message is stored:
@@ -362,17 +376,28 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
           return;
         }
         state.pending++;
-        state.queue = state.queue
-          .then(() => sendMessage(conn, state, f))
-          .catch((err: unknown) => log.error({ err }, "chat33 frame failed"))
-          .finally(() => {
-            state.pending--;
+        {
+          let queued!: () => void;
+          const placed = new Promise<void>((resolve) => {
+            queued = resolve;
           });
+          const done = state.queue
+            .then(() => sendMessage(conn, state, f, queued))
+            .catch((err: unknown) => log.error({ err }, "chat33 frame failed"))
+            .finally(() => {
+              state.pending--;
+              queued();
+            });
+          state.queue = placed;
+          state.sendsDone = Promise.all([state.sendsDone, done]);
+        }
         return;
       case EventTypes.joinChatroom:
       case EventTypes.leaveChatroom:
         // after the socket's subscriptions (the queue), in order with this connection's frames
+        // and after its earlier sends settled
         state.queue = state.queue
+          .then(() => state.sendsDone)
           .then(() =>
             f.eventType === EventTypes.joinChatroom
               ? rooms.join(conn, state, f.msgId, f.body)
@@ -381,8 +406,10 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
           .catch((err: unknown) => log.error({ err }, "chat33 frame failed"));
         return;
       case EventTypes.sync:
-        // after the socket's subscriptions (the queue): nothing published meanwhile is missed
+        // after the socket's subscriptions (the queue): nothing published meanwhile is missed;
+        // after this connection's earlier sends settled, so what it sent is in the answer
         state.queue = state.queue
+          .then(() => state.sendsDone)
           .then(() => sync(conn, state, f))
           .catch((err: unknown) => {
             log.error({ err }, "chat33 sync failed");
@@ -491,6 +518,7 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
           expiresAt: auth ? auth.session.expiresAt : 0,
           device,
           queue: Promise.resolve(),
+          sendsDone: Promise.resolve(),
           pending: 0,
           windowStart: 0,
           windowCount: 0,
