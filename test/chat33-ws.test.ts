@@ -518,6 +518,27 @@ describe("chat33 WebSocket (seed 002 webSocket接口)", () => {
         for (let i = 0; i < n; i++) assert.equal((await c.next<MsgFrame>()).msgId, `pipe-${i}`, "delivered in order");
     });
 
+    test("a sync right after messages answers with them; messages right after a sync are not held by it", async () => {
+      const before = Date.now() - 1;
+      a1.ws.send(k.text(b, "around-1", "x1"));
+      a1.ws.send(JSON.stringify({ eventType: 42, time: before }));
+      a1.ws.send(k.text(b, "around-2", "x2"));
+      const seen: Array<Record<string, unknown>> = [];
+      while (!(seen.some((f) => f.eventType === 43) && seen.filter((f) => f.msgId === "around-2").length > 0))
+        seen.push(await a1.next<Record<string, unknown>>());
+      const synced = seen
+        .filter((f) => f.eventType === 41 || f.eventType === 40)
+        .flatMap((f) => f.list as Array<{ msgId: string }>);
+      assert.ok(
+        synced.some((m) => m.msgId === "around-1"),
+        "the message sent before the sync is in its answer",
+      );
+      for (const c of [a2, b1, b2]) {
+        assert.equal((await c.next<MsgFrame>()).msgId, "around-1");
+        assert.equal((await c.next<MsgFrame>()).msgId, "around-2");
+      }
+    });
+
     test("colleagues of one company may talk without being friends (SPEC §2)", async () => {
       const co = await s.app.org.createCompany({ text: "Co" });
       const x = await k.person("X", { companyId: co.id });

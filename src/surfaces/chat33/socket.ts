@@ -233,8 +233,10 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
     close: closeFor,
   });
 
-  /** Event 0: a message to a friend (channelType 3) or a group (2). Answers only the sending connection. */
-  /** Event 0. `queued` is called once the message holds its place in the commit order (or never got one). */
+  /**
+   * Event 0: a message to a friend (channelType 3), a group (2) or a chat room (1). Answers only the
+   * sending connection. `queued` is called once the message holds its place in the commit order.
+   */
   async function sendMessage(conn: Connection, state: SocketState, f: ClientFrame, queued: () => void): Promise<void> {
     const b = f.body;
     // msgId: a string as documented (an integer is accepted and used as its decimal string)
@@ -395,9 +397,8 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
       case EventTypes.joinChatroom:
       case EventTypes.leaveChatroom:
         // after the socket's subscriptions (the queue), in order with this connection's frames
-        // and after its earlier sends settled
-        state.queue = state.queue
-          .then(() => state.sendsDone)
+        // and after its earlier sends settled (those before this frame: a later send waits for it)
+        state.queue = Promise.all([state.queue, state.sendsDone])
           .then(() =>
             f.eventType === EventTypes.joinChatroom
               ? rooms.join(conn, state, f.msgId, f.body)
@@ -407,9 +408,9 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
         return;
       case EventTypes.sync:
         // after the socket's subscriptions (the queue): nothing published meanwhile is missed;
-        // after this connection's earlier sends settled, so what it sent is in the answer
-        state.queue = state.queue
-          .then(() => state.sendsDone)
+        // after this connection's earlier sends settled, so what it sent is in the answer (those
+        // before this frame: a later send waits for it)
+        state.queue = Promise.all([state.queue, state.sendsDone])
           .then(() => sync(conn, state, f))
           .catch((err: unknown) => {
             log.error({ err }, "chat33 sync failed");
