@@ -69,7 +69,7 @@ interface SocketState extends RoomState {
    */
   queue: Promise<void>;
   /** Settles once every event-0 send queued so far has settled (joins, leaves and syncs wait for it). */
-  sendsDone: Promise<unknown>;
+  sendsDone: Promise<void>;
   pending: number;
   /** Fixed one-second window of the per-connection rate limit. */
   windowStart: number;
@@ -79,6 +79,7 @@ interface SocketState extends RoomState {
 }
 
 const stateOf = (conn: Connection) => conn.state as SocketState | null;
+const noValue = (): void => {};
 
 /** A client frame after the envelope checks: an object with an integer `eventType`. */
 type ClientFrame = { eventType: number; msgId: string; body: Record<string, unknown> };
@@ -391,7 +392,8 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
               queued();
             });
           state.queue = placed;
-          state.sendsDone = Promise.all([state.sendsDone, done]);
+          // settles with no value: a chain of Promise.all results would nest one array per send
+          state.sendsDone = Promise.all([state.sendsDone, done]).then(noValue);
         }
         return;
       case EventTypes.joinChatroom:
