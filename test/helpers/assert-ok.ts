@@ -1,5 +1,5 @@
 /**
- * Preloaded into every test file by `npm test` (`--import ./test/helpers/assert-ok.ts`).
+ * Preloaded into every test file by `npm test` (through `test/helpers/preload.ts`).
  *
  * Given no message, a failing `assert.ok(x)` makes Node build one from the source text of the
  * call: it reads the file on disk at the line and column V8 reports and re-parses it with acorn

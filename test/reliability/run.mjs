@@ -24,7 +24,7 @@ const run = spawnSync(
     "--import",
     "tsx",
     "--import",
-    "./test/helpers/assert-ok.ts",
+    "./test/helpers/preload.ts",
     "--test",
     "--test-concurrency=1",
     "--test-timeout=600000",

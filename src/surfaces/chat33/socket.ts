@@ -355,6 +355,28 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
     if (!conn.closing) send(conn, SYNC_DONE_FRAME);
   }
 
+  /**
+   * Event 0 in this connection's order: it starts after the frames before it, and the frames after
+   * it wait only until it holds its place in the commit order (see `SocketState.queue`).
+   */
+  function queueSend(conn: Connection, state: SocketState, f: ClientFrame): void {
+    state.pending++;
+    let queued!: () => void;
+    const placed = new Promise<void>((resolve) => {
+      queued = resolve;
+    });
+    const done = state.queue
+      .then(() => sendMessage(conn, state, f, queued))
+      .catch((err: unknown) => log.error({ err }, "chat33 frame failed"))
+      .finally(() => {
+        state.pending--;
+        queued();
+      });
+    state.queue = placed;
+    // settles with no value: a chain of Promise.all results would nest one array per send
+    state.sendsDone = Promise.all([state.sendsDone, done]).then(noValue);
+  }
+
   function onFrame(conn: Connection, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     const state = stateOf(conn);
     if (!state || conn.closing) return;
@@ -378,23 +400,7 @@ export function installSocket(deps: Chat33Deps, log: FastifyBaseLogger): void {
           send(conn, failureFrame(f.eventType, f.msgId, Codes.tooFrequent));
           return;
         }
-        state.pending++;
-        {
-          let queued!: () => void;
-          const placed = new Promise<void>((resolve) => {
-            queued = resolve;
-          });
-          const done = state.queue
-            .then(() => sendMessage(conn, state, f, queued))
-            .catch((err: unknown) => log.error({ err }, "chat33 frame failed"))
-            .finally(() => {
-              state.pending--;
-              queued();
-            });
-          state.queue = placed;
-          // settles with no value: a chain of Promise.all results would nest one array per send
-          state.sendsDone = Promise.all([state.sendsDone, done]).then(noValue);
-        }
+        queueSend(conn, state, f);
         return;
       case EventTypes.joinChatroom:
       case EventTypes.leaveChatroom:
