@@ -46,6 +46,8 @@ describe("database.poolSize: the setting", () => {
     assert.equal(big.accounts.hashConcurrency, 8);
     assert.equal(big.accounts.hashQueue, 500);
     assert.equal(big.messages.writeLanes, 4);
+    // two batch transactions in flight by default (PostgreSQL; SQLite always runs one)
+    assert.equal(small.messages.writeLanes, 2);
     assert.deepEqual(clusterSettingsFingerprint(small), clusterSettingsFingerprint(big));
   });
 });

@@ -402,7 +402,7 @@ const KEY_LIST = [
   {
     path: "messages.writeLanes",
     kind: "int",
-    default: 1,
+    default: 2,
     min: 1,
     max: 16,
     doc: "PostgreSQL: group-commit transactions in flight at once, conversations partitioned over them (1 = one at a time; SQLite: always 1)",
