@@ -30,6 +30,7 @@ function setup(opts: {
   members: number;
   protocols: Record<string, ProtocolHandler>;
   memberProtocol?: (i: number) => string;
+  coalesceMs?: number;
 }) {
   const log: Log = [];
   const writer = {
@@ -71,8 +72,13 @@ function setup(opts: {
     c.topics = new Set(["room"]);
     set.add(c);
   }
-  const fanout = new FanOut(protocols, writer, pino({ level: "silent" }), stats, (t) =>
-    t === "room" ? set : undefined,
+  const fanout = new FanOut(
+    protocols,
+    writer,
+    pino({ level: "silent" }),
+    stats,
+    (t) => (t === "room" ? set : undefined),
+    opts.coalesceMs ?? 0,
   );
   return { fanout, log, set };
 }
@@ -163,6 +169,58 @@ describe("fan-out pass batching and hooks (recording writer)", () => {
     // and the others still get batches, not one write per event
     const writes = log.filter((e) => e.kind === "write" && e.conn === 0).length;
     assert.ok(writes < N / 2, `${writes} writes for ${N} events`);
+  });
+});
+
+describe("fan-out coalescing of a busy topic (ws.fanoutCoalesceMs)", () => {
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+  const writesOf = (log: Log, conn: number) =>
+    log.flatMap((e) => (e.kind === "write" && e.conn === conn ? [e.events] : []));
+
+  test("after a batch of several events, the pass waits and the events published meanwhile leave in one write", async () => {
+    const { fanout, log } = setup({ members: 300, protocols: { p: { render } }, coalesceMs: 40 });
+    fanout.publish("room", ev(0));
+    fanout.publish("room", ev(1)); // one burst: the first batch carries 2 events, so the room is busy
+    await turns(5);
+    assert.deepEqual(writesOf(log, 0), [[0, 1]]);
+    // published one by one while the pass waits: without the wait each would leave on its own
+    fanout.publish("room", ev(2));
+    await turns(5);
+    fanout.publish("room", ev(3));
+    await new Promise((r) => setTimeout(r, 5));
+    fanout.publish("room", ev(4));
+    assert.deepEqual(writesOf(log, 0), [[0, 1]], "nothing left during the wait");
+    await idle(fanout);
+    assert.deepEqual(writesOf(log, 0), [
+      [0, 1],
+      [2, 3, 4],
+    ]);
+    for (const list of received(log).values()) assert.deepEqual(list, [0, 1, 2, 3, 4]);
+  });
+
+  test("one event at a time (a quiet room) never waits", async () => {
+    // a wait would take a minute: each event must still leave within a few turns
+    const { fanout, log } = setup({ members: 300, protocols: { p: { render } }, coalesceMs: 60_000 });
+    for (let n = 0; n < 5; n++) {
+      fanout.publish("room", ev(n));
+      await turns(6);
+      assert.equal(fanout.activePasses, 0, `the pass of event ${n} ended`);
+    }
+    assert.deepEqual(writesOf(log, 0), [[0], [1], [2], [3], [4]]);
+  });
+
+  test("0 turns it off: the events that arrive after a busy batch leave one pass each", async () => {
+    const { fanout, log } = setup({ members: 300, protocols: { p: { render } }, coalesceMs: 0 });
+    fanout.publish("room", ev(0));
+    fanout.publish("room", ev(1));
+    await turns(5);
+    fanout.publish("room", ev(2));
+    await turns(5);
+    fanout.publish("room", ev(3));
+    await idle(fanout);
+    assert.deepEqual(writesOf(log, 0), [[0, 1], [2], [3]]);
   });
 });
 

@@ -165,6 +165,14 @@ const KEY_LIST = [
     min: 1024,
     doc: "per-connection send buffer; a client that falls further behind is closed with 1013",
   },
+  {
+    path: "ws.fanoutCoalesceMs",
+    kind: "int",
+    default: 2,
+    min: 0,
+    max: 1000,
+    doc: "how long a busy topic's fan-out (its last batch carried several events) waits for more before the next batch, so each write carries more frames; 0 = never wait",
+  },
   { path: "ws.pingIntervalMs", kind: "int", default: 25000, min: 100, doc: "server ping interval" },
   {
     path: "ws.idleTimeoutMs",

@@ -29,6 +29,8 @@ export class Pass {
   pos = 0;
   /** The pass finished its batch and waits one turn for more events before it ends. */
   lingered = false;
+  /** The pass waited (`FanOut` coalescing) after its current batch; reset by `restart`. */
+  waited = false;
   conns: Connection[] = [];
   batch: RealtimeEvent[] = [];
   /** Events in `pending`. */
@@ -100,6 +102,7 @@ export class Pass {
     this.conns = conns;
     this.shard = shard;
     this.pos = 0;
+    this.waited = false;
     this.batch = batch;
     this.caches = batch.map((e) => new RenderCache(this.protocols, e));
     this.frames = new Map();

@@ -65,6 +65,11 @@ export class FanOut {
     stats: RealtimeStats,
     /** The live subscriber set of a topic (the topic index). */
     private readonly subscribers: (topic: string) => Set<Connection> | undefined,
+    /**
+     * How long a busy pass (its last batch carried several events) waits for more events before
+     * its next batch; 0 = never (`ws.fanoutCoalesceMs`).
+     */
+    private readonly coalesceMs = 0,
   ) {
     this.out = new FanOutWriter(protocols, writer, log, stats);
   }
@@ -182,6 +187,14 @@ export class FanOut {
       pass.pos = end;
       if (end < pass.conns.length) {
         setImmediate(this.step, pass);
+        return;
+      }
+      // A busy topic (the batch just written carried several events: they arrive faster than a
+      // pass writes them) waits up to `coalesceMs` before its next batch, so that batch carries
+      // more frames per write. One event at a time (a quiet room) never waits.
+      if (this.coalesceMs > 0 && pass.batch.length > 1 && !pass.waited && pass.pendingEvents < MAX_BATCH_EVENTS) {
+        pass.waited = true;
+        setTimeout(this.step, this.coalesceMs, pass);
         return;
       }
       const next = pass.shift();

@@ -24,6 +24,8 @@ export interface RealtimeOptions {
   maxBufferedBytes: number;
   pingIntervalMs: number;
   idleTimeoutMs: number;
+  /** How long a busy fan-out pass waits to gather more events (0 = never; `FanOut`). */
+  fanoutCoalesceMs?: number;
   allowedOrigins: readonly string[];
   /** The client address of an upgrade request (behind trusted proxies); default: the TCP peer. */
   clientAddress?: (req: IncomingMessage) => string;
@@ -56,7 +58,14 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
   ) {
     this.topics = new TopicIndex(hub, log);
     this.writer = new Writer(opts.maxBufferedBytes, this.stats, log);
-    this.fanout = new FanOut(this.protocols, this.writer, log, this.stats, (topic) => this.topics.subscribers(topic));
+    this.fanout = new FanOut(
+      this.protocols,
+      this.writer,
+      log,
+      this.stats,
+      (topic) => this.topics.subscribers(topic),
+      opts.fanoutCoalesceMs ?? 0,
+    );
     this.registry = new ConnectionRegistry(this.protocols, this.topics, this.writer, this.stats, log);
     this.ws = new WsTransport(opts, this.registry);
     this.upgrades = new UpgradeRouter(this.ws, opts.allowedOrigins, log, opts.clientAddress);
