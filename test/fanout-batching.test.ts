@@ -180,7 +180,7 @@ describe("fan-out coalescing of a busy topic (ws.fanoutCoalesceMs)", () => {
     log.flatMap((e) => (e.kind === "write" && e.conn === conn ? [e.events] : []));
 
   test("after a batch of several events, the pass waits and the events published meanwhile leave in one write", async () => {
-    const { fanout, log } = setup({ members: 300, protocols: { p: { render } }, coalesceMs: 40 });
+    const { fanout, log } = setup({ members: 300, protocols: { p: { render } }, coalesceMs: 500 });
     fanout.publish("room", ev(0));
     fanout.publish("room", ev(1)); // one burst: the first batch carries 2 events, so the room is busy
     await turns(5);
@@ -189,7 +189,7 @@ describe("fan-out coalescing of a busy topic (ws.fanoutCoalesceMs)", () => {
     fanout.publish("room", ev(2));
     await turns(5);
     fanout.publish("room", ev(3));
-    await new Promise((r) => setTimeout(r, 5));
+    await turns(5);
     fanout.publish("room", ev(4));
     assert.deepEqual(writesOf(log, 0), [[0, 1]], "nothing left during the wait");
     await idle(fanout);
