@@ -229,7 +229,10 @@ interface Row {
   senderCpuPct: number;
   otherCpuPct: number;
   rssMiB: number;
+  /** (RSS after this scenario − RSS before any member) ÷ members: includes the run's heap growth. */
   kibPerMember: number;
+  /** (RSS once the room reached this size and settled 2 s, before any message − RSS before any member) ÷ members. */
+  kibPerMemberJoined: number;
   eld: { max: number; p99: number; mean: number; elu: number | null } | null;
   /** Deliveries per write system call of the server (/proc/<pid>/io `syscw`; NaN if unreadable). */
   framesPerWrite: number;
@@ -353,6 +356,7 @@ async function scenario(
     otherCpuPct: pct(other),
     rssMiB: Math.round(rss / 102.4) / 10,
     kibPerMember: Math.round(((rss - baseRss) / size) * 10) / 10,
+    kibPerMemberJoined: Number.NaN, // set by runTarget
     eld,
     framesPerWrite: w1 > w0 ? Math.round((deliveries / (w1 - w0)) * 100) / 100 : Number.NaN,
     bottleneck,
@@ -414,8 +418,10 @@ async function runTarget(
       process.stderr.write(`[rooms] ${target}: ${size} members in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       have = size;
       await sleep(2000);
+      const joinedKiB = Math.round(((procRssKiB(server.pid) - baseRss) / size) * 10) / 10;
       for (const w of [1, WINDOW]) {
         const row = await scenario(target, server, senders, lgs, size, w, baseRss);
+        row.kibPerMemberJoined = joinedKiB;
         rows.push(row);
         process.stderr.write(
           `[rooms] ${target} ${size} ${row.scenario}: ${row.deliveriesPerSec}/s p50 ${row.p50Ms} p99 ${row.p99Ms} ms, ${row.serverCpuUsPerDelivery} µs/delivery (server ${row.serverCpuPct} %, other ${row.otherCpuPct} %, ${row.framesPerWrite} deliveries/write, ELU ${row.eld?.elu ?? "n/a"}), lost ${row.lost}, load ${os.loadavg()[0].toFixed(1)}\n`,
@@ -443,14 +449,14 @@ function markdown(
     `Machine: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, Node ${process.version}; load average before ${meta.loadBefore}, after ${meta.loadAfter}; the "other CPU %" column is what other processes used during each window.`,
     `Command: \`${meta.command}\`; ${LOADGENS} load generators; ${SECONDS} s per scenario; many in flight = ${WINDOW} messages; members' WebSocket client: ${CLIENT}.`,
     "",
-    "| target | members | scenario | deliveries/s | p50 ms | p99 ms | server CPU µs/delivery | server CPU % | loadgen CPU % | other CPU % | RSS MiB | KiB/member | event-loop delay max / p99 ms | event-loop utilisation | deliveries per server write | lost | bottleneck |",
-    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
+    "| target | members | scenario | deliveries/s | p50 ms | p99 ms | server CPU µs/delivery | server CPU % | loadgen CPU % | other CPU % | RSS MiB | KiB/member joined | KiB/member after | event-loop delay max / p99 ms | event-loop utilisation | deliveries per server write | lost | bottleneck |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
   ];
   for (const r of results) {
     if (r.error) lines.push(`| ${r.target} | — | failed: ${r.error.replaceAll("|", "/").slice(0, 200)} |`);
     for (const x of r.rows)
       lines.push(
-        `| ${x.target} | ${x.size} | ${x.scenario} | ${x.deliveriesPerSec} | ${x.p50Ms} | ${x.p99Ms} | ${x.serverCpuUsPerDelivery} | ${x.serverCpuPct} | ${x.loadgenCpuPct + x.senderCpuPct} | ${x.otherCpuPct} | ${x.rssMiB} | ${x.kibPerMember} | ${x.eld ? `${x.eld.max} / ${x.eld.p99}` : "n/a"} | ${x.eld?.elu ?? "n/a"} | ${Number.isNaN(x.framesPerWrite) ? "n/a" : x.framesPerWrite} | ${x.lost} | ${x.bottleneck} |`,
+        `| ${x.target} | ${x.size} | ${x.scenario} | ${x.deliveriesPerSec} | ${x.p50Ms} | ${x.p99Ms} | ${x.serverCpuUsPerDelivery} | ${x.serverCpuPct} | ${x.loadgenCpuPct + x.senderCpuPct} | ${x.otherCpuPct} | ${x.rssMiB} | ${x.kibPerMemberJoined} | ${x.kibPerMember} | ${x.eld ? `${x.eld.max} / ${x.eld.p99}` : "n/a"} | ${x.eld?.elu ?? "n/a"} | ${Number.isNaN(x.framesPerWrite) ? "n/a" : x.framesPerWrite} | ${x.lost} | ${x.bottleneck} |`,
       );
   }
   // ratios against the peers, same size and scenario
