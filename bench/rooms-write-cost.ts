@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const stats = newRealtimeStats();
   const log = pino({ level: "silent" });
   const writer = new Writer(4 * 1024 * 1024, stats, log);
-  const fanout = new FanOut(protocols, writer, log, stats, () => subscribers);
+  const fanout = new FanOut(protocols, writer, log, stats, () => subscribers, 0); // no coalescing wait: the write path alone
 
   let id = 0;
   const server = net.createServer((socket) => {

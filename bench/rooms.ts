@@ -250,6 +250,8 @@ async function scenario(
   size: number,
   window: number,
   baseRss: number,
+  /** KiB per member once the room reached `size`, before any message (`Row.kibPerMemberJoined`). */
+  joinedKiB: number,
 ): Promise<Row> {
   await Promise.all(lgs.map((l) => l.ask({ type: "reset" }, "resetDone")));
   for (const l of lgs) l.recv = 0;
@@ -356,7 +358,7 @@ async function scenario(
     otherCpuPct: pct(other),
     rssMiB: Math.round(rss / 102.4) / 10,
     kibPerMember: Math.round(((rss - baseRss) / size) * 10) / 10,
-    kibPerMemberJoined: Number.NaN, // set by runTarget
+    kibPerMemberJoined: joinedKiB,
     eld,
     framesPerWrite: w1 > w0 ? Math.round((deliveries / (w1 - w0)) * 100) / 100 : Number.NaN,
     bottleneck,
@@ -420,8 +422,7 @@ async function runTarget(
       await sleep(2000);
       const joinedKiB = Math.round(((procRssKiB(server.pid) - baseRss) / size) * 10) / 10;
       for (const w of [1, WINDOW]) {
-        const row = await scenario(target, server, senders, lgs, size, w, baseRss);
-        row.kibPerMemberJoined = joinedKiB;
+        const row = await scenario(target, server, senders, lgs, size, w, baseRss, joinedKiB);
         rows.push(row);
         process.stderr.write(
           `[rooms] ${target} ${size} ${row.scenario}: ${row.deliveriesPerSec}/s p50 ${row.p50Ms} p99 ${row.p99Ms} ms, ${row.serverCpuUsPerDelivery} µs/delivery (server ${row.serverCpuPct} %, other ${row.otherCpuPct} %, ${row.framesPerWrite} deliveries/write, ELU ${row.eld?.elu ?? "n/a"}), lost ${row.lost}, load ${os.loadavg()[0].toFixed(1)}\n`,

@@ -69,7 +69,7 @@ export class FanOut {
      * How long a busy pass (its last batch carried several events) waits for more events before
      * its next batch; 0 = never (`ws.fanoutCoalesceMs`).
      */
-    private readonly coalesceMs = 0,
+    private readonly coalesceMs: number,
   ) {
     this.out = new FanOutWriter(protocols, writer, log, stats);
   }
@@ -190,7 +190,7 @@ export class FanOut {
         return;
       }
       // A busy topic (the batch just written carried several events: they arrive faster than a
-      // pass writes them) waits up to `coalesceMs` before its next batch, so that batch carries
+      // pass writes them) waits `coalesceMs` before its next batch, so that batch carries
       // more frames per write. One event at a time (a quiet room) never waits.
       if (this.coalesceMs > 0 && pass.batch.length > 1 && !pass.waited && pass.pendingEvents < MAX_BATCH_EVENTS) {
         pass.waited = true;

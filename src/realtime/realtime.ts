@@ -25,7 +25,7 @@ export interface RealtimeOptions {
   pingIntervalMs: number;
   idleTimeoutMs: number;
   /** How long a busy fan-out pass waits to gather more events (0 = never; `FanOut`). */
-  fanoutCoalesceMs?: number;
+  fanoutCoalesceMs: number;
   allowedOrigins: readonly string[];
   /** The client address of an upgrade request (behind trusted proxies); default: the TCP peer. */
   clientAddress?: (req: IncomingMessage) => string;
@@ -64,7 +64,7 @@ export class Realtime implements ConnectionOps<RealtimeEvent> {
       log,
       this.stats,
       (topic) => this.topics.subscribers(topic),
-      opts.fanoutCoalesceMs ?? 0,
+      opts.fanoutCoalesceMs,
     );
     this.registry = new ConnectionRegistry(this.protocols, this.topics, this.writer, this.stats, log);
     this.ws = new WsTransport(opts, this.registry);
